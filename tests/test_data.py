@@ -1,0 +1,433 @@
+"""Tests of helpers.data and helpers.datasets_sources: the smoke samples, the IMDB conventions, and
+the fetch machinery (cache, atomic downloads, checksums, clear errors) on synthetic files.
+
+Nothing here needs the network or the shared data folder; the full-size checks at the end run only
+where /work/shared/data exists.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import pickle
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from helpers import data
+from helpers import datasets_sources as sources
+from helpers.datasets_sources import DataError, DataFile, DataSet, DataUnavailable
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared beside the checkout
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch, tmp_path):
+    """No LABS_DATA_DIR, an empty cache, downloads off, and any network use fails the test."""
+    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LABS_OFFLINE", "1")
+
+    def no_network(url, timeout=None):
+        raise AssertionError(f"tried to open {url}")
+
+    monkeypatch.setattr(sources, "_urlopen", no_network)
+
+
+def sha(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def register(monkeypatch, name, role, path, fmt, content=None, urls=(), sha256=None):
+    """Put a one-file data set in the registry, accepting ``content``'s hash (or ``sha256``)."""
+    accepted = {sha256 or sha(content): "canonical (test)"} if (content or sha256) else {}
+    entry = DataSet({role: (DataFile(path, fmt, accepted, tuple(urls)),)})
+    monkeypatch.setitem(sources.DATASETS, name, entry)
+    return entry
+
+
+def files_under(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+
+
+def tar_gz(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, content in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            tar.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
+
+
+def idx_gz(array: np.ndarray) -> bytes:
+    header = bytes((0, 0, 8, array.ndim)) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    return gzip.compress(header + array.astype(np.uint8).tobytes())
+
+
+# --- Smoke samples ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("loader, shape, n", [
+    (data.load_mnist, (28, 28), (2000, 500)),
+    (data.load_fashion_mnist, (28, 28), (2000, 500)),
+    (data.load_cifar10, (32, 32, 3), (1000, 300)),
+])
+def test_smoke_image_loaders(loader, shape, n):
+    for (x, y), size in zip(loader(profile="smoke"), n):
+        assert x.shape == (size, *shape) and x.dtype == np.uint8 and x.flags.writeable
+        assert y.shape == (size,) and y.dtype == np.int64
+        assert np.array_equal(np.bincount(y, minlength=10), np.full(10, size // 10))
+
+
+def test_smoke_image_folders():
+    (x, y), (xv, yv), classes = data.load_image_folder("hymenoptera", 64, profile="smoke")
+    assert classes == ["ants", "bees"] and x.shape == (32, 64, 64, 3) and xv.shape == (32, 64, 64, 3)
+    assert x.dtype == np.uint8 and y.dtype == np.int64 and set(y) == set(yv) == {0, 1}
+    (x, y), (xt, yt), classes = data.load_image_folder("flowers", (48, 32), profile="smoke")
+    assert classes == ["daisy", "dandelion", "rose", "sunflower", "tulip"]
+    assert x.shape == (95, 48, 32, 3) and xt.shape == (25, 48, 32, 3)  # 24 a class, 5 of them test
+    assert np.array_equal(np.bincount(yt), [5] * 5)
+    again = data.load_image_folder("flowers", (48, 32), profile="smoke")
+    assert np.array_equal(again[1][0], xt)  # the split is fixed
+
+
+def test_small_files_and_photo():
+    x, y, names = data.load_boston()
+    assert x.shape == (506, 13) and y.shape == (506,) and names[0] == "crim" and len(names) == 13
+    x, y, names = data.load_pima()
+    assert x.shape == (768, 8) and y.dtype == np.int64 and set(y) == {0, 1} and names[-1] == "age"
+    dog = data.load_image("dog")
+    assert dog.shape == (576, 768, 3) and dog.dtype == np.uint8
+
+
+def test_samples_match_their_checksums_and_stay_small():
+    sums = sources._sample_sums()
+    for name, expected in sums.items():
+        assert sha((sources.SAMPLES_DIR / name).read_bytes()) == expected, name
+    used = {f for entry in sources.DATASETS.values() for f, _ in entry.samples.values()}
+    assert used == set(sums)
+    assert sum((sources.SAMPLES_DIR / n).stat().st_size for n in sums) < 8e6
+
+
+def test_smoke_ignores_data_dir_and_network(monkeypatch, tmp_path):
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "missing"))
+    monkeypatch.delenv("LABS_OFFLINE")
+    (x, _), _ = data.load_mnist(profile="smoke")
+    assert len(x) == 2000
+
+
+def test_no_sample_for_cifar100_and_emnist():
+    for loader in (data.load_cifar100, data.load_cifar100_subset, data.load_emnist_letters):
+        with pytest.raises(DataUnavailable, match="no committed smoke sample"):
+            loader(profile="smoke")
+    with pytest.raises(DataUnavailable):
+        data.load_letters("emnist", profile="smoke")
+
+
+def test_letters_fall_back_to_fonts():
+    pytest.importorskip("helpers.letters")
+    (x, y), (xt, _), source = data.load_letters("auto", n_train_per_class=2, n_test_per_class=1,
+                                                 profile="smoke")
+    assert source == "fonts" and x.shape == (52, 28, 28) and x.dtype == np.uint8
+    assert y.dtype == np.int64 and set(y) == set(range(26)) and len(xt) == 26
+
+
+# --- IMDB ------------------------------------------------------------------------------------------
+def test_text_to_words_like_keras():
+    assert data.text_to_words("I <br />don't LIKE it!! (Really.)") == ["i", "don't", "like", "it", "really"]
+    index = data.build_word_index(["b a a", "c a b"])
+    assert index == {"a": 3, "b": 4, "c": 5}
+
+
+def test_imdb_ids_and_word_index():
+    (x, y), (xt, _), index = data.load_imdb(return_word_index=True, profile="smoke")
+    assert len(x) == 500 and len(xt) == 200 and y.dtype == np.int64 and y.sum() == 250
+    assert min(index.values()) == 3 and index["the"] == 3 and len(set(index.values())) == len(index)
+    assert all(s[0] == 1 and s[1:].min() >= 3 for s in x)  # training words are all in the index
+    assert any((s == 2).any() for s in xt)  # test words missing from the training text
+    assert data.imdb_word_index(profile="smoke") == index
+
+
+def test_imdb_num_words_and_maxlen():
+    (x, _), (xt, _) = data.load_imdb(num_words=100, maxlen=50, profile="smoke")
+    for s in list(x) + list(xt):
+        assert len(s) <= 50 and s[0] == 1 and s.max() < 100
+    assert max(len(s) for s in x) == 50 and any((s == 2).any() for s in x)
+    (full, _), _ = data.load_imdb(profile="smoke")
+    assert np.array_equal(x[0], np.where(full[0][:50] < 100, full[0][:50], 2))  # truncation keeps the start
+
+
+def test_imdb_decoding_round_trips():
+    (x, _), _, index = data.load_imdb(return_word_index=True, profile="smoke")
+    texts = data._imdb_texts(sources.fetch("imdb", sample=True))["train"][0]
+    order = np.random.default_rng(data.ORDER_SEED).permutation(len(texts))
+    for j in (0, 1, 499):
+        words = data.text_to_words(texts[order[j]])
+        assert data.decode_review(x[j], index) == " ".join(["<start>"] + words)
+
+
+# --- Fetch machinery -------------------------------------------------------------------------------
+def test_good_download_lands_atomically_in_cache(monkeypatch, tmp_path):
+    content = b"payload" * 1000
+    served = tmp_path / "server" / "toy.bin"
+    served.parent.mkdir()
+    served.write_bytes(content)
+    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", content, [served.as_uri()])
+    monkeypatch.delenv("LABS_OFFLINE")
+    monkeypatch.setattr(sources, "_urlopen", __import__("urllib.request").request.urlopen)
+    found = sources.fetch("toy")
+    cache = tmp_path / "cache"
+    assert found.path == cache / "toy" / "toy.bin" and found.path.read_bytes() == content
+    assert files_under(cache) == [found.path] and found.origin == "canonical (test)"
+    served.unlink()  # the second call is served from the cache
+    assert sources.fetch("toy").path == found.path
+
+
+def test_mismatching_download_leaves_nothing(monkeypatch, tmp_path):
+    served = tmp_path / "toy.bin"
+    served.write_bytes(b"not what was published")
+    expected = sha(b"the published file")
+    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", sha256=expected, urls=[served.as_uri()])
+    monkeypatch.delenv("LABS_OFFLINE")
+    monkeypatch.setattr(sources, "_urlopen", __import__("urllib.request").request.urlopen)
+    with pytest.raises(DataError, match="mismatch") as err:
+        sources.fetch("toy")
+    assert expected in str(err.value) and not isinstance(err.value, DataUnavailable)
+    assert files_under(tmp_path / "cache") == []
+
+
+class Interrupted(io.BytesIO):
+    """A response that breaks after its first chunk."""
+
+    def __init__(self, error):
+        super().__init__(b"x" * (3 << 20))
+        self.error, self.calls = error, 0
+
+    def read(self, n=-1):
+        self.calls += 1
+        if self.calls > 1:
+            raise self.error
+        return super().read(n)
+
+
+@pytest.mark.parametrize("error", [ConnectionResetError("reset by peer"), KeyboardInterrupt()])
+def test_interrupted_download_leaves_nothing(monkeypatch, tmp_path, error):
+    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", b"whatever", ["https://example.org/t"])
+    monkeypatch.delenv("LABS_OFFLINE")
+    monkeypatch.setattr(sources, "_urlopen", lambda url, timeout=None: Interrupted(error))
+    with pytest.raises((DataUnavailable, KeyboardInterrupt)) as err:
+        sources.fetch("toy")
+    if isinstance(error, OSError):
+        assert "reset by peer" in str(err.value) and "https://example.org/t" in str(err.value)
+    assert files_under(tmp_path / "cache") == []
+
+
+def test_missing_everywhere_lists_places_and_what_to_do(monkeypatch, tmp_path):
+    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", b"x", ["https://example.org/toy.bin"])
+    monkeypatch.delenv("LABS_OFFLINE")
+    monkeypatch.setattr(sources, "_urlopen", lambda url, timeout=None: (_ for _ in ()).throw(
+        OSError("Name or service not known")))
+    with pytest.raises(DataUnavailable) as err:
+        sources.fetch("toy")
+    message = str(err.value)
+    for part in ("LABS_DATA_DIR", str(tmp_path / "cache" / "toy" / "toy.bin"),
+                 "https://example.org/toy.bin", "Name or service not known", "Connect to the internet"):
+        assert part in message
+
+
+def test_offline_and_nothing_found_mentions_data_dir(monkeypatch):
+    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", b"x", ["https://example.org/toy.bin"])
+    with pytest.raises(DataUnavailable, match="LABS_DATA_DIR") as err:
+        sources.fetch("toy")
+    assert "LABS_OFFLINE" in str(err.value)
+
+
+def test_unknown_names_suggest_close_matches():
+    with pytest.raises(DataError, match="Did you mean 'mnist'"):
+        sources.fetch("mnsit")
+    with pytest.raises(DataError, match="Did you mean 'flowers'"):
+        data.load_image_folder("flower", profile="smoke")
+
+
+def test_data_dir_pointing_nowhere(monkeypatch, tmp_path):
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(DataError, match="LABS_DATA_DIR.*no folder"):
+        data.load_mnist(profile="full")
+
+
+def test_checksum_mismatch_in_data_dir(monkeypatch, tmp_path):
+    expected = sha(b"good")
+    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", sha256=expected)
+    (tmp_path / "d" / "toy").mkdir(parents=True)
+    (tmp_path / "d" / "toy" / "toy.bin").write_bytes(b"bad")
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "d"))
+    with pytest.raises(DataError) as err:
+        sources.fetch("toy")
+    message = str(err.value)
+    assert expected in message and sha(b"bad") in message and "toy.bin" in message and "Re-copy" in message
+
+
+def test_file_without_published_hash_is_never_downloaded(monkeypatch, tmp_path):
+    register(monkeypatch, "toy", "archive", "toy/toy.zip", "bin", urls=["https://example.org/toy.zip"])
+    monkeypatch.delenv("LABS_OFFLINE")  # would download, if it were allowed to
+    with pytest.raises(DataUnavailable, match="no published SHA-256") as err:
+        sources.fetch("toy")
+    assert str(tmp_path / "cache" / "toy" / "toy.zip") in str(err.value)
+    placed = tmp_path / "cache" / "toy" / "toy.zip"
+    placed.parent.mkdir(parents=True)
+    placed.write_bytes(b"fetched by hand")
+    with pytest.warns(UserWarning, match="unverified"):
+        assert sources.fetch("toy").path == placed
+
+
+# --- Parsers on synthetic canonical-format files ---------------------------------------------------
+def mnist_folder(monkeypatch, tmp_path, images: bytes, n=6):
+    rng = np.random.default_rng(0)
+    contents = {"train_images": images, "train_labels": idx_gz(rng.integers(0, 10, n)),
+                "test_images": idx_gz(rng.integers(0, 256, (4, 28, 28))),
+                "test_labels": idx_gz(rng.integers(0, 10, 4))}
+    root = tmp_path / "d"
+    (root / "mnist").mkdir(parents=True, exist_ok=True)
+    files = {}
+    for role, content in contents.items():
+        (root / "mnist" / role).write_bytes(content)
+        files[role] = (DataFile(f"mnist/{role}", "idx-gz", {sha(content): "test"}),)
+    monkeypatch.setitem(sources.DATASETS, "mnist", DataSet(files))
+    monkeypatch.setenv("LABS_DATA_DIR", str(root))
+
+
+def test_idx_parsing(monkeypatch, tmp_path):
+    images = np.random.default_rng(1).integers(0, 256, (6, 28, 28)).astype(np.uint8)
+    mnist_folder(monkeypatch, tmp_path, idx_gz(images))
+    (x, y), (xt, _) = data.load_mnist(profile="full")
+    assert np.array_equal(x, images) and y.dtype == np.int64 and xt.shape == (4, 28, 28)
+
+
+def test_truncated_gzip_and_bad_idx(monkeypatch, tmp_path):
+    good = idx_gz(np.zeros((6, 28, 28), np.uint8))
+    mnist_folder(monkeypatch, tmp_path, good[: len(good) // 2])
+    with pytest.raises(DataError, match="truncated or corrupt"):
+        data.load_mnist(profile="full")
+    mnist_folder(monkeypatch, tmp_path, gzip.compress(b"\x00\x00\x08\x03" + b"\x00" * 20))
+    with pytest.raises(DataError, match="header says"):
+        data.load_mnist(profile="full")
+    with pytest.raises(DataError, match="magic"):
+        data.parse_idx(b"\x00\x00\x08\x01\x00", 3)
+
+
+def in_data_dir(monkeypatch, tmp_path, name, path, fmt, content):
+    target = tmp_path / "d" / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_bytes(content)
+    register(monkeypatch, name, "archive", path, fmt, content)
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "d"))
+
+
+def cifar_batch(n, key, n_classes, seed):
+    rng = np.random.default_rng(seed)
+    return pickle.dumps({b"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8),
+                         key: rng.integers(0, n_classes, n).tolist(),
+                         b"coarse_labels": rng.integers(0, 20, n).tolist()})
+
+
+def test_cifar10_from_canonical_pickles(monkeypatch, tmp_path):
+    batches = {f"cifar-10-batches-py/data_batch_{i}": cifar_batch(3, b"labels", 10, i) for i in range(1, 6)}
+    batches["cifar-10-batches-py/test_batch"] = cifar_batch(2, b"labels", 10, 9)
+    in_data_dir(monkeypatch, tmp_path, "cifar10", "c/c.tar.gz", "cifar-python", tar_gz(batches))
+    (x, _), (xt, _) = data.load_cifar10(profile="full")
+    first = np.frombuffer(pickle.loads(batches["cifar-10-batches-py/data_batch_1"])[b"data"][0], np.uint8)
+    assert x.shape == (15, 32, 32, 3) and xt.shape == (2, 32, 32, 3)
+    assert np.array_equal(x[0], first.reshape(3, 32, 32).transpose(1, 2, 0))
+
+
+def test_cifar100_subset_relabels(monkeypatch, tmp_path):
+    archive = tar_gz({"cifar-100-python/train": cifar_batch(400, b"fine_labels", 100, 1),
+                      "cifar-100-python/test": cifar_batch(100, b"fine_labels", 100, 2)})
+    in_data_dir(monkeypatch, tmp_path, "cifar100", "c/c100.tar.gz", "cifar-python", archive)
+    (x, y), _ = data.load_cifar100(profile="full")
+    (xs, ys), _ = data.load_cifar100_subset(25, profile="full")
+    assert np.array_equal(xs, x[y < 25]) and np.array_equal(ys, y[y < 25]) and ys.max() < 25
+    (_, yc), _ = data.load_cifar100("coarse", profile="full")
+    assert yc.max() < 20
+
+
+def test_emnist_letters_from_zip(monkeypatch, tmp_path):
+    images = np.arange(2 * 28 * 28, dtype=np.uint8).reshape(2, 28, 28)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for s in ("train", "test"):
+            z.writestr(f"gzip/emnist-letters-{s}-images-idx3-ubyte.gz", idx_gz(images))
+            z.writestr(f"gzip/emnist-letters-{s}-labels-idx1-ubyte.gz", idx_gz(np.array([1, 26])))
+    in_data_dir(monkeypatch, tmp_path, "emnist", "emnist/gzip.zip", "emnist-zip", buf.getvalue())
+    (x, y), _ = data.load_emnist_letters(profile="full")
+    assert np.array_equal(x[1], images[1].T) and y.tolist() == [0, 25]
+    assert data.load_letters("auto", profile="full")[2] == "emnist"
+
+
+def test_imdb_from_canonical_tar(monkeypatch, tmp_path):
+    reviews = {"aclImdb/train/pos/1_9.txt": b"Great great great film!", "aclImdb/train/neg/0_2.txt": b"Bad<br />film.",
+               "aclImdb/test/pos/0_8.txt": b"great acting", "aclImdb/test/neg/3_1.txt": b"awful",
+               "aclImdb/train/unsup/0_0.txt": b"ignored", "aclImdb/imdb.vocab": b"x"}
+    in_data_dir(monkeypatch, tmp_path, "imdb", "imdb/aclImdb_v1.tar.gz", "imdb-tar", tar_gz(reviews))
+    (x, y), (xt, _), index = data.load_imdb(return_word_index=True, profile="full")
+    assert index == {"great": 3, "film": 4, "bad": 5}
+    assert sorted(map(list, x)) == [[1, 3, 3, 3, 4], [1, 5, 4]] and sorted(y) == [0, 1]
+    assert sorted(map(list, xt)) == [[1, 2], [1, 3, 2]]
+
+
+def test_image_folder_from_hand_placed_zip(monkeypatch, tmp_path):
+    from PIL import Image
+
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for i, member in enumerate(["h/train/ants/a.jpg", "h/train/bees/b.jpg", "h/val/ants/c.jpg",
+                                    "h/val/bees/d.jpg", "__MACOSX/h/train/ants/._a.jpg"]):
+            img = io.BytesIO()
+            Image.new("RGB", (40 + i, 30), (60 * i, 0, 0)).save(img, "JPEG")
+            z.writestr(member, img.getvalue())
+    register(monkeypatch, "hymenoptera", "archive", "hymenoptera/h.zip", "image-archive",
+             urls=["https://example.org/h.zip"])
+    placed = tmp_path / "cache" / "hymenoptera" / "h.zip"
+    placed.parent.mkdir(parents=True)
+    placed.write_bytes(buf.getvalue())
+    with pytest.warns(UserWarning, match="unverified"):
+        (x, y), (_, yv), classes = data.load_image_folder("hymenoptera", 16, profile="full")
+    assert x.shape == (2, 16, 16, 3) and y.tolist() == [0, 1] and yv.tolist() == [0, 1]
+    assert classes == ["ants", "bees"]
+
+
+def test_truncated_tar_gives_data_error(monkeypatch, tmp_path):
+    archive = (sources.SAMPLES_DIR / "cifar10-sample-jpg.tar.gz").read_bytes()
+    in_data_dir(monkeypatch, tmp_path, "cifar10", "c/c.tar.gz", "jpg-tar", archive[:50_000])
+    with pytest.raises(DataError, match="truncated or corrupt"):
+        data.load_cifar10(profile="full")
+
+
+# --- The real data folder, full size (only where it exists) ---------------------------------------
+needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} is not on this machine")
+
+
+@needs_shared
+def test_full_mnist_from_data_dir(monkeypatch):
+    monkeypatch.setenv("LABS_DATA_DIR", str(SHARED))
+    (x, y), (xt, _) = data.load_mnist(profile="full")
+    assert x.shape == (60000, 28, 28) and xt.shape == (10000, 28, 28) and y.max() == 9
+    assert abs(x.mean() / 255 - 0.1307) < 1e-3
+    assert sources.fetch("mnist", "train_images").origin.startswith("offline copy")
+
+
+@needs_shared
+def test_full_cifar10_from_data_dir(monkeypatch):
+    monkeypatch.setenv("LABS_DATA_DIR", str(SHARED))
+    (x, y), (xt, _) = data.load_cifar10(profile="full")
+    assert x.shape == (50000, 32, 32, 3) and xt.shape == (10000, 32, 32, 3)
+    assert np.array_equal(np.bincount(y), [5000] * 10) and len(set(y[:20].tolist())) > 3  # shuffled
+
+
+def test_source_of_says_where_the_files_come_from(monkeypatch, tmp_path):
+    assert data.source_of("mnist", profile="smoke").startswith("mnist: smoke sample")
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "nowhere"))
+    with pytest.raises(data.DataError, match="LABS_DATA_DIR"):
+        data.source_of("mnist", profile="full")
