@@ -384,6 +384,20 @@ def load_imdb(num_words: int | None = None, maxlen: int | None = None, *,
     return (*result, dict(index)) if return_word_index else tuple(result)
 
 
+def bag_of_words(sequences, num_words: int, *, counts: bool = True) -> np.ndarray:
+    """Id sequences (as from :func:`load_imdb`) → a (N, ``num_words``) float32 matrix.
+
+    Column ``i`` holds how often id ``i`` occurs in the sequence (``counts=True``) or 1 if it occurs
+    at all (multi-hot); ids from ``num_words`` up are dropped. The reserved ids count too: column 1
+    is the start mark (always 1), column 2 the number of out-of-vocabulary words.
+    """
+    out = np.zeros((len(sequences), num_words), dtype=np.float32)
+    for row, seq in zip(out, sequences):
+        seq = np.asarray(seq)
+        row[:] = np.bincount(seq[seq < num_words], minlength=num_words)
+    return out if counts else np.minimum(out, 1.0)
+
+
 def imdb_word_index(*, profile: str | None = None) -> dict[str, int]:
     """The word index of :func:`load_imdb` (word -> id used in the sequences, from 3)."""
     return dict(_imdb(profile)[0])

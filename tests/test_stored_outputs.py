@@ -19,3 +19,23 @@ def test_stored_outputs_match_the_code(lab):
 def test_stored_outputs_come_from_a_full_run(lab):
     record = provenance.read(lab).metadata["provenance"]
     assert record["profile"] == "full", f"{lab.name} was executed in the {record['profile']} profile"
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
+def test_helpers_are_imported_before_any_framework(lab):
+    """Importing helpers first is what prevents the TensorFlow-then-triton crash (helpers/__init__)."""
+    import re
+
+    code = "\n".join(provenance.code_sources(provenance.read(lab)))
+    first = {name: m.start() for name in ("helpers", "keras", "tensorflow", "torch", "jax")
+             if (m := re.search(rf"^\s*(from|import) {name}\b", code, re.M))}
+    assert "helpers" in first, f"{lab.name} never imports the helpers"
+    assert first["helpers"] == min(first.values()), f"{lab.name} imports a framework before the helpers"
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
+def test_labs_stay_backend_neutral(lab):
+    import re
+
+    code = "\n".join(provenance.code_sources(provenance.read(lab)))
+    assert not re.search(r"\b(import tensorflow|from tensorflow|tf\.)", code), f"{lab.name} uses TensorFlow directly"
