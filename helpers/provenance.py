@@ -207,6 +207,8 @@ def run(path, profile: str = "full", timeout: int | None = None) -> dict:
             del nb.metadata[key]
     sync_colab_cell(nb)
     os.environ[profiles.ENV_VAR] = profile  # the kernel inherits this process's environment
+    # ... including this checkout's helpers first, whatever an editable install points at
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     client = NotebookClient(
         nb,
         timeout=timeout,

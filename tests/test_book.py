@@ -1,4 +1,5 @@
 """The Jupyter Book: every lab in the table of contents, and a real offline build."""
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -29,7 +30,8 @@ def test_every_lab_is_in_the_toc_and_every_toc_lab_exists():
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    result = subprocess.run([sys.executable, "-m", "jupyter_book", "build", "book/", "--path-output", str(out)],
+    cli = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
+    result = subprocess.run([cli, "build", "book/", "--path-output", str(out)],
                             cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out / "_build" / "html", result.stdout + result.stderr

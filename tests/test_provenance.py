@@ -99,3 +99,11 @@ def test_coalesce_streams_keeps_what_a_live_notebook_shows():
     merged = provenance.coalesce_streams(outputs)
     assert [(o.name, o.text) for o in merged] == [("stdout", "bar 100%\nnext line\n"), ("stderr", "warn\n"),
                                                   ("stdout", "end\n")]
+
+
+def test_kernels_import_this_checkouts_helpers(tmp_path):
+    path = tmp_path / "where.ipynb"
+    nbformat.write(_notebook("import helpers\nprint(helpers.__file__)"), path)
+    provenance.run(path, profile="smoke", timeout=120)
+    printed = nbformat.read(path, as_version=4).cells[-1].outputs[0].text
+    assert printed.strip() == str(provenance.ROOT / "helpers" / "__init__.py")
