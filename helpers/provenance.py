@@ -75,7 +75,7 @@ def colab_cell_source() -> str:
     """The first code cell of every lab: installs the helpers in Colab, does nothing elsewhere."""
     url, branch = repository()
     return (
-        "# In Colab, install this book's helpers from its repository; elsewhere they are installed.\n"
+        "# Colab only: install this book's helpers from its repository (elsewhere: nothing to do).\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
@@ -87,19 +87,17 @@ def colab_cell_source() -> str:
 
 
 def sync_colab_cell(nb) -> bool:
-    """Make the first code cell the Colab cell; True if the notebook changed."""
+    """Make the first code cell the Colab cell (collapsed in the book); True if it changed."""
     import nbformat
 
-    source = colab_cell_source()
+    source, tags = colab_cell_source(), [COLAB_TAG, "hide-input"]
     code = [c for c in nb.cells if c.cell_type == "code"]
     if code and COLAB_TAG in code[0].metadata.get("tags", []):
-        if code[0].source == source:
-            return False
-        code[0].source = source
-        return True
-    cell = nbformat.v4.new_code_cell(source, metadata={"tags": [COLAB_TAG]})
-    first_code = nb.cells.index(code[0]) if code else len(nb.cells)
-    nb.cells.insert(first_code, cell)
+        changed = (code[0].source, code[0].metadata["tags"]) != (source, tags)
+        code[0].source, code[0].metadata["tags"] = source, tags
+        return changed
+    cell = nbformat.v4.new_code_cell(source, metadata={"tags": tags})
+    nb.cells.insert(nb.cells.index(code[0]) if code else len(nb.cells), cell)
     return True
 
 
