@@ -168,6 +168,18 @@ def test_imdb_decoding_round_trips():
         assert data.decode_review(x[j], index) == " ".join(["<start>"] + words)
 
 
+def test_bag_of_words_counts_and_multi_hot():
+    sequences = [np.array([1, 5, 5, 7, 12], np.int32), np.array([1, 3], np.int32)]
+    counts = data.bag_of_words(sequences, 10)
+    assert counts.shape == (2, 10) and counts.dtype == np.float32
+    assert counts[0].tolist() == [0, 1, 0, 0, 0, 2, 0, 1, 0, 0]  # id 12 >= num_words is dropped
+    assert counts[1].tolist() == [0, 1, 0, 1, 0, 0, 0, 0, 0, 0]
+    assert data.bag_of_words(sequences, 10, counts=False)[0].tolist() == [0, 1, 0, 0, 0, 1, 0, 1, 0, 0]
+    (x, _), _ = data.load_imdb(num_words=1000, profile="smoke")
+    bow = data.bag_of_words(x, 1000)
+    assert np.array_equal(bow.sum(axis=1), [len(s) for s in x]) and (bow[:, 1] == 1).all()
+
+
 # --- Fetch machinery -------------------------------------------------------------------------------
 def test_good_download_lands_atomically_in_cache(monkeypatch, tmp_path):
     content = b"payload" * 1000

