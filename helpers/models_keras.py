@@ -44,3 +44,176 @@ def tominet(num_classes: int = 10, input_shape=(28, 28, 1)) -> keras.Model:
         ],
         name="tominet",
     )
+
+
+# --- Keras basics (R3) ---------------------------------------------------------------------------
+def _l2(factor: float | None):
+    """An L2 weight penalty ``factor · Σw²`` (``None`` or 0: no penalty)."""
+    return keras.regularizers.L2(factor) if factor else None
+
+
+def linear_regression(n_features: int, l2: float = 1e-4) -> keras.Model:
+    """Linear regression as a one-unit Dense layer with an L2 penalty (n_features + 1 params)."""
+    return keras.Sequential(
+        [keras.Input(shape=(n_features,)), layers.Dense(1, kernel_regularizer=_l2(l2), name="linear")],
+        name="linear_regression",
+    )
+
+
+def xor_net(hidden: int = 2, concat: bool = False, activation: str = "tanh") -> keras.Model:
+    """A two-input, one-output net for XOR, built with the functional API.
+
+    Input (2) → Dense ``hidden`` → Dense 1 (sigmoid). With ``concat=True`` the output layer also
+    sees the inputs: Concatenate([input, hidden]) → Dense 1. Parameters: 3·hidden + hidden + 1
+    without, 3·hidden + hidden + 3 with the concatenation (1 hidden unit: 5 vs 7).
+    """
+    inputs = keras.Input(shape=(2,), name="x")
+    hidden_out = layers.Dense(hidden, activation=activation, name="hidden")(inputs)
+    features = layers.Concatenate(name="input_and_hidden")([inputs, hidden_out]) if concat else hidden_out
+    outputs = layers.Dense(1, activation="sigmoid", name="output")(features)
+    return keras.Model(inputs, outputs, name=f"xor_{hidden}_hidden{'_concat' if concat else ''}")
+
+
+def two_layer_classifier(n_inputs: int = 784, hidden: int = 32, num_classes: int = 10) -> keras.Model:
+    """A small two-layer classifier (Sequential API): Dense ``hidden`` ReLU → Dense k softmax.
+
+    784 inputs, 32 hidden, 10 classes: 25,450 params.
+    """
+    return keras.Sequential(
+        [
+            keras.Input(shape=(n_inputs,)),
+            layers.Dense(hidden, activation="relu", name="hidden"),
+            layers.Dense(num_classes, activation="softmax", name="output"),
+        ],
+        name="two_layer_classifier",
+    )
+
+
+def imdb_bow_net(regularisation: str = "l2", num_words: int = 10_000, l2: float = 1e-4,
+                 dropout: float = 0.5) -> keras.Model:
+    """R3's IMDB bag-of-words net: Dense 100 ReLU → Dense 10 ReLU → concat(input, hidden) → Dense 1.
+
+    ``regularisation`` is ``"l2"`` (an L2 penalty on every Dense kernel), ``"dropout+l2"`` (also
+    Dropout after each hidden layer) or ``"batchnorm+l2"`` (also BatchNormalization after each
+    hidden layer). 10,000 words: 1,011,121 params (``"batchnorm+l2"``: 1,011,561, 220 of them
+    non-trainable statistics).
+    """
+    if regularisation not in ("l2", "dropout+l2", "batchnorm+l2"):
+        raise ValueError(f"regularisation={regularisation!r}; use 'l2', 'dropout+l2' or 'batchnorm+l2'.")
+
+    def after_hidden(x, name):
+        if regularisation == "dropout+l2":
+            return layers.Dropout(dropout, name=f"{name}_dropout")(x)
+        if regularisation == "batchnorm+l2":
+            return layers.BatchNormalization(name=f"{name}_bn")(x)
+        return x
+
+    words = keras.Input(shape=(num_words,), name="word_counts")
+    x = after_hidden(layers.Dense(100, activation="relu", kernel_regularizer=_l2(l2), name="dense_100")(words),
+                     "dense_100")
+    x = after_hidden(layers.Dense(10, activation="relu", kernel_regularizer=_l2(l2), name="dense_10")(x), "dense_10")
+    x = layers.Concatenate(name="input_and_hidden")([words, x])
+    outputs = layers.Dense(1, activation="sigmoid", kernel_regularizer=_l2(l2), name="output")(x)
+    return keras.Model(words, outputs, name=f"imdb_bow_{regularisation.replace('+', '_')}")
+
+
+def imdb_embedding_mlp(num_words: int = 10_000, length: int = 500, dim: int = 32, l2: float = 1e-4,
+                       dropout: float = 0.5) -> keras.Model:
+    """R3's IMDB embedding MLP (1,937,121 params for 10,000 words, length 500, dim 32).
+
+    Embedding → Flatten (500·32 = 16,000) → Dense 100 ReLU → Dropout → Dense 10 ReLU → Dropout,
+    then Concatenate(flattened embedding, Dense 10) → Dense 1 sigmoid; L2 on the Dense kernels.
+    """
+    ids = keras.Input(shape=(length,), dtype="int32", name="word_ids")
+    flat = layers.Flatten(name="flatten")(layers.Embedding(num_words, dim, name="embedding")(ids))
+    x = layers.Dense(100, activation="relu", kernel_regularizer=_l2(l2), name="dense_100")(flat)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Dense(10, activation="relu", kernel_regularizer=_l2(l2), name="dense_10")(x)
+    x = layers.Dropout(dropout)(x)
+    x = layers.Concatenate(name="input_and_hidden")([flat, x])
+    outputs = layers.Dense(1, activation="sigmoid", kernel_regularizer=_l2(l2), name="output")(x)
+    return keras.Model(ids, outputs, name="imdb_embedding_mlp")
+
+
+def imdb_conv_net(num_words: int = 10_000, length: int = 500, dim: int = 16, dropout: float = 0.5,
+                  bn_momentum: float = 0.9) -> keras.Model:
+    """R3's IMDB 1-D convolutional net (172,305 params for 10,000 words, length 500, dim 16).
+
+    Embedding 16 → BN → Conv1D 16 (kernel 3, same) → MaxPool 2 → BN → Conv1D 64 (kernel 3, same)
+    → MaxPool 2 → BN → Flatten (125·64 = 8,000) → Dropout → Dense 1 sigmoid.
+
+    ``bn_momentum`` 0.9 rather than Keras' 0.99: the embeddings start with a variance near 5e-4,
+    while BatchNormalization's running variance starts at 1; with 0.99 it takes several hundred
+    steps to get there, and until then predictions in inference mode are useless.
+    """
+    return keras.Sequential(
+        [
+            keras.Input(shape=(length,), dtype="int32", name="word_ids"),
+            layers.Embedding(num_words, dim, name="embedding"),
+            layers.BatchNormalization(momentum=bn_momentum),
+            layers.Conv1D(16, 3, padding="same", activation="relu", name="conv_16"),
+            layers.MaxPooling1D(2),
+            layers.BatchNormalization(momentum=bn_momentum),
+            layers.Conv1D(64, 3, padding="same", activation="relu", name="conv_64"),
+            layers.MaxPooling1D(2),
+            layers.BatchNormalization(momentum=bn_momentum),
+            layers.Flatten(),
+            layers.Dropout(dropout),
+            layers.Dense(1, activation="sigmoid", name="output"),
+        ],
+        name="imdb_conv_net",
+    )
+
+
+def logistic_map_net(hidden: int = 16) -> keras.Model:
+    """A small regression net for a 1-D map x(t-1) → x(t): Dense h tanh → Dense h tanh → Dense 1.
+
+    16 hidden units: 321 params.
+    """
+    return keras.Sequential(
+        [
+            keras.Input(shape=(1,)),
+            layers.Dense(hidden, activation="tanh"),
+            layers.Dense(hidden, activation="tanh"),
+            layers.Dense(1, name="next_x"),
+        ],
+        name="logistic_map_net",
+    )
+
+
+def pima_net(n_features: int = 8) -> keras.Model:
+    """R3's Pima diabetes net: Dense 24 ReLU → BN → Dense 12 ReLU → BN → Dense 1 sigmoid (673 params)."""
+    return keras.Sequential(
+        [
+            keras.Input(shape=(n_features,)),
+            layers.Dense(24, activation="relu"),
+            layers.BatchNormalization(),
+            layers.Dense(12, activation="relu"),
+            layers.BatchNormalization(),
+            layers.Dense(1, activation="sigmoid"),
+        ],
+        name="pima_net",
+    )
+
+
+def denoising_autoencoder(input_shape=(28, 28, 1)) -> keras.Model:
+    """A convolutional denoising autoencoder for MNIST (12,537 params), all kernels 3x3, same padding.
+
+    Encoder: Conv 8 → MaxPool 2 → Conv 8 → MaxPool 2 (a 7x7x8 code: 392 numbers for 784 pixels).
+    Decoder: Conv 32 → UpSample 2 → Conv 32 → UpSample 2 → Conv 1 sigmoid (pixels in [0, 1]).
+    """
+    return keras.Sequential(
+        [
+            keras.Input(shape=input_shape),
+            layers.Conv2D(8, 3, padding="same", activation="relu", name="encode_1"),
+            layers.MaxPooling2D(2),
+            layers.Conv2D(8, 3, padding="same", activation="relu", name="encode_2"),
+            layers.MaxPooling2D(2, name="code"),
+            layers.Conv2D(32, 3, padding="same", activation="relu", name="decode_1"),
+            layers.UpSampling2D(2),
+            layers.Conv2D(32, 3, padding="same", activation="relu", name="decode_2"),
+            layers.UpSampling2D(2),
+            layers.Conv2D(1, 3, padding="same", activation="sigmoid", name="pixels"),
+        ],
+        name="denoising_autoencoder",
+    )

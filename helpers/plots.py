@@ -23,12 +23,14 @@ def _as_runs(history) -> list[Mapping[str, Sequence[float]]]:
 
 
 def plot_history(histories: Mapping[str, object], metrics=("loss", "accuracy"), title: str = "Learning curves",
-                 figsize=(11, 4)):
+                 figsize=(11, 4), ylabels: Mapping[str, str] | None = None, log_y: bool = False):
     """Train (dashed) vs validation (solid) curves, one panel per metric, one colour per run.
 
     ``histories`` maps a label to one history or to a list of histories (one per seed): several
-    seeds draw their mean with a band of ± one standard deviation.
+    seeds draw their mean with a band of ± one standard deviation. ``ylabels`` overrides the
+    axis label of a metric (``{"loss": "loss (mean squared error)"}``); ``log_y`` uses a log scale.
     """
+    ylabels = {**AXIS_LABELS, **(ylabels or {})}
     fig, axes = plt.subplots(1, len(metrics), figsize=figsize, squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         for colour, (label, history) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4,
@@ -45,8 +47,10 @@ def plot_history(histories: Mapping[str, object], metrics=("loss", "accuracy"), 
                     std = curves.std(axis=0)
                     ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.15, linewidth=0)
         ax.set_xlabel("epoch")
-        ax.set_ylabel(AXIS_LABELS.get(metric, metric))
-        ax.set_title(AXIS_LABELS.get(metric, metric).split(" (")[0].capitalize())
+        ax.set_ylabel(ylabels.get(metric, metric))
+        ax.set_title(ylabels.get(metric, metric).split(" (")[0].capitalize())
+        if log_y:
+            ax.set_yscale("log")
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False,
@@ -56,8 +60,10 @@ def plot_history(histories: Mapping[str, object], metrics=("loss", "accuracy"), 
     return fig
 
 
-def image_grid(images, titles=None, ncols: int = 8, title: str | None = None, cmap="gray", size: float = 1.4):
-    """Show images in a grid (axes off), with an optional caption under each one."""
+def image_grid(images, titles=None, ncols: int = 8, title: str | None = None, cmap="gray", size: float = 1.4,
+               row_labels: Sequence[str] | None = None):
+    """Show images in a grid (axes off), with an optional caption over each one and a label
+    left of each row (``row_labels``)."""
     images = np.asarray(images)
     nrows = int(np.ceil(len(images) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * (1.3 if titles is not None else 1)),
@@ -68,6 +74,8 @@ def image_grid(images, titles=None, ncols: int = 8, title: str | None = None, cm
             ax.imshow(images[i], cmap=cmap if images[i].ndim == 2 else None)
             if titles is not None:
                 ax.set_title(str(titles[i]), fontsize=9)
+    for row, label in enumerate(row_labels or []):
+        axes[row][0].text(-0.1, 0.5, label, transform=axes[row][0].transAxes, ha="right", va="center")
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -109,8 +117,11 @@ def reported_vs_ours(rows: Sequence[Mapping], digits: int = 4):
 
 
 def compare_bars(results: Mapping[str, Mapping[str, Sequence[float]]], ylabel: str = "test accuracy",
-                 title: str = "", ylim=None, figsize=(7, 4)):
-    """Grouped bars of mean ± std: ``results[group][variant] = [value per seed]``."""
+                 title: str = "", ylim=None, figsize=(7, 4), points: bool = False):
+    """Grouped bars of mean ± std: ``results[group][variant] = [value per seed]``.
+
+    ``points=True`` also draws every value (each seed, or each fold) as a dot on its bar.
+    """
     groups = list(results)
     variants = list(dict.fromkeys(v for g in groups for v in results[g]))
     width = 0.8 / len(variants)
@@ -120,8 +131,13 @@ def compare_bars(results: Mapping[str, Mapping[str, Sequence[float]]], ylabel: s
         values = [np.asarray(results[g].get(variant, [np.nan]), dtype=float) for g in groups]
         means = [v.mean() for v in values]
         stds = [v.std(ddof=1) if len(v) > 1 else 0.0 for v in values]
-        bars = ax.bar(x + (i - (len(variants) - 1) / 2) * width, means, width, yerr=stds, capsize=4, label=variant)
+        centres = x + (i - (len(variants) - 1) / 2) * width
+        bars = ax.bar(centres, means, width, yerr=stds, capsize=4, label=variant)
         ax.bar_label(bars, labels=[f"{m:.3f}" for m in means], padding=2, fontsize=8)
+        if points:
+            for centre, v in zip(centres, values):
+                jitter = np.linspace(-0.25, 0.25, len(v)) * width if len(v) > 1 else np.zeros(1)
+                ax.plot(centre + jitter, v, "o", color="black", markersize=3, alpha=0.6)
     ax.set_xticks(x, groups)
     ax.set_ylabel(ylabel)
     if ylim is None:  # zoom in on the bars' range, so small differences stay visible
@@ -131,5 +147,63 @@ def compare_bars(results: Mapping[str, Mapping[str, Sequence[float]]], ylabel: s
     ax.set_title(title)
     ax.legend(frameon=False)
     ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def predicted_vs_true(y_true, y_pred, quantity: str, unit: str = "", title: str = "Predicted vs true",
+                      figsize=(5, 5), ax=None):
+    """Scatter of predictions against true values with the diagonal y = x (a perfect model).
+
+    ``quantity`` and ``unit`` label both axes, e.g. ``"median house value", "$1000s"``.
+    """
+    y_true, y_pred = np.ravel(y_true), np.ravel(y_pred)
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    low, high = min(y_true.min(), y_pred.min()), max(y_true.max(), y_pred.max())
+    ax.plot([low, high], [low, high], "--", color="grey", label="perfect prediction (y = x)")
+    ax.plot(y_true, y_pred, "o", markersize=3, alpha=0.6, label="test examples")
+    unit = f" ({unit})" if unit else ""
+    ax.set_xlabel(f"true {quantity}{unit}")
+    ax.set_ylabel(f"predicted {quantity}{unit}")
+    ax.set_title(title)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, loc="upper left")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
+def ascent_grid(starts, results, column_titles: Sequence[str], row_labels: Sequence[str], title: str | None = None,
+                show_change: bool = True, size: float = 1.25):
+    """Images made by gradient ascent beside the images they started from.
+
+    Row ``i`` shows ``starts[i]``, then ``results[i][j]`` for each column ``j`` (titled
+    ``column_titles[j]``, e.g. a filter). Images are (H, W) grey or (H, W, 3) colour in [0, 1],
+    drawn as they are (0 black, 1 white; no per-image rescaling). ``show_change`` adds under each
+    row what the ascent added, ``result - start``, contrast-stretched the same way in every panel
+    of the row (mid-grey: no change).
+    """
+    starts, results = np.asarray(starts), np.asarray(results)
+    nrows, ncols = len(starts) * (2 if show_change else 1), results.shape[1] + 1
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    grey = {"cmap": "gray"} if starts.ndim == 3 else {}
+    for i, (start, row) in enumerate(zip(starts, results)):
+        r = i * (2 if show_change else 1)
+        panels = [(axes[r][0], start, "start")] + [(axes[r][j + 1], img, column_titles[j]) for j, img in enumerate(row)]
+        if show_change:
+            change = row - start
+            scale = 2 * max(np.percentile(np.abs(change), 99.5), 1e-8)
+            panels += [(axes[r + 1][j + 1], np.clip(0.5 + d / scale, 0, 1), "change") for j, d in enumerate(change)]
+            axes[r + 1][0].text(0.5, 0.5, f"{row_labels[i]}:\nchange\n(stretched)", ha="center", va="center",
+                                transform=axes[r + 1][0].transAxes, fontsize=9)
+        for ax, image, caption in panels:
+            ax.imshow(image, vmin=0, vmax=1, **grey)
+            ax.set_title(caption, fontsize=9)
+        axes[r][0].text(-0.08, 0.5, row_labels[i], transform=axes[r][0].transAxes, ha="right", va="center")
+    for ax in axes.flat:
+        ax.axis("off")
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     return fig

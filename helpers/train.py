@@ -24,6 +24,7 @@ class Run:
     history: dict[str, list[float]]
     test: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
+    model: object = field(default=None, repr=False, compare=False)  # kept only with keep_model=True
 
     def best(self, metric: str = "val_accuracy") -> tuple[float, int]:
         """The best value of ``metric`` and its (1-based) epoch."""
@@ -48,29 +49,78 @@ def split_validation(x, y, fraction: float, seed: int):
     return (x[train], y[train]), (x[val], y[val])
 
 
+def kfold_splits(labels, k: int, seed: int, stratified: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``k`` seeded (train indices, validation indices) pairs: the validation folds are disjoint
+    and together cover every example once.
+
+    ``stratified``: each class is shuffled and dealt round-robin over the folds, so every fold
+    keeps the class proportions of ``labels`` (fold sizes differ by at most one).
+    """
+    labels = np.asarray(labels)
+    if not 2 <= k <= len(labels):
+        raise ValueError(f"k={k} folds for {len(labels)} examples; use 2 <= k <= {len(labels)}.")
+    rng = np.random.default_rng(seed)
+    groups = [np.flatnonzero(labels == c) for c in np.unique(labels)] if stratified else [np.arange(len(labels))]
+    fold_of, dealt = np.empty(len(labels), dtype=np.int64), 0
+    for group in groups:
+        fold_of[rng.permutation(group)] = (dealt + np.arange(len(group))) % k
+        dealt += len(group)  # the next class starts where this one stopped, keeping folds balanced
+    return [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(k)]
+
+
 def fit_keras(build: Callable, data, *, seed: int, epochs: int, batch_size: int = 128,
-              validation_fraction: float = 0.1, optimizer: str | Callable = "adam",
-              loss: str = "sparse_categorical_crossentropy", metrics=("accuracy",), bar=None) -> Run:
+              validation_fraction: float = 0.1, validation_data=None, optimizer: str | Callable = "adam",
+              loss: str = "sparse_categorical_crossentropy", metrics=("accuracy",), bar=None,
+              keep_model: bool = False) -> Run:
     """Build, compile and fit a Keras model for one seed, then evaluate it on the test set.
 
-    ``data`` is ``((x_train, y_train), (x_test, y_test))``; ``build()`` returns an uncompiled
-    model; ``optimizer`` is a Keras name or a function returning a fresh optimizer.
+    ``data`` is ``((x_train, y_train), (x_test, y_test))``, or ``((x_train, y_train), None)`` for
+    no test set; ``build()`` returns an uncompiled model; ``optimizer`` is a Keras name or a
+    function returning a fresh optimizer. Validation: ``validation_data=(x_val, y_val)`` if given,
+    else a seeded random ``validation_fraction`` of the training data (0: none). Any Keras loss
+    and metrics work (regression: ``loss="mse", metrics=("mae",)``; two classes:
+    ``loss="binary_crossentropy"``). ``keep_model=True`` keeps the fitted model in ``Run.model``.
     """
-    import keras
-
-    (x, y), (x_test, y_test) = data
+    (x, y), test_data = data
     profile.seed_everything(seed)
-    (x_fit, y_fit), validation = split_validation(x, y, validation_fraction, seed)
+    if validation_data is not None:
+        (x_fit, y_fit), validation = (x, y), validation_data
+    elif validation_fraction:
+        (x_fit, y_fit), validation = split_validation(x, y, validation_fraction, seed)
+    else:
+        (x_fit, y_fit), validation = (x, y), None
     model = build()
     model.compile(optimizer=optimizer() if callable(optimizer) else optimizer, loss=loss, metrics=list(metrics))
     callbacks = [_tick_callback(bar)] if bar is not None else []
     start = time.perf_counter()
     fitted = model.fit(x_fit, y_fit, validation_data=validation, epochs=epochs, batch_size=batch_size,
                        verbose=0, callbacks=callbacks)
-    test = model.evaluate(x_test, y_test, batch_size=1024, verbose=0, return_dict=True)
+    test = {}
+    if test_data is not None:
+        test = model.evaluate(*test_data, batch_size=1024, verbose=0, return_dict=True)
     history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
     return Run(seed=seed, history=history, test={k: float(v) for k, v in test.items()},
-               seconds=time.perf_counter() - start)
+               seconds=time.perf_counter() - start, model=model if keep_model else None)
+
+
+def cross_validate(build: Callable, x, y, *, k: int, seed: int, prepare: Callable | None = None,
+                   stratified: bool = True, **fit_options) -> list[Run]:
+    """K-fold cross-validation: one :func:`fit_keras` run per fold (see :func:`kfold_splits`).
+
+    Each fold trains on the other ``k - 1`` folds and is validated on its own (its curves are the
+    ``val_*`` history, its final metrics ``Run.test``). ``prepare(x_train, x_val)`` returns both
+    preprocessed, fitted on the training folds only (no leakage from the held-out fold).
+    ``fit_options`` go to :func:`fit_keras` (``epochs``, ``loss``, ``bar``, ...).
+    """
+    runs = []
+    for train_idx, val_idx in kfold_splits(y, k, seed, stratified):
+        x_train, x_val = x[train_idx], x[val_idx]
+        if prepare is not None:
+            x_train, x_val = prepare(x_train, x_val)
+        held_out = (x_val, y[val_idx])
+        runs.append(fit_keras(build, ((x_train, y[train_idx]), held_out), seed=seed, validation_data=held_out,
+                              **fit_options))
+    return runs
 
 
 def _tick_callback(bar):
@@ -84,3 +134,123 @@ def _tick_callback(bar):
             bar.update(1)
 
     return TickBar()
+
+
+# --- PyTorch -------------------------------------------------------------------------------------
+def torch_device(device=None):
+    """``device`` as a ``torch.device``; ``None`` picks the GPU when PyTorch sees one, else the CPU."""
+    import torch
+
+    if device is None:
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return torch.device(device)
+
+
+def predict_torch(model, x, *, batch_size: int = 1024, device=None, features: bool = False):
+    """The logits of a PyTorch model over ``x`` (NumPy array or tensor), in evaluation mode.
+
+    The model's ``forward`` returns ``(logits, features)`` (see :mod:`helpers.models_torch`) or
+    just logits. Returns a NumPy array of logits, or ``(logits, features)`` with ``features=True``.
+    Predicted classes: ``logits.argmax(1)``.
+    """
+    import torch
+
+    device = torch_device(device) if device is not None else next(model.parameters()).device
+    x = torch.as_tensor(x)
+    was_training = model.training
+    model.eval()
+    logits, feats = [], []
+    with torch.no_grad():
+        for start in range(0, len(x), batch_size):
+            out = model(x[start:start + batch_size].to(device))
+            out, feat = out if isinstance(out, tuple) else (out, None)
+            logits.append(out.float().cpu())
+            if features:
+                feats.append(feat.float().cpu())
+    model.train(was_training)
+    logits = torch.cat(logits).numpy()
+    return (logits, torch.cat(feats).numpy()) if features else logits
+
+
+def _loss_and_accuracy(model, x, y, batch_size: int) -> dict[str, float]:
+    import torch
+    import torch.nn.functional as F
+
+    logits = torch.as_tensor(predict_torch(model, x, batch_size=batch_size))
+    y = torch.as_tensor(y).cpu().long()
+    return {"loss": float(F.cross_entropy(logits, y)), "accuracy": float((logits.argmax(1) == y).float().mean())}
+
+
+def fit_torch(model, data, *, seed: int, epochs: int, batch_size: int = 128, optimizer: str | Callable = "adam",
+              lr: float = 1e-3, validation_fraction: float = 0.1, validation_data=None, device=None, bar=None,
+              keep_model: bool = False) -> Run:
+    """Train a PyTorch classifier for one seed, then evaluate it on the test set: the PyTorch twin
+    of :func:`fit_keras`, returning the same :class:`Run` (Keras history names, so
+    ``plots.plot_history`` draws both).
+
+    ``model`` is a class or function building the net (called after seeding, so the seed fixes
+    the initial weights; e.g. ``models_torch.SimpleCNN``) or an already built ``nn.Module``.
+    ``data`` is ``((x_train, y_train), (x_test, y_test))`` (or ``None`` for no test set), arrays
+    in the layout the model expects (images NCHW, float). ``optimizer``: ``"adam"``, ``"sgd"``
+    (momentum 0.9) or a function ``params -> torch.optim.Optimizer``; ``lr`` its learning rate.
+    Validation as in :func:`fit_keras`. ``device``: ``None`` = the GPU if there is one.
+
+    All data go to the device once, as tensors; each epoch draws a seeded permutation and takes
+    its batches by indexing (no ``DataLoader``, no per-sample work). The training loss and
+    accuracy of an epoch are running means over its batches, as Keras reports them.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    (x, y), test_data = data
+    profile.seed_everything(seed)
+    device = torch_device(device)
+    if validation_data is not None:
+        (x_fit, y_fit), validation = (x, y), validation_data
+    elif validation_fraction:
+        (x_fit, y_fit), validation = split_validation(x, y, validation_fraction, seed)
+    else:
+        (x_fit, y_fit), validation = (x, y), None
+    net = model if isinstance(model, torch.nn.Module) else model()
+    net = net.to(device)
+    if callable(optimizer):
+        opt = optimizer(net.parameters())
+    elif optimizer == "adam":
+        opt = torch.optim.Adam(net.parameters(), lr=lr)
+    elif optimizer == "sgd":
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
+    else:
+        raise ValueError(f"optimizer={optimizer!r}; use 'adam', 'sgd' or a function of the parameters.")
+    on_device = lambda a: torch.as_tensor(a).to(device)  # noqa: E731
+    x_fit, y_fit = on_device(x_fit), on_device(y_fit).long()
+    if validation is not None:
+        validation = on_device(validation[0]), on_device(validation[1]).long()
+    order = torch.Generator().manual_seed(seed)
+    history: dict[str, list[float]] = {"loss": [], "accuracy": []}
+    start = time.perf_counter()
+    for _ in range(epochs):
+        net.train()
+        total_loss = torch.zeros((), device=device)
+        correct = torch.zeros((), device=device)
+        for batch in torch.randperm(len(x_fit), generator=order).to(device).split(batch_size):
+            logits = net(x_fit[batch])
+            logits = logits[0] if isinstance(logits, tuple) else logits
+            loss = F.cross_entropy(logits, y_fit[batch])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total_loss += loss.detach() * len(batch)
+            correct += (logits.detach().argmax(1) == y_fit[batch]).sum()
+        history["loss"].append(float(total_loss) / len(x_fit))
+        history["accuracy"].append(float(correct) / len(x_fit))
+        if validation is not None:
+            scores = _loss_and_accuracy(net, *validation, batch_size=1024)
+            history.setdefault("val_loss", []).append(scores["loss"])
+            history.setdefault("val_accuracy", []).append(scores["accuracy"])
+        if bar is not None:
+            if validation is not None:
+                bar.set_postfix_str(f"last val_accuracy {history['val_accuracy'][-1]:.4f}", refresh=False)
+            bar.update(1)
+    test = _loss_and_accuracy(net, *test_data, batch_size=1024) if test_data is not None else {}
+    return Run(seed=seed, history=history, test=test, seconds=time.perf_counter() - start,
+               model=net if keep_model else None)

@@ -40,3 +40,50 @@ def test_image_grid_and_bars():
     assert len(fig.axes) == 8 and [a.get_title() for a in fig.axes[:5]] == list("abcde")
     fig = plots.compare_bars({"dense": {"orig": [0.9, 0.92], "perm": [0.9, 0.91]}})
     assert len(fig.axes[0].patches) == 2
+
+
+def test_plot_history_label_overrides_and_log_scale():
+    one = {"loss": [400.0, 30.0], "val_loss": [500.0, 40.0]}
+    fig = plots.plot_history({"a": one}, metrics=("loss",), ylabels={"loss": "loss (mean squared error, $²)"},
+                             log_y=True)
+    (ax,) = fig.axes
+    assert ax.get_ylabel() == "loss (mean squared error, $²)" and ax.get_yscale() == "log"
+    assert ax.get_title() == "Loss"
+    assert plots.plot_history({"a": one}, metrics=("loss",)).axes[0].get_ylabel() == "loss (cross-entropy)"
+
+
+def test_predicted_vs_true_labels_axes_and_draws_the_diagonal():
+    import numpy as np
+
+    fig = plots.predicted_vs_true(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 2.5]), "price", "$1000s")
+    (ax,) = fig.axes
+    assert ax.get_xlabel() == "true price ($1000s)" and ax.get_ylabel() == "predicted price ($1000s)"
+    diagonal, points = ax.get_lines()
+    assert list(diagonal.get_xdata()) == list(diagonal.get_ydata()) == [1.0, 3.0]
+    assert list(points.get_ydata()) == [1.5, 2.0, 2.5]
+
+
+def test_compare_bars_points_and_image_grid_row_labels():
+    import numpy as np
+
+    fig = plots.compare_bars({"seed 0": {"a": [0.7, 0.8, 0.75], "b": [0.6, 0.65, 0.7]}}, points=True)
+    dots = [line for line in fig.axes[0].get_lines() if line.get_marker() == "o"]
+    assert sorted(len(d.get_ydata()) for d in dots) == [3, 3]
+    assert sorted(dots[0].get_ydata()) == [0.7, 0.75, 0.8]
+    fig = plots.image_grid(np.zeros((6, 28, 28)), ncols=3, row_labels=["noisy", "clean"])
+    assert [t.get_text() for t in fig.axes[0].texts] == ["noisy"]
+    assert [t.get_text() for t in fig.axes[3].texts] == ["clean"]
+
+
+def test_ascent_grid_puts_each_start_beside_its_results_and_changes():
+    import numpy as np
+
+    starts = np.full((2, 8, 8, 3), 0.5)
+    results = np.stack([starts + 0.1, starts]).transpose(1, 0, 2, 3, 4)  # 2 starts x 2 columns
+    fig = plots.ascent_grid(starts, results, ["filter 3", "filter 9"], ["noise", "dog"], title="t")
+    axes = np.array(fig.axes).reshape(4, 3)  # per start: a row of images, a row of changes
+    assert [ax.get_title() for ax in axes[0]] == ["start", "filter 3", "filter 9"]
+    assert [t.get_text() for t in axes[0][0].texts] == ["noise"]
+    unchanged = axes[1][2].get_images()[0].get_array()  # result == start: mid-grey
+    np.testing.assert_allclose(unchanged, 0.5)
+    assert axes[0][1].get_images()[0].get_clim() == (0, 1)  # drawn as is, not stretched

@@ -42,3 +42,73 @@ def test_progress_bar_counts_epochs(small_mnist, capsys):
     with train.progress(total=2) as bar:
         train.fit_keras(models_keras.dense_mnist_net, small_mnist, seed=0, epochs=2, bar=bar)
         assert bar.n == 2
+
+
+def test_kfold_splits_are_disjoint_covering_stratified_and_seeded():
+    labels = np.array([0] * 70 + [1] * 33)
+    splits = train.kfold_splits(labels, 5, seed=0)
+    assert len(splits) == 5
+    held_out = np.concatenate([val for _, val in splits])
+    assert sorted(held_out.tolist()) == list(range(103))  # every example held out exactly once
+    for fit, val in splits:
+        assert set(fit).isdisjoint(val) and len(fit) + len(val) == 103
+        assert len(val) in (20, 21) and labels[val].sum() in (6, 7)  # each fold keeps the class shares
+    again, other = train.kfold_splits(labels, 5, seed=0), train.kfold_splits(labels, 5, seed=1)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(splits, again))
+    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(splits, other))
+    with pytest.raises(ValueError):
+        train.kfold_splits(labels, 1, seed=0)
+
+
+def test_cross_validate_prepares_each_fold_from_its_training_part_only():
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    seen = []
+
+    def prepare(x_train, x_val):
+        seen.append((x_train.copy(), x_val.copy()))
+        return x_train - x_train.mean(axis=0), x_val - x_train.mean(axis=0)
+
+    build = lambda: keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])  # noqa: E731
+    runs = train.cross_validate(build, x, y, k=4, seed=3, prepare=prepare, epochs=2, batch_size=8,
+                                loss="binary_crossentropy")
+    assert len(runs) == len(seen) == 4
+    for run, (fit, val), (x_fit, x_val) in zip(runs, train.kfold_splits(y, 4, seed=3), seen):
+        assert np.array_equal(x_fit, x[fit]) and np.array_equal(x_val, x[val])
+        assert len(run.history["val_accuracy"]) == 2 and 0 <= run.test["accuracy"] <= 1
+        # the held-out fold is the validation set: its last validation loss is the test loss
+        assert run.history["val_loss"][-1] == pytest.approx(run.test["loss"], rel=1e-4)
+
+
+def test_fit_keras_regression_with_explicit_or_no_validation():
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2)).astype("float32")
+    y = (3 * x[:, 0] - x[:, 1] + 1).astype("float32")
+    build = lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])  # noqa: E731
+    sgd = lambda: keras.optimizers.SGD(0.05)  # noqa: E731
+    run = train.fit_keras(build, ((x[:150], y[:150]), (x[150:], y[150:])), seed=0, epochs=20, batch_size=16,
+                          validation_data=(x[150:], y[150:]), optimizer=sgd, loss="mse", metrics=("mae",),
+                          keep_model=True)
+    assert set(run.history) == {"loss", "mae", "val_loss", "val_mae"} and set(run.test) == {"loss", "mae"}
+    assert run.test["loss"] < 0.01 and run.history["val_loss"][-1] == pytest.approx(run.test["loss"], rel=1e-3)
+    np.testing.assert_allclose(run.model.get_weights()[0].ravel(), [3, -1], atol=0.1)
+    bare = train.fit_keras(build, ((x, y), None), seed=0, epochs=1, validation_fraction=0, loss="mse", metrics=())
+    assert set(bare.history) == {"loss"} and bare.test == {} and bare.model is None
+
+
+def test_progress_postfix_shows_validation_accuracy_only_when_there_is_one(small_mnist):
+    import keras
+
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    build = lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])  # noqa: E731
+    with train.progress(total=1) as bar:
+        train.fit_keras(build, ((x, x[:, 0]), None), seed=0, epochs=1, loss="mse", metrics=(), bar=bar)
+        assert bar.n == 1 and "val_accuracy" not in str(bar.postfix)
+    with train.progress(total=1) as bar:
+        train.fit_keras(models_keras.dense_mnist_net, small_mnist, seed=0, epochs=1, bar=bar)
+        assert "val_accuracy" in str(bar.postfix)
