@@ -45,3 +45,18 @@ def add_noise(images, std: float, seed: int):
     images = np.asarray(images, dtype=np.float32)
     noise = np.random.default_rng(seed).normal(0.0, std, images.shape).astype(np.float32)
     return np.clip(images + noise, 0.0, 1.0)
+
+
+def standardize_images(train, *others, channels_first: bool = True):
+    """Images (N, H, W) or (N, H, W, C), e.g. uint8 pixels, as float32 with every channel at mean 0,
+    std 1, using the per-channel statistics of ``train``; returns all parts.
+
+    ``channels_first`` gives (N, C, H, W), PyTorch's layout (a grey image gets C = 1); else
+    (N, H, W, C).
+    """
+    parts = [np.asarray(p) for p in (train, *others)]
+    parts = [p.reshape(*p.shape[:3], -1).astype(np.float32) for p in parts]
+    mean, std = parts[0].mean(axis=(0, 1, 2)), parts[0].std(axis=(0, 1, 2))
+    std = np.where(std > 0, std, 1.0).astype(np.float32)
+    out = tuple((p - mean) / std for p in parts)
+    return tuple(np.ascontiguousarray(p.transpose(0, 3, 1, 2)) for p in out) if channels_first else out

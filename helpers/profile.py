@@ -68,3 +68,23 @@ def _installed(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
+
+
+def has_gpu() -> bool:
+    """True when the frameworks the labs use can reach a GPU: PyTorch (and so Keras on the torch
+    backend) sees CUDA, or Keras' own backend lists a GPU. Labs use it to pick between the
+    practical's own settings (a GPU run) and a reduced setting that fits a CPU."""
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            return True
+    except ImportError:
+        pass
+    if "keras" not in sys.modules and not _installed("keras"):
+        return False
+    import keras
+
+    if keras.backend.backend() not in ("tensorflow", "jax"):  # torch: answered above
+        return False
+    return any(device.startswith("gpu") for device in keras.distribution.list_devices())

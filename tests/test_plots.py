@@ -87,3 +87,31 @@ def test_ascent_grid_puts_each_start_beside_its_results_and_changes():
     unchanged = axes[1][2].get_images()[0].get_array()  # result == start: mid-grey
     np.testing.assert_allclose(unchanged, 0.5)
     assert axes[0][1].get_images()[0].get_clim() == (0, 1)  # drawn as is, not stretched
+
+
+def test_confusion_matrix_and_most_confused_on_a_known_example():
+    import numpy as np
+
+    y_true = [0, 0, 0, 1, 1, 2, 2, 2, 2]
+    y_pred = [0, 1, 1, 1, 1, 2, 0, 1, 2]
+    matrix = plots.confusion_matrix(y_true, y_pred)
+    np.testing.assert_array_equal(matrix, [[1, 2, 0], [0, 2, 0], [1, 1, 2]])
+    assert plots.confusion_matrix([0], [0], n_classes=3).shape == (3, 3)
+    assert plots.most_confused(matrix, ["a", "b", "c"], k=5) == [("a", "b", 2), ("c", "a", 1), ("c", "b", 1)]
+    assert plots.most_confused(np.eye(3, dtype=int)) == []
+
+
+def test_confusion_matrix_plot_and_misclassified_grid():
+    import numpy as np
+
+    matrix = plots.confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2])
+    fig = plots.plot_confusion_matrix(matrix, ["cat", "dog", "frog"])
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "1", "1", "1"]
+    images = np.zeros((4, 8, 8))
+    fig = plots.misclassified_grid(images, [0, 1, 1, 2], [0, 2, 2, 2], ["cat", "dog", "frog"], ncols=4)
+    assert [a.get_title() for a in fig.axes if a.get_title()] == ["dog → frog", "dog → frog"]
+    assert "2 of 2 misclassified" in fig._suptitle.get_text()
+    empty = plots.misclassified_grid(images, [0, 1], [0, 1], ["cat", "dog"])
+    assert "no misclassified" in empty.axes[0].texts[0].get_text()

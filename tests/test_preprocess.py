@@ -34,3 +34,24 @@ def test_add_noise_is_seeded_clipped_and_noisy():
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     assert a.min() == 0.0 and a.max() == 1.0 and a.dtype == np.float32
     assert a.std() == pytest.approx(0.3 * 0.9, rel=0.15)  # clipping trims the tails a little
+
+
+def test_standardize_images_per_channel_from_train_only_in_torch_layout():
+    import numpy as np
+
+    from helpers import preprocess
+
+    rng = np.random.default_rng(0)
+    train = rng.integers(0, 256, (20, 4, 4, 3)).astype(np.uint8)
+    train[..., 2] //= 4  # a darker channel
+    test = np.zeros((2, 4, 4, 3), np.uint8)
+    x_train, x_test = preprocess.standardize_images(train, test)
+    assert x_train.shape == (20, 3, 4, 4) and x_train.dtype == np.float32
+    np.testing.assert_allclose(x_train.mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    np.testing.assert_allclose(x_train.std(axis=(0, 2, 3)), 1, atol=1e-5)
+    expected = -train.reshape(-1, 3).mean(0) / train.reshape(-1, 3).std(0)  # zeros, in train's units
+    np.testing.assert_allclose(x_test[0, :, 0, 0], expected, rtol=1e-5)
+    (grey,) = preprocess.standardize_images(train[..., 0])
+    assert grey.shape == (20, 1, 4, 4)
+    (last,) = preprocess.standardize_images(train, channels_first=False)
+    assert last.shape == (20, 4, 4, 3)

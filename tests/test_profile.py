@@ -57,3 +57,17 @@ def test_seed_everything_seeds_python_numpy_and_torch():
     assert draws[0] == draws[1]
     profile.seed_everything(8)
     assert (random.random(), np.random.rand(), torch.rand(1).item()) != draws[0]
+
+
+def test_has_gpu_asks_torch_then_the_keras_backend(monkeypatch):
+    import keras
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert profile.has_gpu() is True
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    if keras.backend.backend() in ("tensorflow", "jax"):
+        monkeypatch.setattr(keras.distribution, "list_devices", lambda: ["gpu:0"])
+        assert profile.has_gpu() is True
+        monkeypatch.setattr(keras.distribution, "list_devices", lambda: ["cpu:0"])
+    assert profile.has_gpu() is False

@@ -112,3 +112,44 @@ def test_progress_postfix_shows_validation_accuracy_only_when_there_is_one(small
     with train.progress(total=1) as bar:
         train.fit_keras(models_keras.dense_mnist_net, small_mnist, seed=0, epochs=1, bar=bar)
         assert "val_accuracy" in str(bar.postfix)
+
+
+# --- PyTorch ---------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def small_mnist_nchw(small_mnist):
+    (x, y), (x_test, y_test) = small_mnist
+    return (x.transpose(0, 3, 1, 2), y), (x_test.transpose(0, 3, 1, 2), y_test)
+
+
+def test_fit_torch_learns_digits_and_returns_a_keras_like_run(small_mnist_nchw):
+    from helpers import models_torch
+
+    with train.progress(total=3) as bar:
+        run = train.fit_torch(models_torch.SimpleCNN, small_mnist_nchw, seed=0, epochs=3, batch_size=32,
+                              bar=bar, keep_model=True, device="cpu")
+        assert bar.n == 3 and "val_accuracy" in str(bar.postfix)
+    assert set(run.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 3 for v in run.history.values()) and set(run.test) == {"loss", "accuracy"}
+    assert run.history["loss"][-1] < run.history["loss"][0]
+    assert run.test["accuracy"] > 0.8, run  # chance is 0.1
+    logits, features = train.predict_torch(run.model, small_mnist_nchw[1][0], features=True, batch_size=64)
+    assert logits.shape == (300, 10) and features.shape == (300, 6272)
+    assert np.mean(logits.argmax(1) == small_mnist_nchw[1][1]) == pytest.approx(run.test["accuracy"])
+
+
+def test_fit_torch_same_seed_same_result_on_cpu(small_mnist_nchw):
+    from helpers import models_torch
+
+    (x, y), test = small_mnist_nchw
+    data = (x[:300], y[:300]), (test[0][:100], test[1][:100])
+    fit = lambda seed: train.fit_torch(models_torch.SimpleCNN, data, seed=seed, epochs=1, device="cpu")  # noqa: E731
+    first, again, other = fit(5), fit(5), fit(6)
+    assert first.history == again.history and first.test == again.test
+    assert first.history != other.history
+
+
+def test_fit_torch_rejects_an_unknown_optimizer(small_mnist_nchw):
+    from helpers import models_torch
+
+    with pytest.raises(ValueError):
+        train.fit_torch(models_torch.SimpleCNN, small_mnist_nchw, seed=0, epochs=1, optimizer="adamw")
