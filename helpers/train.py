@@ -49,6 +49,15 @@ def split_validation(x, y, fraction: float, seed: int):
     return (x[train], y[train]), (x[val], y[val])
 
 
+def _with_validation(x, y, validation_data, fraction: float, seed: int):
+    """(training part, validation part or None): given data, else a seeded ``fraction``, else none."""
+    if validation_data is not None:
+        return (x, y), validation_data
+    if fraction:
+        return split_validation(x, y, fraction, seed)
+    return (x, y), None
+
+
 def kfold_splits(labels, k: int, seed: int, stratified: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
     """``k`` seeded (train indices, validation indices) pairs: the validation folds are disjoint
     and together cover every example once.
@@ -83,12 +92,7 @@ def fit_keras(build: Callable, data, *, seed: int, epochs: int, batch_size: int 
     """
     (x, y), test_data = data
     profile.seed_everything(seed)
-    if validation_data is not None:
-        (x_fit, y_fit), validation = (x, y), validation_data
-    elif validation_fraction:
-        (x_fit, y_fit), validation = split_validation(x, y, validation_fraction, seed)
-    else:
-        (x_fit, y_fit), validation = (x, y), None
+    (x_fit, y_fit), validation = _with_validation(x, y, validation_data, validation_fraction, seed)
     model = build()
     model.compile(optimizer=optimizer() if callable(optimizer) else optimizer, loss=loss, metrics=list(metrics))
     callbacks = [_tick_callback(bar)] if bar is not None else []
@@ -205,12 +209,7 @@ def fit_torch(model, data, *, seed: int, epochs: int, batch_size: int = 128, opt
     (x, y), test_data = data
     profile.seed_everything(seed)
     device = torch_device(device)
-    if validation_data is not None:
-        (x_fit, y_fit), validation = (x, y), validation_data
-    elif validation_fraction:
-        (x_fit, y_fit), validation = split_validation(x, y, validation_fraction, seed)
-    else:
-        (x_fit, y_fit), validation = (x, y), None
+    (x_fit, y_fit), validation = _with_validation(x, y, validation_data, validation_fraction, seed)
     net = model if isinstance(model, torch.nn.Module) else model()
     net = net.to(device)
     if callable(optimizer):
