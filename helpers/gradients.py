@@ -189,8 +189,4 @@ def progress(total: int, desc: str = "gradient ascent"):
     """The labs' one-line progress bar (:func:`helpers.train.progress`), counting steps."""
     from . import train
 
-    bar = train.progress(total, desc)
-    bar.unit = "step"
-    bar.bar_format = bar.bar_format.replace(" epochs ", " steps ")
-    bar.refresh()
-    return bar
+    return train.progress(total, desc, unit="step")

@@ -10,6 +10,11 @@ from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
+
+# Tables in the book show every cell whole: pandas cuts text at 50 characters by default, which
+# would cut the notes of a reported-vs-ours table in the stored (rendered) outputs.
+pd.set_option("display.max_colwidth", None)
 
 AXIS_LABELS = {"loss": "loss (cross-entropy)", "accuracy": "accuracy", "mse": "mean squared error",
                "mae": "mean absolute error"}
@@ -96,8 +101,6 @@ def reported_vs_ours(rows: Sequence[Mapping], digits: int = 4):
     Each row: ``experiment``, ``report`` (tag such as "R3"), ``reported`` (number or None),
     ``ours`` (list of values, one per seed) and optionally ``note`` (e.g. a data substitution).
     """
-    import pandas as pd
-
     table = []
     for row in rows:
         ours = np.asarray(row["ours"], dtype=float)
@@ -278,3 +281,62 @@ def misclassified_grid(images, y_true, y_pred, class_names: Sequence[str], n: in
     titles = [f"{class_names[y_true[i]]} → {class_names[y_pred[i]]}" for i in wrong]
     return image_grid(np.asarray(images)[wrong], titles, ncols=ncols, size=size,
                       title=title or f"{len(wrong)} of {int((y_true != y_pred).sum())} misclassified (true → predicted)")
+
+
+def plot_embedding(points, labels, class_names: Sequence[str], title: str, ax=None, line=None,
+                   note: str | None = None, size: float | None = None, legend: bool = True):
+    """A 2-D map (e.g. t-SNE) of labelled points, one colour per class with a legend.
+
+    ``line``: an object with ``y(x)`` and ``errors`` (e.g. ``embed.separating_line``), drawn
+    across the panel; ``note``: a line of text under the title (e.g. a probe accuracy). t-SNE
+    axes have no units, so their ticks are hidden. ``size``: the marker area (default: smaller
+    for more points). Returns the axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5))
+    points, labels = np.asarray(points), np.asarray(labels)
+    size = size or float(np.clip(15_000 / len(points), 2, 25))
+    colours = plt.get_cmap("tab10" if len(class_names) <= 10 else "tab20")
+    for c, name in enumerate(class_names):
+        mine = labels == c
+        ax.scatter(points[mine, 0], points[mine, 1], s=size, color=colours(c % colours.N), label=name,
+                   alpha=0.8, linewidths=0)
+    if line is not None:
+        x = np.array(ax.get_xlim())
+        ax.plot(x, line.y(x), "k--", linewidth=1.2, label=f"linear separation ({line.errors} errors)")
+        ax.set_xlim(x)
+        ax.set_ylim(points[:, 1].min() - 1, points[:, 1].max() + 1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("t-SNE 1")
+    ax.set_ylabel("t-SNE 2")
+    ax.set_title(title if note is None else f"{title}\n{note}", fontsize=10)
+    if legend:
+        ax.legend(loc="best", fontsize=7, markerscale=max(1.0, 5 / np.sqrt(size)), framealpha=0.8,
+                  ncol=2 if len(class_names) > 5 else 1)
+    return ax
+
+
+def curve_panels(panels: Mapping[str, Mapping[str, object]], metric: str = "val_accuracy",
+                 title: str = "Validation curves", ylabel: str = "validation accuracy", size=(4.6, 3.6)):
+    """One panel per family of runs, one curve per variant: ``panels[title][label]`` is one history
+    or a list of them (one per seed; drawn as their mean with a band of ± one standard deviation).
+    Each panel has its own legend, so families with different variants sit side by side."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(size[0] * len(panels), size[1]), squeeze=False)
+    for ax, (panel, curves) in zip(axes[0], panels.items()):
+        for label, history in curves.items():
+            values = np.array([run[metric] for run in _as_runs(history)], dtype=float)
+            epochs = np.arange(1, values.shape[1] + 1)
+            line, = ax.plot(epochs, values.mean(axis=0), marker="o", markersize=2, label=label)
+            if len(values) > 1:
+                ax.fill_between(epochs, values.mean(axis=0) - values.std(axis=0),
+                                values.mean(axis=0) + values.std(axis=0), color=line.get_color(), alpha=0.15,
+                                linewidth=0)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(ylabel)
+        ax.set_title(panel)
+        ax.grid(alpha=0.3)
+        ax.legend(frameon=False, fontsize=8)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

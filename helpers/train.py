@@ -33,12 +33,13 @@ class Run:
         return float(values[i]), i + 1
 
 
-def progress(total: int, desc: str = "training"):
-    """A text progress bar that stays one short line in stored notebook outputs."""
+def progress(total: int, desc: str = "training", unit: str = "epoch"):
+    """A text progress bar that stays one short line in stored notebook outputs; it counts
+    ``unit`` (epoch, step, map, ...)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit="epoch", file=sys.stdout, ncols=100,
-                mininterval=5.0, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} epochs [{elapsed}<{remaining}]{postfix}")
+    return tqdm(total=total, desc=desc, unit=unit, file=sys.stdout, ncols=100, mininterval=5.0,
+                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} " + unit + "s [{elapsed}<{remaining}]{postfix}")
 
 
 def split_validation(x, y, fraction: float, seed: int):
@@ -187,7 +188,7 @@ def _loss_and_accuracy(model, x, y, batch_size: int) -> dict[str, float]:
 
 def fit_torch(model, data, *, seed: int, epochs: int, batch_size: int = 128, optimizer: str | Callable = "adam",
               lr: float = 1e-3, validation_fraction: float = 0.1, validation_data=None, device=None, bar=None,
-              keep_model: bool = False) -> Run:
+              keep_model: bool = False, augment: Callable | None = None) -> Run:
     """Train a PyTorch classifier for one seed, then evaluate it on the test set: the PyTorch twin
     of :func:`fit_keras`, returning the same :class:`Run` (Keras history names, so
     ``plots.plot_history`` draws both).
@@ -198,6 +199,8 @@ def fit_torch(model, data, *, seed: int, epochs: int, batch_size: int = 128, opt
     in the layout the model expects (images NCHW, float). ``optimizer``: ``"adam"``, ``"sgd"``
     (momentum 0.9) or a function ``params -> torch.optim.Optimizer``; ``lr`` its learning rate.
     Validation as in :func:`fit_keras`. ``device``: ``None`` = the GPU if there is one.
+    ``augment``: an optional function ``batch -> batch`` applied to each training batch on the
+    device (random crops, flips...; it draws from torch's seeded generator); evaluation never sees it.
 
     All data go to the device once, as tensors; each epoch draws a seeded permutation and takes
     its batches by indexing (no ``DataLoader``, no per-sample work). The training loss and
@@ -232,7 +235,8 @@ def fit_torch(model, data, *, seed: int, epochs: int, batch_size: int = 128, opt
         total_loss = torch.zeros((), device=device)
         correct = torch.zeros((), device=device)
         for batch in torch.randperm(len(x_fit), generator=order).to(device).split(batch_size):
-            logits = net(x_fit[batch])
+            inputs = x_fit[batch] if augment is None else augment(x_fit[batch])
+            logits = net(inputs)
             logits = logits[0] if isinstance(logits, tuple) else logits
             loss = F.cross_entropy(logits, y_fit[batch])
             opt.zero_grad(set_to_none=True)

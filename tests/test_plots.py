@@ -115,3 +115,28 @@ def test_confusion_matrix_plot_and_misclassified_grid():
     assert "2 of 2 misclassified" in fig._suptitle.get_text()
     empty = plots.misclassified_grid(images, [0, 1], [0, 1], ["cat", "dog"])
     assert "no misclassified" in empty.axes[0].texts[0].get_text()
+
+
+def test_curve_panels_one_panel_per_family_with_a_band_for_several_seeds():
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    seeds = [{"val_accuracy": [0.2, 0.3, 0.4]}, {"val_accuracy": [0.4, 0.5, 0.6]}]
+    fig = plots.curve_panels({"zoom": {"zoom 0.2": seeds, "zoom 0.5": seeds[0]},
+                              "optimisers": {"SGD": seeds[1], "Adam": seeds, "Adagrad": seeds[0]}})
+    zoom, optimisers = fig.axes
+    assert zoom.get_title() == "zoom" and optimisers.get_title() == "optimisers"
+    assert zoom.get_xlabel() == "epoch" and zoom.get_ylabel() == "validation accuracy"
+    assert [t.get_text() for t in optimisers.get_legend().get_texts()] == ["SGD", "Adam", "Adagrad"]
+    np.testing.assert_allclose(zoom.lines[0].get_ydata(), [0.3, 0.4, 0.5])
+    assert len(zoom.collections) == 1 and len(optimisers.collections) == 1  # bands only for several seeds
+    plt.close(fig)
+
+
+def test_tables_show_long_notes_whole():
+    import pandas as pd
+
+    note = "CIFAR-10 for CIFAR-100 (offline); first 10,000 training images; epochs 10, seeds 1"
+    frame = plots.reported_vs_ours([{"experiment": "x", "reported": 0.5, "ours": [0.4, 0.6], "note": note}])
+    assert note in frame._repr_html_() and note in repr(frame)
+    assert pd.get_option("display.max_colwidth") is None

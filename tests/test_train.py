@@ -153,3 +153,21 @@ def test_fit_torch_rejects_an_unknown_optimizer(small_mnist_nchw):
 
     with pytest.raises(ValueError):
         train.fit_torch(models_torch.SimpleCNN, small_mnist_nchw, seed=0, epochs=1, optimizer="adamw")
+
+
+def test_fit_torch_augments_training_batches_only(small_mnist_nchw):
+    from helpers import models_torch
+
+    (x, y), test = small_mnist_nchw
+    data = (x[:200], y[:200]), (test[0][:50], test[1][:50])
+    seen = []
+
+    def augment(batch):
+        seen.append(tuple(batch.shape))
+        return batch.flip(-1)
+
+    plain = train.fit_torch(models_torch.SimpleCNN, data, seed=0, epochs=1, batch_size=64, device="cpu")
+    flipped = train.fit_torch(models_torch.SimpleCNN, data, seed=0, epochs=1, batch_size=64, device="cpu",
+                              augment=augment)
+    assert seen == [(64, 1, 28, 28)] * 2 + [(52, 1, 28, 28)]  # the 180 training images only, never validation
+    assert flipped.history["loss"] != plain.history["loss"]
