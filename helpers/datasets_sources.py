@@ -28,6 +28,7 @@ import warnings
 from dataclasses import dataclass, field
 from http.client import HTTPException
 from collections.abc import Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 DATA_DIR_VAR = "LABS_DATA_DIR"
@@ -345,18 +346,32 @@ def _download_any(name: str, files: tuple[DataFile, ...], looked: list[str]) -> 
           f"({LAYOUT_HELP}).")
 
 
+@contextmanager
+def atomic_write(dest: Path, suffix: str = ".part"):
+    """Write ``dest`` all or nothing: yields a binary file beside it, moved into place only when the
+    ``with`` block ends without an exception; on any exception the partial file is removed and
+    ``dest`` is left as it was (a reader sees the old file or the whole new one)."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            yield out
+        os.replace(tmp, dest)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def download(url: str, dest: Path, accepted: Mapping[str, str]) -> str:
     """Stream ``url`` to a temporary file beside ``dest``, check its SHA-256, then move it into place.
 
     Returns where the matching hash comes from. On any failure (network error, interruption,
     mismatch) the temporary file is removed and ``dest`` is left untouched.
     """
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     print(f"Downloading {url} to {dest} ...", flush=True)
-    try:
+    with atomic_write(dest) as out:
         digest, size = hashlib.sha256(), 0
-        with os.fdopen(fd, "wb") as out, _urlopen(url, timeout=TIMEOUT_S) as response:
+        with _urlopen(url, timeout=TIMEOUT_S) as response:
             while chunk := response.read(1 << 20):
                 out.write(chunk)
                 digest.update(chunk)
@@ -365,9 +380,5 @@ def download(url: str, dest: Path, accepted: Mapping[str, str]) -> str:
         if got not in accepted:
             raise DataError(f"checksum mismatch: expected one of\n{_expected(accepted)}\n    got {got} "
                             f"({size:,} bytes); nothing was kept.")
-        os.replace(tmp, dest)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     print(f"  done: {size / 1e6:.1f} MB, SHA-256 verified.", flush=True)
     return accepted[got]

@@ -27,6 +27,19 @@ def _as_runs(history) -> list[Mapping[str, Sequence[float]]]:
     return [getattr(h, "history", h) for h in history]
 
 
+def _mean_with_band(ax, runs, key: str, style: str = "-", markersize: float = 3, **plot_kw):
+    """Draw the mean over ``runs`` of ``run[key]`` per epoch, with a band of ± one standard
+    deviation when there are several runs; returns the line."""
+    curves = np.array([run[key] for run in runs], dtype=float)
+    epochs = np.arange(1, curves.shape[1] + 1)
+    mean = curves.mean(axis=0)
+    line, = ax.plot(epochs, mean, style, marker="o", markersize=markersize, **plot_kw)
+    if len(runs) > 1:
+        std = curves.std(axis=0)
+        ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.15, linewidth=0)
+    return line
+
+
 def plot_history(histories: Mapping[str, object], metrics=("loss", "accuracy"), title: str = "Learning curves",
                  figsize=(11, 4), ylabels: Mapping[str, str] | None = None, log_y: bool = False):
     """Train (dashed) vs validation (solid) curves, one panel per metric, one colour per run.
@@ -44,13 +57,7 @@ def plot_history(histories: Mapping[str, object], metrics=("loss", "accuracy"), 
             for prefix, style, split in (("", "--", "train"), ("val_", "-", "validation")):
                 if prefix + metric not in runs[0]:
                     continue
-                curves = np.array([run[prefix + metric] for run in runs], dtype=float)
-                epochs = np.arange(1, curves.shape[1] + 1)
-                mean = curves.mean(axis=0)
-                ax.plot(epochs, mean, style, color=colour, marker="o", markersize=3, label=f"{label} ({split})")
-                if len(runs) > 1:
-                    std = curves.std(axis=0)
-                    ax.fill_between(epochs, mean - std, mean + std, color=colour, alpha=0.15, linewidth=0)
+                _mean_with_band(ax, runs, prefix + metric, style, color=colour, label=f"{label} ({split})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabels.get(metric, metric))
         ax.set_title(ylabels.get(metric, metric).split(" (")[0].capitalize())
@@ -325,13 +332,7 @@ def curve_panels(panels: Mapping[str, Mapping[str, object]], metric: str = "val_
     fig, axes = plt.subplots(1, len(panels), figsize=(size[0] * len(panels), size[1]), squeeze=False)
     for ax, (panel, curves) in zip(axes[0], panels.items()):
         for label, history in curves.items():
-            values = np.array([run[metric] for run in _as_runs(history)], dtype=float)
-            epochs = np.arange(1, values.shape[1] + 1)
-            line, = ax.plot(epochs, values.mean(axis=0), marker="o", markersize=2, label=label)
-            if len(values) > 1:
-                ax.fill_between(epochs, values.mean(axis=0) - values.std(axis=0),
-                                values.mean(axis=0) + values.std(axis=0), color=line.get_color(), alpha=0.15,
-                                linewidth=0)
+            _mean_with_band(ax, _as_runs(history), metric, markersize=2, label=label)
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabel)
         ax.set_title(panel)

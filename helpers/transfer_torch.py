@@ -17,8 +17,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +27,7 @@ from torch import nn
 from . import data, pretrained
 from . import profile as _profile
 from . import train
-from .datasets_sources import cache_dir
+from .datasets_sources import atomic_write, cache_dir
 
 TWO_CLASS_METHODS = ("scratch", "pretrained + SVM", "fine-tuning", "fine-tuning + augmentation")
 
@@ -102,9 +100,8 @@ class BackboneClassifier(nn.Module):
             self.head.load_state_dict(head.state_dict())
         self.frozen, self.frozen_batchnorm = False, frozen_batchnorm
         if batchnorm_momentum is not None:
-            for m in self.trunk.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.momentum = batchnorm_momentum
+            for m in self._batchnorms():
+                m.momentum = batchnorm_momentum
         if freeze_backbone:
             self.freeze()
 
@@ -125,10 +122,12 @@ class BackboneClassifier(nn.Module):
         if self.frozen:
             self.trunk.eval()
         elif self.frozen_batchnorm:
-            for m in self.trunk.modules():
-                if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                    m.eval()
+            for m in self._batchnorms():
+                m.eval()
         return self
+
+    def _batchnorms(self):
+        return (m for m in self.trunk.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm))
 
     def forward(self, x):
         features = self.trunk(x).mean((2, 3))
@@ -328,15 +327,8 @@ def _save(path: Path, result: dict[str, Representation]) -> None:
         arrays[f"{i}/val_accuracy"] = np.array(r.val_accuracy)
         arrays[f"{i}/description"] = np.array(r.description)
         arrays.update({f"{i}/history/{k}": np.array(v) for k, v in r.history.items()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-        os.replace(tmp, path)  # atomic: a reader sees the old file or the whole new one
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, suffix=".tmp") as f:  # a reader sees the old file or the whole new one
+        np.savez(f, **arrays)
 
 
 def _load(path: Path) -> dict[str, Representation]:
