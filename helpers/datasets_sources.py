@@ -229,12 +229,12 @@ def dataset(name: str) -> DataSet:
 _hash_memo: dict[tuple, str] = {}
 
 
-def sha256_file(path: Path) -> str:
-    """The SHA-256 of a file (remembered per path, size and modification time)."""
+def file_hash(path: Path, algorithm: str = "sha256") -> str:
+    """A file's SHA-256 (or another ``hashlib`` digest), remembered per path, size and modification time."""
     st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, algorithm)
     if key not in _hash_memo:
-        digest = hashlib.sha256()
+        digest = hashlib.new(algorithm)
         with open(path, "rb") as f:
             while chunk := f.read(1 << 22):
                 digest.update(chunk)
@@ -250,9 +250,9 @@ def verify(path: Path, accepted: Mapping[str, str], fix: str) -> str:
     """Check ``path`` against the accepted hashes; return where the matching hash comes from."""
     if not accepted:
         warnings.warn(f"{path} has no published SHA-256, so it is used unverified "
-                      f"(its SHA-256 is {sha256_file(path)}).", stacklevel=3)
+                      f"(its SHA-256 is {file_hash(path)}).", stacklevel=3)
         return "unverified (no published checksum)"
-    got = sha256_file(path)
+    got = file_hash(path)
     if got not in accepted:
         raise DataError(f"Checksum mismatch for {path}.\nExpected one of:\n{_expected(accepted)}\n"
                         f"Got:\n  {got}\nThe file is incomplete, damaged or a different version. {fix}")

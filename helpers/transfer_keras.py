@@ -93,7 +93,7 @@ def fine_tune(pretrained, data, *, seed: int, head_epochs: int, tune_epochs: int
     set_base_trainable(model, True, head)
     second = train.fit_keras(lambda: model, ((x, y), test_data), epochs=tune_epochs,
                              optimizer=adam(lr / lr_divisor), **options)
-    history = {k: first.history[k] + second.history[k] for k in first.history}
-    history["lr"] = [lr] * head_epochs + [lr / lr_divisor] * tune_epochs
-    return train.Run(seed=seed, history=history, test=second.test, seconds=first.seconds + second.seconds,
-                     model=model if keep_model else None)
+    run = first.then(second)
+    run.history["lr"] = [lr] * head_epochs + [lr / lr_divisor] * tune_epochs
+    run.model = model if keep_model else None
+    return run

@@ -1,9 +1,11 @@
 """Transfer learning with an ImageNet backbone in PyTorch (reports R1, R2, R4).
 
-The backbone is :func:`helpers.pretrained.load`'s (EfficientNet-Lite0 offline: verified weights,
-``torch.load(weights_only=True)``). This module adds what transfer learning needs on top of it:
+The backbone is :func:`helpers.pretrained.load`'s, in PyTorch: EfficientNet-Lite0 offline (verified
+weights, ``torch.load(weights_only=True)``); with internet, Keras' MobileNet or ResNet50 as their
+PyTorch ports (``framework="torch"``). This module adds what transfer learning needs on top of it:
 
-* :func:`extract_features`: a frozen backbone's features, pooled (N, 1280) or un-pooled (N, 1280, h, w);
+* :func:`extract_features`: a frozen backbone's features, pooled (N, C) or un-pooled (N, C, h, w)
+  (C = :func:`n_features`: 1280 for EfficientNet-Lite0, 1024 for MobileNet, 2048 for ResNet50);
 * :class:`BackboneClassifier`: backbone + new head, a trainable module for ``train.fit_torch``
   (``freeze_backbone`` switches between training the head only and fine-tuning the whole net);
 * :func:`dense_head`, :class:`ConvHead`: heads for pooled features and for un-pooled feature maps;
@@ -36,12 +38,20 @@ TWO_CLASS_METHODS = ("scratch", "pretrained + SVM", "fine-tuning", "fine-tuning 
 def backbone_trunk(backbone) -> nn.Module:
     """The backbone's convolutional trunk: images → un-pooled features (N, C, h, w).
 
-    EfficientNet-Lite's ``extract_features`` (stem, blocks, 1x1 head convolution, BatchNorm, ReLU6).
+    The model's ``extract_features``: EfficientNet-Lite's (stem, blocks, 1x1 head convolution,
+    BatchNorm, ReLU6), or that of a Keras net's port (everything before the global pooling).
     """
     model = backbone.model if isinstance(backbone, pretrained.Backbone) else backbone
     if not hasattr(model, "extract_features"):
-        raise TypeError(f"{type(model).__name__} has no extract_features(); a torch backbone is needed.")
+        raise TypeError(f"{type(model).__name__} has no extract_features(); a torch backbone is needed "
+                        "(pretrained.load(name, framework='torch')).")
     return _Trunk(model)
+
+
+def n_features(backbone) -> int:
+    """How many channels the backbone's last feature maps have (the length of its pooled features)."""
+    model = backbone.model if isinstance(backbone, pretrained.Backbone) else backbone
+    return model.num_features if hasattr(model, "num_features") else model._bn1.num_features  # EfficientNet
 
 
 class _Trunk(nn.Module):
@@ -56,8 +66,8 @@ class _Trunk(nn.Module):
 def extract_features(backbone, x, *, pooled: bool = True, batch_size: int = 64, bar=None) -> np.ndarray:
     """A frozen backbone's features of the preprocessed batch ``x`` (N, 3, H, W), in inference mode.
 
-    ``pooled``: the global average of the last feature maps, (N, 1280), what a linear head sees;
-    else the maps themselves, (N, 1280, H/32, W/32), for a convolutional head. ``bar``: a tqdm
+    ``pooled``: the global average of the last feature maps, (N, C), what a linear head sees;
+    else the maps themselves, (N, C, H/32, W/32), for a convolutional head. ``bar``: a tqdm
     bar advanced by the number of images.
     """
     trunk = backbone_trunk(backbone).eval()
@@ -93,9 +103,8 @@ class BackboneClassifier(nn.Module):
                  batchnorm_momentum: float | None = None):
         super().__init__()
         self.trunk = backbone_trunk(backbone)
-        n_features = self.trunk.model._bn1.num_features
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(n_features, n_classes)
+        self.head = nn.Linear(n_features(backbone), n_classes)
         if head is not None:  # a head already trained on this backbone's frozen pooled features
             self.head.load_state_dict(head.state_dict())
         self.frozen, self.frozen_batchnorm = False, frozen_batchnorm
@@ -230,11 +239,14 @@ TWO_CLASS_CPU = TwoClassSettings(size=128, scratch_epochs=20, finetune_epochs=4)
 TWO_CLASS_SMOKE = TwoClassSettings(size=64, scratch_epochs=2, head_epochs=2, finetune_epochs=1)
 
 
-def two_class_settings(profile: str | None = None) -> TwoClassSettings:
-    """The default settings: smoke; else the practical's on a GPU, a CPU reduction without one."""
+def two_class_settings(profile: str | None = None, **changes) -> TwoClassSettings:
+    """The default settings: smoke; else the practical's on a GPU, a CPU reduction without one.
+    ``changes`` override fields, e.g. ``backbone="mobilenet"``."""
     if (profile or _profile.current()) == "smoke":
-        return TWO_CLASS_SMOKE
-    return TWO_CLASS_PRACTICAL if _profile.has_gpu() else TWO_CLASS_CPU
+        defaults = TWO_CLASS_SMOKE
+    else:
+        defaults = TWO_CLASS_PRACTICAL if _profile.has_gpu() else TWO_CLASS_CPU
+    return dataclasses.replace(defaults, **changes)
 
 
 def two_class_representations(seed: int = 0, *, profile: str | None = None,
@@ -253,8 +265,7 @@ def two_class_representations(seed: int = 0, *, profile: str | None = None,
     name = profile or _profile.current()
     if name not in _profile.PROFILES:
         raise ValueError(f"profile={name!r}; use one of {', '.join(_profile.PROFILES)}.")
-    s = settings if isinstance(settings, TwoClassSettings) else dataclasses.replace(
-        two_class_settings(name), **(settings or {}))
+    s = settings if isinstance(settings, TwoClassSettings) else two_class_settings(name, **(settings or {}))
     path = _cache_path(seed, name, s)
     if path.is_file():
         try:
@@ -280,7 +291,7 @@ def _compute(seed: int, profile: str, s: TwoClassSettings) -> dict[str, Represen
     from sklearn.svm import LinearSVC
 
     (x_train, y_train), (x_val, y_val), _ = data.load_image_folder("hymenoptera", s.size, profile=profile)
-    backbone = pretrained.load(s.backbone)
+    backbone = pretrained.load(s.backbone, framework="torch")
     x_train, x_val = backbone.preprocess(x_train, s.size), backbone.preprocess(x_val, s.size)
     result = {}
     with train.progress(total=s.scratch_epochs + 2 * s.finetune_epochs, desc=f"ants vs bees, seed {seed}") as bar:
@@ -298,7 +309,7 @@ def _compute(seed: int, profile: str, s: TwoClassSettings) -> dict[str, Represen
                                **{**fit, "bar": None, "validation_data": (f_val, y_val)}).model
         for key, augment in (("fine-tuning", False), ("fine-tuning + augmentation", True)):
             crop = (lambda x: random_crop_flip(x, s.crop_scale)) if augment else None
-            build = lambda: BackboneClassifier(pretrained.load(s.backbone), 2, head=head)  # noqa: E731  (fresh weights)
+            build = lambda: BackboneClassifier(pretrained.load(s.backbone, framework="torch"), 2, head=head)  # noqa: E731  (fresh weights)
             run = train.fit_torch(build, ((x_train, y_train), None), epochs=s.finetune_epochs, lr=s.finetune_lr,
                                   augment=crop, **fit)
             what = "with random crops and flips" if augment else "without augmentation"

@@ -1,5 +1,6 @@
 """The ImageNet backbone loader: verified weights, clear errors, preprocessing that fits the net."""
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -131,3 +132,57 @@ def test_mobilenet_runs_the_same_code_path_with_random_weights():
     # random weights: the late activations are vanishingly small, so only check that the ascent moved
     assert result.images.shape == (2, 224, 224, 3) and np.all(np.isfinite(result.values))
     assert not np.allclose(result.images, x)
+
+
+def test_resnet50_weights_are_checked_against_keras_published_md5(empty_places):
+    name = pretrained.spec("resnet50").weights.name
+    empty_places.mkdir(parents=True)
+    (empty_places / name).write_bytes(b"half a download")
+    with pytest.raises(DataError, match="MD5 .* expected 2cb95161c43110f7111970584f804107") as error:
+        pretrained.weights_file("resnet50")
+    assert "Delete" in str(error.value)
+
+
+@pytest.mark.parametrize("framework", ["keras", "torch"])
+def test_resnet50_inputs_are_caffe_style_bgr_minus_the_mean(framework):
+    """Keras' ResNet50 wants BGR pixels in 0-255 minus the ImageNet mean; display gives RGB back."""
+    net = pretrained.Backbone("resnet50", None, pretrained.spec("resnet50"), None, framework)
+    image = data.load_image("dog")
+    x = net.preprocess(image, size=224)
+    rgb = pretrained.preprocess(image, 224, (0, 0, 0), (1, 1, 1), channels_last=True)[0]  # the same crop
+    blue = x[0, ..., 0] if framework == "keras" else x[0, 0]
+    np.testing.assert_allclose(blue, rgb[..., 2] * 255 - 103.939, atol=1e-3)
+    np.testing.assert_allclose(net.deprocess(x)[0], rgb, atol=1e-5)
+
+
+@pytest.fixture
+def fake_downloads(empty_places, monkeypatch):
+    """Downloads allowed, but Keras' get_file writes the given bytes, or raises the given exception."""
+    import keras
+
+    monkeypatch.delenv("LABS_OFFLINE")
+    served = {}
+
+    def get_file(fname, origin, cache_dir, cache_subdir, file_hash):
+        if isinstance(served["body"], Exception):
+            raise served["body"]
+        path = Path(cache_dir) / cache_subdir / fname
+        path.write_bytes(served["body"])
+        return str(path)
+
+    monkeypatch.setattr(keras.utils, "get_file", get_file)
+    return served
+
+
+def test_downloads_reach_the_cache_whole_and_checked_or_not_at_all(empty_places, fake_downloads):
+    fake_downloads["body"] = b"a truncated file"
+    with pytest.raises(DataError, match="MD5 .* expected 2cb95161.*Nothing was kept"):
+        pretrained.weights_file("resnet50")
+    fake_downloads["body"] = OSError("connection reset")
+    with pytest.raises(DataUnavailable, match="Downloading .*resnet50.* failed .*connection reset"):
+        pretrained.weights_file("resnet50")
+    assert list(empty_places.iterdir()) == []  # no partial file, no temporary folder
+    fake_downloads["body"] = b"MobileNet weights"  # Keras publishes no checksum for these
+    with pytest.warns(UserWarning, match="no published SHA-256"):
+        path = pretrained.weights_file("mobilenet")
+    assert path == empty_places / "mobilenet_1_0_224_tf.h5" and path.read_bytes() == b"MobileNet weights"

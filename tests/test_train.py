@@ -171,3 +171,12 @@ def test_fit_torch_augments_training_batches_only(small_mnist_nchw):
                               augment=augment)
     assert seen == [(64, 1, 28, 28)] * 2 + [(52, 1, 28, 28)]  # the 180 training images only, never validation
     assert flipped.history["loss"] != plain.history["loss"]
+
+
+def test_a_run_then_another_joins_histories_and_keeps_the_second_results():
+    head = train.Run(0, {"loss": [3.0, 2.0], "val_accuracy": [0.5, 0.6]}, {"accuracy": 0.55}, 10.0, "head")
+    tuned = train.Run(0, {"loss": [1.0], "val_accuracy": [0.7], "lr": [1e-5]}, {"accuracy": 0.72}, 5.0, "net")
+    both = head.then(tuned)
+    assert both.history == {"loss": [3.0, 2.0, 1.0], "val_accuracy": [0.5, 0.6, 0.7]}
+    assert (both.test, both.seconds, both.model, both.seed) == ({"accuracy": 0.72}, 15.0, "net", 0)
+    assert both.best() == (0.7, 3) and head.history["loss"] == [3.0, 2.0]  # the parts are unchanged
