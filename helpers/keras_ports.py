@@ -2,7 +2,7 @@
 
 R1 trained ``keras.applications.MobileNet`` and R4 ``keras.applications.ResNet50``; the transfer
 lab's training code is PyTorch. The classes below rebuild the two nets layer for layer, with
-each Keras layer's name as the name of its module (``conv_pw_13_bn``, ``conv5_block3_out`` ...),
+each Keras layer's name as the name of its module (``conv_pw_13_bn``, ``conv5_block3_3_bn`` ...),
 and :func:`copy_weights` copies a Keras model's weights into them, so that both compute the same
 function (tests compare them). ``pretrained.load("mobilenet", framework="torch")`` does both.
 
