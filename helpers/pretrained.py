@@ -184,8 +184,7 @@ def _download(name: str, w: WeightsFile) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:  # the cache gets whole files only
         try:
-            part = Path(keras.utils.get_file(w.name, w.url, cache_dir=tmp, cache_subdir=".",
-                                             file_hash=w.sha256 or w.md5))
+            part = Path(keras.utils.get_file(w.name, w.url, cache_dir=tmp, cache_subdir="."))  # _check hashes it
         except Exception as e:  # noqa: BLE001  (network errors come in many types)
             raise DataUnavailable(f"Downloading {w.url} failed ({type(e).__name__}: {e}).\n"
                                   + _missing(name, [folder / w.name])) from e

@@ -163,7 +163,7 @@ def fake_downloads(empty_places, monkeypatch):
     monkeypatch.delenv("LABS_OFFLINE")
     served = {}
 
-    def get_file(fname, origin, cache_dir, cache_subdir, file_hash):
+    def get_file(fname, origin, cache_dir, cache_subdir):
         if isinstance(served["body"], Exception):
             raise served["body"]
         path = Path(cache_dir) / cache_subdir / fname
