@@ -9,16 +9,21 @@ Importing ``helpers`` first (before Keras or TensorFlow) makes two process-wide 
   loading triton *after* TensorFlow segfaults (an LLVM clash: ``import keras, torchvision`` on the
   TensorFlow backend). Loading it first is the verified workaround and costs ~0.1 s.
 """
+
 import logging as _logging
 import os as _os
 import sys as _sys
 
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 # A filter rather than a level: in Jupyter, TensorFlow resets its logger to INFO on first use.
-_logging.getLogger("tensorflow").addFilter(lambda record: record.levelno >= _logging.ERROR)
+_logging.getLogger("tensorflow").addFilter(
+    lambda record: record.levelno >= _logging.ERROR
+)
 
 if "tensorflow" not in _sys.modules:
     try:
         import triton as _triton  # noqa: F401  (import order matters; see the docstring)
-    except ImportError:  # no triton (CPU-only torch builds, macOS, Colab without it): no clash
+    except (
+        ImportError
+    ):  # no triton (CPU-only torch builds, macOS, Colab without it): no clash
         pass

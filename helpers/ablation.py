@@ -13,25 +13,42 @@ the mean validation accuracy improves (:func:`keep_if_better`). A step with ``"d
 (a change of budget, say) is always taken and becomes the new reference. Identical
 configurations run once. :func:`table` turns the result into a pandas DataFrame.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from . import models_keras, plots, train
 
-BASENET = dict(blocks=((6,), (16,)), kernel_size=5, dense=(50,), normalize=False, flip=False, zoom=0.0,
-               batchnorm=None, dropout=0.0, optimizer="sgd", learning_rate=0.01, epochs=30, batch_size=32,
-               n_train=None)
+if TYPE_CHECKING:
+    import keras
+
+BASENET = dict(
+    blocks=((6,), (16,)),
+    kernel_size=5,
+    dense=(50,),
+    normalize=False,
+    flip=False,
+    zoom=0.0,
+    batchnorm=None,
+    dropout=0.0,
+    optimizer="sgd",
+    learning_rate=0.01,
+    epochs=30,
+    batch_size=32,
+    n_train=None,
+)
 """R4's baseline: BaseNet, no normalisation or augmentation, SGD 0.01, batch 32, 30 epochs."""
 
 NONE_MEANS = {"n_train": "all", "learning_rate": "Keras default", "batchnorm": "none"}
 MODEL_OPTIONS = ("blocks", "kernel_size", "dense", "batchnorm", "dropout")
 
 
-def adapted_normalization(images) -> "keras.layers.Normalization":
+def adapted_normalization(images) -> keras.layers.Normalization:
     """A ``layers.Normalization`` adapted on ``images`` (N, H, W, C): per-channel mean and variance,
     the feature-wise centring and scaling of R4, as a layer inside the model."""
     from keras import layers
@@ -41,7 +58,9 @@ def adapted_normalization(images) -> "keras.layers.Normalization":
     return norm
 
 
-def build_model(config: dict, num_classes: int, input_shape=(32, 32, 3), normalization=None):
+def build_model(
+    config: dict, num_classes: int, input_shape=(32, 32, 3), normalization=None
+):
     """The BaseNet variant a configuration names, with fresh augmentation and normalisation layers.
 
     ``normalization``: an adapted ``layers.Normalization`` whose statistics are copied when
@@ -56,11 +75,21 @@ def build_model(config: dict, num_classes: int, input_shape=(32, 32, 3), normali
     normalize = None
     if config["normalize"]:
         if normalization is None:
-            raise ValueError("config['normalize'] is true: pass an adapted layers.Normalization.")
-        stats = [np.ravel(keras.ops.convert_to_numpy(v)) for v in (normalization.mean, normalization.variance)]
+            raise ValueError(
+                "config['normalize'] is true: pass an adapted layers.Normalization."
+            )
+        stats = [
+            np.ravel(keras.ops.convert_to_numpy(v))
+            for v in (normalization.mean, normalization.variance)
+        ]
         normalize = layers.Normalization(axis=-1, mean=stats[0], variance=stats[1])
-    return models_keras.basenet(num_classes, input_shape, augment=augment, normalize=normalize,
-                                **{k: config[k] for k in MODEL_OPTIONS})
+    return models_keras.basenet(
+        num_classes,
+        input_shape,
+        augment=augment,
+        normalize=normalize,
+        **{k: config[k] for k in MODEL_OPTIONS},
+    )
 
 
 def make_optimizer(config: dict):
@@ -75,24 +104,39 @@ def make_optimizer(config: dict):
     return optimizer
 
 
-def final_validation(runs: Sequence[train.Run], metric: str = "val_accuracy") -> np.ndarray:
+def final_validation(
+    runs: Sequence[train.Run], metric: str = "val_accuracy"
+) -> np.ndarray:
     """The last epoch's ``metric`` of each run (the model that is tested is the last one too)."""
     return np.array([run.history[metric][-1] for run in runs], dtype=float)
 
 
-def keep_if_better(best_runs, candidate_runs, metric: str = "val_accuracy") -> tuple[bool, str]:
+def keep_if_better(
+    best_runs, candidate_runs, metric: str = "val_accuracy"
+) -> tuple[bool, str]:
     """The greedy rule: keep the candidate if its mean final ``metric`` beats the current best's.
 
     Returns (keep, why), e.g. ``(True, "validation 0.5312 vs 0.5101 (+0.0211)")``.
     """
-    best, candidate = final_validation(best_runs, metric).mean(), final_validation(candidate_runs, metric).mean()
-    return bool(candidate > best), f"validation {candidate:.4f} vs {best:.4f} ({candidate - best:+.4f})"
+    best, candidate = (
+        final_validation(best_runs, metric).mean(),
+        final_validation(candidate_runs, metric).mean(),
+    )
+    return bool(
+        candidate > best
+    ), f"validation {candidate:.4f} vs {best:.4f} ({candidate - best:+.4f})"
 
 
 def describe(change: dict) -> str:
     """A change as short text: ``"flip=False, zoom=0.2"``; None shows what it means for the option
     (``n_train=all``, ``learning_rate=Keras default``)."""
-    return ", ".join(f"{k}={NONE_MEANS.get(k, 'None') if v is None else v}" for k, v in change.items()) or "—"
+    return (
+        ", ".join(
+            f"{k}={NONE_MEANS.get(k, 'None') if v is None else v}"
+            for k, v in change.items()
+        )
+        or "—"
+    )
 
 
 def _key(config: dict) -> str:
@@ -111,7 +155,9 @@ class Result:
         for row in self.rows:
             if row["step"] == step:
                 return row
-        raise KeyError(f"no step named {step!r}; steps: {[r['step'] for r in self.rows]}")
+        raise KeyError(
+            f"no step named {step!r}; steps: {[r['step'] for r in self.rows]}"
+        )
 
     def best_after(self, step: str) -> dict:
         """The row of the best configuration once ``step`` was decided (the last one kept)."""
@@ -121,24 +167,45 @@ class Result:
                 best = row
             if row["step"] == step:
                 return best
-        raise KeyError(f"no step named {step!r}; steps: {[r['step'] for r in self.rows]}")
+        raise KeyError(
+            f"no step named {step!r}; steps: {[r['step'] for r in self.rows]}"
+        )
 
-    def family(self, family: str, metric: str = "val_accuracy") -> dict[str, list[dict]]:
+    def family(
+        self, family: str, metric: str = "val_accuracy"
+    ) -> dict[str, list[dict]]:
         """Histories for one family of steps, the reference it started from first:
         ``{label: [history per seed]}`` (for :func:`plots.curve_panels`)."""
         rows = [r for r in self.rows if r.get("family") == family]
         if not rows:
             raise KeyError(f"no steps in family {family!r}")
         reference = rows[0]["reference_runs"]
-        same = [r["step"] for r in rows if r["runs"] is reference]  # a step that repeats the reference
+        same = [
+            r["step"] for r in rows if r["runs"] is reference
+        ]  # a step that repeats the reference
         label = f"{same[0]} = " if same else ""
-        curves = {f"{label}reference ({rows[0]['reference']})": [run.history for run in reference]}
-        curves.update({r["step"]: [run.history for run in r["runs"]] for r in rows if r["runs"] is not reference})
+        curves = {
+            f"{label}reference ({rows[0]['reference']})": [
+                run.history for run in reference
+            ]
+        }
+        curves.update(
+            {
+                r["step"]: [run.history for run in r["runs"]]
+                for r in rows
+                if r["runs"] is not reference
+            }
+        )
         return curves
 
 
-def greedy(base: dict, steps: Sequence[dict], run: Callable[[dict], list], metric: str = "val_accuracy",
-           reference: str = "baseline") -> Result:
+def greedy(
+    base: dict,
+    steps: Sequence[dict],
+    run: Callable[[dict], list],
+    metric: str = "val_accuracy",
+    reference: str = "baseline",
+) -> Result:
     """Run ``base`` (named ``reference``), then each step on top of the best configuration so far.
 
     ``run(config)`` returns the runs of one configuration (one per seed). A step's ``change``
@@ -148,7 +215,9 @@ def greedy(base: dict, steps: Sequence[dict], run: Callable[[dict], list], metri
     """
     unknown = {k for s in steps for k in s["change"]} - set(base)
     if unknown:
-        raise ValueError(f"steps change options the base configuration lacks: {sorted(unknown)}")
+        raise ValueError(
+            f"steps change options the base configuration lacks: {sorted(unknown)}"
+        )
     done: dict[str, list] = {}
 
     def runs_of(config):
@@ -157,23 +226,53 @@ def greedy(base: dict, steps: Sequence[dict], run: Callable[[dict], list], metri
         return done[_key(config)]
 
     best, best_name = dict(base), reference
-    result = Result(rows=[dict(step=reference, family=None, change="—", config=dict(best), runs=runs_of(best),
-                               decision="reference", why="the starting point")])
+    result = Result(
+        rows=[
+            dict(
+                step=reference,
+                family=None,
+                change="—",
+                config=dict(best),
+                runs=runs_of(best),
+                decision="reference",
+                why="the starting point",
+            )
+        ]
+    )
     for step in steps:
         candidate = {**best, **step["change"]}
         reference_runs = runs_of(best)
         runs = runs_of(candidate)
         if not step.get("decide", True):
-            keep, why = True, "a change of budget: the new reference" if _key(candidate) != _key(best) else "no change"
+            keep, why = (
+                True,
+                "a change of budget: the new reference"
+                if _key(candidate) != _key(best)
+                else "no change",
+            )
             decision = "budget"
         elif _key(candidate) == _key(best):
-            keep, why, decision = False, "the current best configuration itself", "reference"
+            keep, why, decision = (
+                False,
+                "the current best configuration itself",
+                "reference",
+            )
         else:
             keep, why = keep_if_better(reference_runs, runs, metric)
             decision = "kept" if keep else "dropped"
-        result.rows.append(dict(step=step["step"], family=step.get("family"), change=describe(step["change"]),
-                                config=candidate, runs=runs, decision=decision, why=why,
-                                reference=best_name, reference_runs=reference_runs))
+        result.rows.append(
+            dict(
+                step=step["step"],
+                family=step.get("family"),
+                change=describe(step["change"]),
+                config=candidate,
+                runs=runs,
+                decision=decision,
+                why=why,
+                reference=best_name,
+                reference_runs=reference_runs,
+            )
+        )
         if keep:
             best, best_name = candidate, step["step"]
     result.best = best
@@ -188,16 +287,20 @@ def table(result: Result, digits: int = 4):
     rows = []
     for row in result.rows:
         runs, config = row["runs"], row["config"]
-        rows.append({
-            "step": row["step"],
-            "change": row["change"],
-            "validation accuracy": plots.mean_std(final_validation(runs), digits),
-            "test accuracy": plots.mean_std([r.test["accuracy"] for r in runs], digits),
-            "decision": row["decision"],
-            "why": row["why"],
-            "images × epochs": f"{config['n_train'] or 'all'} × {config['epochs']}",
-            "minutes": round(sum(r.seconds for r in runs) / 60, 1),
-        })
+        rows.append(
+            {
+                "step": row["step"],
+                "change": row["change"],
+                "validation accuracy": plots.mean_std(final_validation(runs), digits),
+                "test accuracy": plots.mean_std(
+                    [r.test["accuracy"] for r in runs], digits
+                ),
+                "decision": row["decision"],
+                "why": row["why"],
+                "images × epochs": f"{config['n_train'] or 'all'} × {config['epochs']}",
+                "minutes": round(sum(r.seconds for r in runs) / 60, 1),
+            }
+        )
     return pd.DataFrame(rows).set_index("step")
 
 
@@ -225,12 +328,25 @@ class Runner:
         (x, y), test = self.data
         if self.bar is not None:
             self.bar.total = (self.bar.total or 0) + len(self.seeds) * config["epochs"]
-        build = lambda: build_model(config, self.num_classes, x.shape[1:], self.normalization)  # noqa: E731
+        build = lambda: build_model(
+            config, self.num_classes, x.shape[1:], self.normalization
+        )  # noqa: E731
         runs = []
         for seed in self.seeds:
-            (x_fit, y_fit), validation = train.split_validation(x, y, self.validation_fraction, seed)
-            subset = ((x_fit[:config["n_train"]], y_fit[:config["n_train"]]), test)
-            runs.append(train.fit_keras(build, subset, seed=seed, epochs=config["epochs"],
-                                        batch_size=config["batch_size"], optimizer=lambda: make_optimizer(config),
-                                        validation_data=validation, bar=self.bar))
+            (x_fit, y_fit), validation = train.split_validation(
+                x, y, self.validation_fraction, seed
+            )
+            subset = ((x_fit[: config["n_train"]], y_fit[: config["n_train"]]), test)
+            runs.append(
+                train.fit_keras(
+                    build,
+                    subset,
+                    seed=seed,
+                    epochs=config["epochs"],
+                    batch_size=config["batch_size"],
+                    optimizer=lambda: make_optimizer(config),
+                    validation_data=validation,
+                    bar=self.bar,
+                )
+            )
         return runs

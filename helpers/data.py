@@ -10,6 +10,7 @@ Where the files come from, and how they are found, checked and downloaded, is in
 
 >>> (x_train, y_train), (x_test, y_test) = load_mnist()
 """
+
 from __future__ import annotations
 
 import difflib
@@ -31,13 +32,38 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from . import profile as _profile
-from .datasets_sources import (CACHE_DIR_VAR, DATA_DIR_VAR, OFFLINE_VAR, DataError,  # noqa: F401
-                               DataUnavailable, Found, dataset, fetch)
+from .datasets_sources import (
+    DataError,  # noqa: F401
+    DataUnavailable,
+    Found,
+    dataset,
+    fetch,
+)
 
-CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-                   "dog", "frog", "horse", "ship", "truck")
-FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                         "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot")
+CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
+FASHION_MNIST_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
 CIFAR100_FINE_CLASSES = tuple(  # label order of the canonical meta file: alphabetical
     "apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly "
     "camel can castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup "
@@ -46,21 +72,28 @@ CIFAR100_FINE_CLASSES = tuple(  # label order of the canonical meta file: alphab
     "otter palm_tree pear pickup_truck pine_tree plain plate poppy porcupine possum rabbit raccoon ray "
     "road rocket rose sea seal shark shrew skunk skyscraper snail snake spider squirrel streetcar "
     "sunflower sweet_pepper table tank telephone television tiger tractor train trout tulip turtle "
-    "wardrobe whale willow_tree wolf woman worm".split())
-LETTER_CLASSES = tuple("abcdefghijklmnopqrstuvwxyz")  # EMNIST letters: upper and lower case merged
+    "wardrobe whale willow_tree wolf woman worm".split()
+)
+LETTER_CLASSES = tuple(
+    "abcdefghijklmnopqrstuvwxyz"
+)  # EMNIST letters: upper and lower case merged
 IMAGE_FOLDERS = ("hymenoptera", "flowers")
 IMAGES = ("dog",)
 FLOWERS_TEST_FRACTION = 0.2  # per class, see load_image_folder
 SPLIT_SEED = 0  # the flowers split
-ORDER_SEED = 0  # the fixed shuffle of sources stored sorted by class (CIFAR-10 JPEGs, IMDB)
+ORDER_SEED = (
+    0  # the fixed shuffle of sources stored sorted by class (CIFAR-10 JPEGs, IMDB)
+)
 PAD, START, OOV, FIRST_WORD = 0, 1, 2, 3  # IMDB ids, as in keras.datasets.imdb
-_FLOWER_NAMES = {"roses": "rose", "sunflowers": "sunflower", "tulips": "tulip"}  # TF Flowers folders
+_FLOWER_NAMES = {
+    "roses": "rose",
+    "sunflowers": "sunflower",
+    "tulips": "tulip",
+}  # TF Flowers folders
 
 
 def _smoke(profile: str | None) -> bool:
-    name = _profile.current() if profile is None else profile
-    if name not in _profile.PROFILES:
-        raise ValueError(f"profile={name!r}; use one of {', '.join(_profile.PROFILES)}.")
+    name = _profile.current() if profile is None else _profile.validate(profile)
     return name == "smoke"
 
 
@@ -71,18 +104,34 @@ def _decoding(found: Found):
         yield
     except DataError:
         raise
-    except (OSError, EOFError, zlib.error, lzma.LZMAError, tarfile.TarError, zipfile.BadZipFile,
-            pickle.UnpicklingError, json.JSONDecodeError, struct.error, KeyError, ValueError) as e:
-        raise DataError(f"Cannot decode {found.path} ({found.origin}): {type(e).__name__}: {e}\n"
-                        f"The file is truncated or corrupt. Delete it (or re-copy it) and load again."
-                        ) from e
+    except (
+        OSError,
+        EOFError,
+        zlib.error,
+        lzma.LZMAError,
+        tarfile.TarError,
+        zipfile.BadZipFile,
+        pickle.UnpicklingError,
+        json.JSONDecodeError,
+        struct.error,
+        KeyError,
+        ValueError,
+    ) as e:
+        raise DataError(
+            f"Cannot decode {found.path} ({found.origin}): {type(e).__name__}: {e}\n"
+            f"The file is truncated or corrupt. Delete it (or re-copy it) and load again."
+        ) from e
 
 
-def _check(x: np.ndarray, y: np.ndarray, n_classes: int, what: str) -> tuple[np.ndarray, np.ndarray]:
+def _check(
+    x: np.ndarray, y: np.ndarray, n_classes: int, what: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Labels as int64, and a DataError when images and labels disagree."""
     y = np.asarray(y, dtype=np.int64)
     if len(x) != len(y) or (len(y) and not 0 <= y.min() <= y.max() < n_classes):
-        raise DataError(f"{what}: {len(x)} images but {len(y)} labels, or labels outside 0..{n_classes - 1}.")
+        raise DataError(
+            f"{what}: {len(x)} images but {len(y)} labels, or labels outside 0..{n_classes - 1}."
+        )
     return x, y
 
 
@@ -104,12 +153,16 @@ def parse_idx(raw: bytes, ndim: int, what: str = "IDX data") -> np.ndarray:
     """Parse an IDX file (the MNIST format): bytes 0 0 8 ``ndim``, ``ndim`` big-endian sizes, uint8 data."""
     header = 4 + 4 * ndim
     if len(raw) < header or raw[:4] != bytes((0, 0, 8, ndim)):
-        raise DataError(f"{what}: not an IDX file of {ndim}-D uint8 data (magic {raw[:4].hex() or 'none'}, "
-                        f"expected {bytes((0, 0, 8, ndim)).hex()}).")
+        raise DataError(
+            f"{what}: not an IDX file of {ndim}-D uint8 data (magic {raw[:4].hex() or 'none'}, "
+            f"expected {bytes((0, 0, 8, ndim)).hex()})."
+        )
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     if len(raw) != header + math.prod(shape):
-        raise DataError(f"{what}: the header says {shape}, i.e. {header + math.prod(shape):,} bytes, "
-                        f"but there are {len(raw):,}: the file is truncated or padded.")
+        raise DataError(
+            f"{what}: the header says {shape}, i.e. {header + math.prod(shape):,} bytes, "
+            f"but there are {len(raw):,}: the file is truncated or padded."
+        )
     return np.frombuffer(raw, np.uint8, offset=header).reshape(shape).copy()
 
 
@@ -119,9 +172,13 @@ def _load_idx(name: str, profile: str | None):
         found = fetch(name, role, sample=smoke)
         with _decoding(found):
             raw = gzip.decompress(found.path.read_bytes())
-        arrays[role] = parse_idx(raw, 3 if role.endswith("images") else 1, str(found.path))
-    return tuple(_check(arrays[f"{s}_images"], arrays[f"{s}_labels"], 10, f"{name} {s}")
-                 for s in ("train", "test"))
+        arrays[role] = parse_idx(
+            raw, 3 if role.endswith("images") else 1, str(found.path)
+        )
+    return tuple(
+        _check(arrays[f"{s}_images"], arrays[f"{s}_labels"], 10, f"{name} {s}")
+        for s in ("train", "test")
+    )
 
 
 def load_mnist(*, profile: str | None = None):
@@ -158,29 +215,47 @@ def _decode_image(data: bytes, size: tuple[int, int] | None) -> np.ndarray:
 
     with Image.open(io.BytesIO(data)) as im:
         if size:
-            im.draft("RGB", (size[1], size[0]))  # let the JPEG decoder shrink big photos (fast)
-            return np.asarray(ImageOps.fit(im.convert("RGB"), (size[1], size[0]), Image.BILINEAR))
+            im.draft(
+                "RGB", (size[1], size[0])
+            )  # let the JPEG decoder shrink big photos (fast)
+            return np.asarray(
+                ImageOps.fit(im.convert("RGB"), (size[1], size[0]), Image.BILINEAR)
+            )
         return np.asarray(im if im.mode == "RGB" else im.convert("RGB"))
 
 
 def _image_groups(path: Path, size=None) -> dict[tuple[str, str], list]:
     """``{(folder, class): [(file name, image), ...]}`` of ``.../<folder>/<class>/<file>.jpg``, sorted."""
     groups: dict[tuple[str, str], list] = {}
-    for member, data in _archive_files(path, lambda n: n.lower().endswith((".jpg", ".jpeg", ".png"))):
+    for member, data in _archive_files(
+        path, lambda n: n.lower().endswith((".jpg", ".jpeg", ".png"))
+    ):
         parts = member.split("/")  # str.split: PurePosixPath is slow over 60,000 names
         if len(parts) < 3 or any(p.startswith((".", "__MACOSX")) for p in parts):
             continue
-        groups.setdefault((parts[-3], parts[-2]), []).append((parts[-1], _decode_image(data, size)))
+        groups.setdefault((parts[-3], parts[-2]), []).append(
+            (parts[-1], _decode_image(data, size))
+        )
     if not groups:
-        raise DataError(f"{path} holds no images laid out as <folder>/<class>/<file>.jpg.")
-    return {key: sorted(items, key=lambda item: item[0]) for key, items in groups.items()}
+        raise DataError(
+            f"{path} holds no images laid out as <folder>/<class>/<file>.jpg."
+        )
+    return {
+        key: sorted(items, key=lambda item: item[0]) for key, items in groups.items()
+    }
 
 
 def _stack(groups, split: str, classes) -> tuple[np.ndarray, np.ndarray]:
-    items = [(img, label) for label, c in enumerate(classes) for _, img in groups.get((split, c), [])]
+    items = [
+        (img, label)
+        for label, c in enumerate(classes)
+        for _, img in groups.get((split, c), [])
+    ]
     if not items:
         raise DataError(f"no images in the {split!r} split")
-    return np.stack([img for img, _ in items]), np.array([label for _, label in items], np.int64)
+    return np.stack([img for img, _ in items]), np.array(
+        [label for _, label in items], np.int64
+    )
 
 
 def _shuffled(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -191,10 +266,14 @@ def _shuffled(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 # --- CIFAR-10 and CIFAR-100 -------------------------------------------------------------------------
 def _cifar_pickles(path: Path, names: set[str]) -> dict[str, dict]:
     """The named pickles of a cifar-*-python.tar.gz (unpickled only after its SHA-256 was checked)."""
-    out = {PurePosixPath(m).name: pickle.loads(data, encoding="bytes")
-           for m, data in _archive_files(path, lambda n: PurePosixPath(n).name in names)}
+    out = {
+        PurePosixPath(m).name: pickle.loads(data, encoding="bytes")
+        for m, data in _archive_files(path, lambda n: PurePosixPath(n).name in names)
+    }
     if missing := names - out.keys():
-        raise DataError(f"{path} lacks {', '.join(sorted(missing))}: not a CIFAR python archive.")
+        raise DataError(
+            f"{path} lacks {', '.join(sorted(missing))}: not a CIFAR python archive."
+        )
     return out
 
 
@@ -215,12 +294,21 @@ def load_cifar10(*, profile: str | None = None):
         if found.fmt == "cifar-python":
             names = [f"data_batch_{i}" for i in range(1, 6)]
             b = _cifar_pickles(found.path, set(names) | {"test_batch"})
-            train = (_cifar_images([b[n] for n in names]), [y for n in names for y in b[n][b"labels"]])
+            train = (
+                _cifar_images([b[n] for n in names]),
+                [y for n in names for y in b[n][b"labels"]],
+            )
             test = (_cifar_images([b["test_batch"]]), b["test_batch"][b"labels"])
         else:
             groups = _image_groups(found.path)
-            train, test = (_shuffled(*_stack(groups, s, CIFAR10_CLASSES)) for s in ("train", "test"))
-    return tuple(_check(x, y, 10, f"cifar10 {s}") for (x, y), s in zip((train, test), ("train", "test")))
+            train, test = (
+                _shuffled(*_stack(groups, s, CIFAR10_CLASSES))
+                for s in ("train", "test")
+            )
+    return tuple(
+        _check(x, y, 10, f"cifar10 {s}")
+        for (x, y), s in zip((train, test), ("train", "test"))
+    )
 
 
 def load_cifar100(label_mode: str = "fine", *, profile: str | None = None):
@@ -232,11 +320,15 @@ def load_cifar100(label_mode: str = "fine", *, profile: str | None = None):
     if label_mode not in ("fine", "coarse"):
         raise ValueError(f"label_mode={label_mode!r}; use 'fine' or 'coarse'.")
     found = fetch("cifar100", sample=_smoke(profile))
-    key, n_classes = (b"fine_labels", 100) if label_mode == "fine" else (b"coarse_labels", 20)
+    key, n_classes = (
+        (b"fine_labels", 100) if label_mode == "fine" else (b"coarse_labels", 20)
+    )
     with _decoding(found):
         b = _cifar_pickles(found.path, {"train", "test"})
-        return tuple(_check(_cifar_images([b[s]]), b[s][key], n_classes, f"cifar100 {s}")
-                     for s in ("train", "test"))
+        return tuple(
+            _check(_cifar_images([b[s]]), b[s][key], n_classes, f"cifar100 {s}")
+            for s in ("train", "test")
+        )
 
 
 def load_cifar100_subset(n_classes: int = 25, *, profile: str | None = None):
@@ -250,8 +342,10 @@ def load_cifar100_subset(n_classes: int = 25, *, profile: str | None = None):
     keep = sorted(range(100), key=CIFAR100_FINE_CLASSES.__getitem__)[:n_classes]
     relabel = np.full(100, -1, np.int64)
     relabel[keep] = np.arange(n_classes)
-    return tuple((x[relabel[y] >= 0], relabel[y][relabel[y] >= 0])
-                 for x, y in load_cifar100("fine", profile=profile))
+    return tuple(
+        (x[relabel[y] >= 0], relabel[y][relabel[y] >= 0])
+        for x, y in load_cifar100("fine", profile=profile)
+    )
 
 
 # --- Letters -----------------------------------------------------------------------------------------
@@ -265,16 +359,37 @@ def load_emnist_letters(*, profile: str | None = None):
     out = []
     with _decoding(found), zipfile.ZipFile(found.path) as z:
         for s in ("train", "test"):
-            x, y = (parse_idx(gzip.decompress(z.read(f"gzip/emnist-letters-{s}-{kind}-idx{n}-ubyte.gz")),
-                              n, f"EMNIST letters {s} {kind}") for kind, n in (("images", 3), ("labels", 1)))
+            x, y = (
+                parse_idx(
+                    gzip.decompress(
+                        z.read(f"gzip/emnist-letters-{s}-{kind}-idx{n}-ubyte.gz")
+                    ),
+                    n,
+                    f"EMNIST letters {s} {kind}",
+                )
+                for kind, n in (("images", 3), ("labels", 1))
+            )
             # EMNIST stores images transposed, and letters as 1..26.
-            out.append(_check(x.transpose(0, 2, 1).copy(), y.astype(np.int64) - 1, 26, f"emnist {s}"))
+            out.append(
+                _check(
+                    x.transpose(0, 2, 1).copy(),
+                    y.astype(np.int64) - 1,
+                    26,
+                    f"emnist {s}",
+                )
+            )
     return tuple(out)
 
 
-def load_letters(source: str = "auto", *, n_train_per_class: int | None = None,
-                 n_test_per_class: int | None = None, seed: int = 0, fonts=None,
-                 profile: str | None = None):
+def load_letters(
+    source: str = "auto",
+    *,
+    n_train_per_class: int | None = None,
+    n_test_per_class: int | None = None,
+    seed: int = 0,
+    fonts=None,
+    profile: str | None = None,
+):
     """Letters a-z as ``(x_train, y_train), (x_test, y_test), source`` (images (N, 28, 28) uint8).
 
     ``source="emnist"``: EMNIST letters; ``"fonts"``: letters rendered from fonts
@@ -294,9 +409,18 @@ def load_letters(source: str = "auto", *, n_train_per_class: int | None = None,
     from . import letters  # lazily: rendering needs fonts and is only needed here
 
     smoke = _smoke(profile)
-    counts = (n_train_per_class or (50 if smoke else 1000), n_test_per_class or (10 if smoke else 200))
-    sets = [letters.render_letters(n_per_class=n, seed=seed + i, fonts=fonts) for i, n in enumerate(counts)]
-    return (*(_check(np.asarray(x, np.uint8), y, 26, "fonts letters") for x, y in sets), "fonts")
+    counts = (
+        n_train_per_class or (50 if smoke else 1000),
+        n_test_per_class or (10 if smoke else 200),
+    )
+    sets = [
+        letters.render_letters(n_per_class=n, seed=seed + i, fonts=fonts)
+        for i, n in enumerate(counts)
+    ]
+    return (
+        *(_check(np.asarray(x, np.uint8), y, 26, "fonts letters") for x, y in sets),
+        "fonts",
+    )
 
 
 # --- IMDB --------------------------------------------------------------------------------------------
@@ -328,13 +452,19 @@ def _imdb_texts(found: Found) -> dict[str, tuple[list[str], list[int]]]:
         with lzma.open(found.path, "rt", encoding="utf-8") as f:
             raw = json.load(f)
         return {s: (raw[s]["text"], raw[s]["label"]) for s in ("train", "test")}
-    rows = {"train": [], "test": []}  # aclImdb/<split>/<neg|pos>/<id>_<rating>.txt; unsup skipped
+    rows = {
+        "train": [],
+        "test": [],
+    }  # aclImdb/<split>/<neg|pos>/<id>_<rating>.txt; unsup skipped
     for member, data in _archive_files(found.path, lambda n: n.endswith(".txt")):
         parts = PurePosixPath(member).parts
         if len(parts) >= 3 and parts[-3] in rows and parts[-2] in ("neg", "pos"):
             key = (parts[-2] == "pos", int(parts[-1].split("_")[0]))
             rows[parts[-3]].append((key, data.decode("utf-8")))
-    return {s: ([t for _, t in sorted(r)], [int(k[0]) for k, _ in sorted(r)]) for s, r in rows.items()}
+    return {
+        s: ([t for _, t in sorted(r)], [int(k[0]) for k, _ in sorted(r)])
+        for s, r in rows.items()
+    }
 
 
 @lru_cache(maxsize=2)
@@ -344,7 +474,10 @@ def _imdb_encoded(path: str, fmt: str, origin: str, stamp: tuple):
     index = build_word_index(texts["train"][0])
     out = {}
     for s, (docs, labels) in texts.items():
-        seqs = [np.array([START] + [index.get(w, OOV) for w in text_to_words(d)], np.int32) for d in docs]
+        seqs = [
+            np.array([START] + [index.get(w, OOV) for w in text_to_words(d)], np.int32)
+            for d in docs
+        ]
         order = np.random.default_rng(ORDER_SEED).permutation(len(seqs))
         out[s] = ([seqs[i] for i in order], np.asarray(labels, np.int64)[order])
     return index, out
@@ -354,11 +487,18 @@ def _imdb(profile):
     found = fetch("imdb", sample=_smoke(profile))
     st = found.path.stat()
     with _decoding(found):
-        return _imdb_encoded(str(found.path), found.fmt, found.origin, (st.st_size, st.st_mtime_ns))
+        return _imdb_encoded(
+            str(found.path), found.fmt, found.origin, (st.st_size, st.st_mtime_ns)
+        )
 
 
-def load_imdb(num_words: int | None = None, maxlen: int | None = None, *,
-              return_word_index: bool = False, profile: str | None = None):
+def load_imdb(
+    num_words: int | None = None,
+    maxlen: int | None = None,
+    *,
+    return_word_index: bool = False,
+    profile: str | None = None,
+):
     """IMDB reviews as Keras-style id sequences: ``(x_train, y_train), (x_test, y_test)``.
 
     Ids: 0 padding, 1 start, 2 out-of-vocabulary, words from 3 by frequency in the *training*
@@ -370,7 +510,9 @@ def load_imdb(num_words: int | None = None, maxlen: int | None = None, *,
     fixed shuffled order; smoke: 500 + 200. ``return_word_index=True`` adds the word index.
     """
     if num_words is not None and num_words <= FIRST_WORD:
-        raise ValueError(f"num_words={num_words} keeps no word; it counts the reserved ids 0-2 too.")
+        raise ValueError(
+            f"num_words={num_words} keeps no word; it counts the reserved ids 0-2 too."
+        )
     if maxlen is not None and maxlen < 1:
         raise ValueError(f"maxlen={maxlen} must be at least 1.")
     index, encoded = _imdb(profile)
@@ -379,7 +521,11 @@ def load_imdb(num_words: int | None = None, maxlen: int | None = None, *,
         x = np.empty(len(seqs), dtype=object)
         for i, seq in enumerate(seqs):
             seq = seq[:maxlen] if maxlen else seq
-            x[i] = np.where(seq < num_words, seq, OOV).astype(np.int32) if num_words else seq.copy()
+            x[i] = (
+                np.where(seq < num_words, seq, OOV).astype(np.int32)
+                if num_words
+                else seq.copy()
+            )
         result.append((x, labels.copy()))
     return (*result, dict(index)) if return_word_index else tuple(result)
 
@@ -404,7 +550,9 @@ def imdb_word_index(*, profile: str | None = None) -> dict[str, int]:
 
 
 # --- Image folders -----------------------------------------------------------------------------------
-def load_image_folder(name: str, size: int | tuple[int, int] = 224, *, profile: str | None = None):
+def load_image_folder(
+    name: str, size: int | tuple[int, int] = 224, *, profile: str | None = None
+):
     """A photo data set: ``(x_train, y_train), (x_test, y_test), class_names``.
 
     Images are resized on load (short side to ``size``, centre crop; ``size`` int or (h, w)) to
@@ -418,7 +566,9 @@ def load_image_folder(name: str, size: int | tuple[int, int] = 224, *, profile: 
     if name not in IMAGE_FOLDERS:
         close = difflib.get_close_matches(str(name), IMAGE_FOLDERS, n=1, cutoff=0.4)
         hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise DataError(f"Unknown image folder {name!r}.{hint} Known: {', '.join(IMAGE_FOLDERS)}.")
+        raise DataError(
+            f"Unknown image folder {name!r}.{hint} Known: {', '.join(IMAGE_FOLDERS)}."
+        )
     size = (size, size) if isinstance(size, int) else tuple(size)
     found = fetch(name, sample=_smoke(profile))
     with _decoding(found):
@@ -437,11 +587,23 @@ def _split_flowers(groups) -> tuple:
     split = {"train": [], "test": []}
     for label, c in enumerate(classes):
         items = sorted(by_class[c], key=lambda item: item[0])
-        test = set(rng.permutation(len(items))[:round(len(items) * FLOWERS_TEST_FRACTION)].tolist())
+        test = set(
+            rng.permutation(len(items))[
+                : round(len(items) * FLOWERS_TEST_FRACTION)
+            ].tolist()
+        )
         for i, (_, img) in enumerate(items):
             split["test" if i in test else "train"].append((img, label))
-    return (*((np.stack([im for im, _ in split[s]]), np.array([lb for _, lb in split[s]], np.int64))
-              for s in ("train", "test")), classes)
+    return (
+        *(
+            (
+                np.stack([im for im, _ in split[s]]),
+                np.array([lb for _, lb in split[s]], np.int64),
+            )
+            for s in ("train", "test")
+        ),
+        classes,
+    )
 
 
 # --- Small files shipped whole ------------------------------------------------------------------------
@@ -470,7 +632,9 @@ def load_pima(*, profile: str | None = None):
 def load_image(name: str = "dog") -> np.ndarray:
     """A shipped photo as (H, W, 3) uint8: ``"dog"`` (a dog by a bicycle, 576 x 768, darknet)."""
     if name not in IMAGES:
-        raise DataError(f"Unknown image {name!r}; the shipped images are: {', '.join(IMAGES)}.")
+        raise DataError(
+            f"Unknown image {name!r}; the shipped images are: {', '.join(IMAGES)}."
+        )
     found = fetch(name)
     with _decoding(found):
         return _decode_image(found.path.read_bytes(), None)

@@ -6,15 +6,18 @@ classifier separates the *original* features (:func:`linear_probe`), how well a 
 the 2-D map (:func:`separating_line`), how often a point's neighbours in the map share its class
 (:func:`neighbour_agreement`), and which classes share neighbourhoods (:func:`overlapping_pairs`).
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
-PCA_DIMS = 50  # features wider than this are reduced by PCA before t-SNE (common practice)
+PCA_DIMS = (
+    50  # features wider than this are reduced by PCA before t-SNE (common practice)
+)
 
 
 @dataclass
@@ -35,10 +38,16 @@ def reduce(features, dims: int = PCA_DIMS, seed: int = 0) -> np.ndarray:
     x = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
     if x.shape[1] <= dims:
         return x
-    return PCA(n_components=min(dims, len(x)), random_state=seed).fit_transform(x).astype(np.float32)
+    return (
+        PCA(n_components=min(dims, len(x)), random_state=seed)
+        .fit_transform(x)
+        .astype(np.float32)
+    )
 
 
-def tsne(features, *, perplexity: float = 30, seed: int = 0, n_jobs: int = 1) -> Embedding:
+def tsne(
+    features, *, perplexity: float = 30, seed: int = 0, n_jobs: int = 1
+) -> Embedding:
     """A 2-D openTSNE embedding of ``features`` (N, D): PCA to 50 dimensions first when wider,
     PCA initialisation, default optimisation (250 + 500 iterations). ``perplexity`` must be below
     N / 3: roughly the number of neighbours each point tries to keep. ``n_jobs=1``: on a busy
@@ -48,10 +57,16 @@ def tsne(features, *, perplexity: float = 30, seed: int = 0, n_jobs: int = 1) ->
 
     x = np.asarray(features).reshape(len(features), -1)
     if not 0 < perplexity < len(x) / 3:
-        raise ValueError(f"perplexity {perplexity} needs more than {3 * perplexity:.0f} points; got {len(x)}.")
+        raise ValueError(
+            f"perplexity {perplexity} needs more than {3 * perplexity:.0f} points; got {len(x)}."
+        )
     start = time.perf_counter()
-    points = TSNE(perplexity=perplexity, random_state=seed, n_jobs=n_jobs).fit(reduce(x, seed=seed))
-    return Embedding(np.asarray(points), perplexity, time.perf_counter() - start, x.shape[1])
+    points = TSNE(perplexity=perplexity, random_state=seed, n_jobs=n_jobs).fit(
+        reduce(x, seed=seed)
+    )
+    return Embedding(
+        np.asarray(points), perplexity, time.perf_counter() - start, x.shape[1]
+    )
 
 
 def tsne_sklearn(features, *, perplexity: float = 30, seed: int = 0) -> Embedding:
@@ -60,7 +75,9 @@ def tsne_sklearn(features, *, perplexity: float = 30, seed: int = 0) -> Embeddin
 
     x = np.asarray(features).reshape(len(features), -1)
     start = time.perf_counter()
-    points = TSNE(perplexity=perplexity, init="pca", random_state=seed).fit_transform(reduce(x, seed=seed))
+    points = TSNE(perplexity=perplexity, init="pca", random_state=seed).fit_transform(
+        reduce(x, seed=seed)
+    )
     return Embedding(points, perplexity, time.perf_counter() - start, x.shape[1])
 
 
@@ -72,8 +89,15 @@ def _standardised_logistic(max_iter: int = 2000):
     return make_pipeline(StandardScaler(), LogisticRegression(max_iter=max_iter))
 
 
-def linear_probe(features, labels, test_features=None, test_labels=None, *, folds: int = 5,
-                 seed: int = 0) -> float:
+def linear_probe(
+    features,
+    labels,
+    test_features=None,
+    test_labels=None,
+    *,
+    folds: int = 5,
+    seed: int = 0,
+) -> float:
     """Accuracy of a linear classifier (standardised inputs, logistic regression) on ``features``:
     fitted on them and scored on ``test_features`` when given, else ``folds``-fold stratified
     cross-validation. A high probe accuracy says the classes are linearly separable in the
@@ -83,7 +107,11 @@ def linear_probe(features, labels, test_features=None, test_labels=None, *, fold
     x = np.asarray(features).reshape(len(features), -1)
     if test_features is not None:
         model = _standardised_logistic().fit(x, labels)
-        return float(model.score(np.asarray(test_features).reshape(len(test_features), -1), test_labels))
+        return float(
+            model.score(
+                np.asarray(test_features).reshape(len(test_features), -1), test_labels
+            )
+        )
     splits = StratifiedKFold(folds, shuffle=True, random_state=seed)
     return float(cross_val_score(_standardised_logistic(), x, labels, cv=splits).mean())
 
@@ -108,17 +136,25 @@ def separating_line(points, labels) -> Line:
 
     labels = np.asarray(labels)
     if len(np.unique(labels)) != 2:
-        raise ValueError(f"separating_line needs two classes, got {len(np.unique(labels))}.")
+        raise ValueError(
+            f"separating_line needs two classes, got {len(np.unique(labels))}."
+        )
     scale = np.abs(points).max() or 1.0
     svm = LinearSVC(C=1.0, max_iter=20_000).fit(points / scale, labels)
     w = svm.coef_[0] / scale
-    return Line(w, float(svm.intercept_[0]), int((svm.predict(points / scale) != labels).sum()))
+    return Line(
+        w, float(svm.intercept_[0]), int((svm.predict(points / scale) != labels).sum())
+    )
 
 
 def _neighbours(points, k: int) -> np.ndarray:
     from sklearn.neighbors import NearestNeighbors
 
-    return NearestNeighbors(n_neighbors=k + 1).fit(points).kneighbors(points, return_distance=False)[:, 1:]
+    return (
+        NearestNeighbors(n_neighbors=k + 1)
+        .fit(points)
+        .kneighbors(points, return_distance=False)[:, 1:]
+    )
 
 
 def neighbour_agreement(points, labels, k: int = 10) -> float:
@@ -128,8 +164,9 @@ def neighbour_agreement(points, labels, k: int = 10) -> float:
     return float((labels[_neighbours(points, k)] == labels[:, None]).mean())
 
 
-def overlapping_pairs(points, labels, class_names: Sequence[str] | None = None, k: int = 10,
-                      top: int = 5) -> list[tuple[str, str, float]]:
+def overlapping_pairs(
+    points, labels, class_names: Sequence[str] | None = None, k: int = 10, top: int = 5
+) -> list[tuple[str, str, float]]:
     """The class pairs that share neighbourhoods most: for each unordered pair {a, b}, the share of
     neighbour links (each point to its ``k`` nearest) that join a and b, as a share of all links
     that leave their own class. Largest first."""
@@ -142,5 +179,11 @@ def overlapping_pairs(points, labels, class_names: Sequence[str] | None = None, 
     counts = np.zeros((n, n))
     np.add.at(counts, (np.minimum(a, b), np.maximum(a, b)), 1)
     total = counts.sum() or 1.0
-    order = np.dstack(np.unravel_index(np.argsort(counts, axis=None)[::-1], counts.shape))[0]
-    return [(names[i], names[j], counts[i, j] / total) for i, j in order[:top] if counts[i, j] > 0]
+    order = np.dstack(
+        np.unravel_index(np.argsort(counts, axis=None)[::-1], counts.shape)
+    )[0]
+    return [
+        (names[i], names[j], counts[i, j] / total)
+        for i, j in order[:top]
+        if counts[i, j] > 0
+    ]

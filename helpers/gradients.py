@@ -15,16 +15,20 @@ step along its own L2-normalised gradient::
     result = gradients.gradient_ascent(objective, start, steps=50, step_size=1.0)
     result.images, result.values  # the images, and each image's objective before every step
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
 from .pretrained import framework_of, layer_function
 
-FRAMEWORKS = ("keras", "torch")  # "keras": a Keras model on its backend; "torch": a plain torch.nn.Module
+FRAMEWORKS = (
+    "keras",
+    "torch",
+)  # "keras": a Keras model on its backend; "torch": a plain torch.nn.Module
 
 
 @dataclass(frozen=True)
@@ -47,8 +51,10 @@ class Objective:
 class Ascent:
     """The result of :func:`gradient_ascent`: the final images and the objective along the way."""
 
-    images: np.ndarray   # same shape and layout as the starting images
-    values: np.ndarray   # (steps + 1, n_images): each image's objective before every step, and at the end
+    images: np.ndarray  # same shape and layout as the starting images
+    values: (
+        np.ndarray
+    )  # (steps + 1, n_images): each image's objective before every step, and at the end
 
     @property
     def gain(self) -> np.ndarray:
@@ -56,7 +62,9 @@ class Ascent:
         return self.values[-1] - self.values[0]
 
 
-def value_and_grad(objective, x, *, framework: str | None = None, device=None) -> tuple[np.ndarray, np.ndarray]:
+def value_and_grad(
+    objective, x, *, framework: str | None = None, device=None
+) -> tuple[np.ndarray, np.ndarray]:
     """``objective(x)`` (one value per image) and the gradient of its sum with respect to ``x``.
 
     ``x`` is a NumPy batch; both results are NumPy. ``framework`` and ``device`` default to the
@@ -68,17 +76,23 @@ def value_and_grad(objective, x, *, framework: str | None = None, device=None) -
     if framework == "torch":
         return _torch(objective, x, device)
     if framework != "keras":
-        raise ValueError(f"framework={framework!r}; use one of {', '.join(FRAMEWORKS)}.")
+        raise ValueError(
+            f"framework={framework!r}; use one of {', '.join(FRAMEWORKS)}."
+        )
     import keras
 
     backend = keras.backend.backend()
     if backend == "tensorflow":
         return _tensorflow(objective, x)
     if backend == "torch":
-        return _torch(objective, keras.ops.convert_to_tensor(x), None)  # on Keras' device
+        return _torch(
+            objective, keras.ops.convert_to_tensor(x), None
+        )  # on Keras' device
     if backend == "jax":
         return _jax(objective, x)
-    raise NotImplementedError(f"input gradients on the Keras {backend!r} backend; use tensorflow, torch or jax.")
+    raise NotImplementedError(
+        f"input gradients on the Keras {backend!r} backend; use tensorflow, torch or jax."
+    )
 
 
 def _tensorflow(objective, x):
@@ -150,12 +164,22 @@ def filter_objective(model, layer: str, filters: Sequence[int]) -> Objective:
 def _one_hot(filters: np.ndarray, shape, channel_axis: int) -> np.ndarray:
     """(N, C) float32 with a 1 at (i, filters[i]): picks filter ``filters[i]`` for image ``i``."""
     if len(filters) != shape[0]:
-        raise ValueError(f"{len(filters)} filters for a batch of {shape[0]} images; give one filter per image.")
+        raise ValueError(
+            f"{len(filters)} filters for a batch of {shape[0]} images; give one filter per image."
+        )
     return np.eye(shape[channel_axis], dtype="float32")[filters]
 
 
-def gradient_ascent(objective, images, *, steps: int, step_size: float, clip: tuple[float, float] | None = None,
-                    bar=None, desc: str = "gradient ascent") -> Ascent:
+def gradient_ascent(
+    objective,
+    images,
+    *,
+    steps: int,
+    step_size: float,
+    clip: tuple[float, float] | None = None,
+    bar=None,
+    desc: str = "gradient ascent",
+) -> Ascent:
     """Climb ``objective`` from ``images``: each step moves every image by ``step_size`` along its
     own gradient divided by that gradient's L2 norm, so every step has the same length.
 
@@ -171,8 +195,12 @@ def gradient_ascent(objective, images, *, steps: int, step_size: float, clip: tu
     try:
         for _ in range(steps):
             value, grad = value_and_grad(objective, x)
-            norm = np.sqrt((grad.reshape(len(grad), -1).astype("float64") ** 2).sum(axis=1))
-            scale = np.divide(step_size, norm, out=np.zeros_like(norm), where=norm > 0)  # a zero gradient: stay
+            norm = np.sqrt(
+                (grad.reshape(len(grad), -1).astype("float64") ** 2).sum(axis=1)
+            )
+            scale = np.divide(
+                step_size, norm, out=np.zeros_like(norm), where=norm > 0
+            )  # a zero gradient: stay
             x += scale.astype("float32").reshape((-1,) + (1,) * (x.ndim - 1)) * grad
             if clip is not None:
                 np.clip(x, *clip, out=x)

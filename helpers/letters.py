@@ -18,11 +18,12 @@ variety). Fonts without real Latin letters (symbols, dingbats, fallback faces) a
 same seed gives the same images on the same set of fonts; pass ``fonts="bundled"`` for images that
 are the same on every machine with the same matplotlib and Pillow.
 """
+
 from __future__ import annotations
 
 import importlib.util
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +31,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"),)
-_BASE_PX = 64                 # font size of the cached high-resolution glyphs
-_MAX_STROKE = 4               # most extra outline (px at _BASE_PX) that thickens a thin font
+_BASE_PX = 64  # font size of the cached high-resolution glyphs
+_MAX_STROKE = 4  # most extra outline (px at _BASE_PX) that thickens a thin font
 _FONT_SUFFIXES = (".ttf", ".otf")
 
 
@@ -46,8 +47,14 @@ def _glyph(font: ImageFont.FreeTypeFont, ch: str, stroke: int = 0) -> np.ndarray
     if right <= left or bottom <= top:
         return np.zeros((0, 0), np.uint8)
     img = Image.new("L", (right - left + 2, bottom - top + 2))
-    ImageDraw.Draw(img).text((1 - left, 1 - top), ch, font=font, fill=255,
-                             stroke_width=stroke, stroke_fill=255)
+    ImageDraw.Draw(img).text(
+        (1 - left, 1 - top),
+        ch,
+        font=font,
+        fill=255,
+        stroke_width=stroke,
+        stroke_fill=255,
+    )
     box = img.getbbox()
     return np.asarray(img.crop(box)) if box else np.zeros((0, 0), np.uint8)
 
@@ -57,7 +64,7 @@ def _maps_latin_letters(path: Path) -> bool:
     dingbat fonts map them to other shapes ('Alpha', 'a10', 'integraldisplay'); unnamed glyphs
     ('glyph36', 'cid00036') are left to the rendering checks."""
     try:
-        from fontTools.ttLib import TTFont          # a matplotlib dependency, so always there
+        from fontTools.ttLib import TTFont  # a matplotlib dependency, so always there
     except ImportError:
         return True
     try:
@@ -69,12 +76,14 @@ def _maps_latin_letters(path: Path) -> bool:
         if name is None:
             return False
         base = re.split(r"[._]", name)[0]
-        if base not in (c, f"uni{ord(c):04X}", f"u{ord(c):04X}") and not re.fullmatch(r"(glyph|gid|cid)\d+", base):
+        if base not in (c, f"uni{ord(c):04X}", f"u{ord(c):04X}") and not re.fullmatch(
+            r"(glyph|gid|cid)\d+", base
+        ):
             return False
     return True
 
 
-@lru_cache(maxsize=None)
+@cache
 def _is_latin_font(path: Path) -> bool:
     """A usable letter font: every letter renders, non-empty, unlike the missing-glyph box and
     unlike every other letter of the same case."""
@@ -95,11 +104,17 @@ def _is_latin_font(path: Path) -> bool:
     return True
 
 
-@lru_cache(maxsize=None)
+@cache
 def _fonts_under(folders: tuple[Path, ...]) -> tuple[Path, ...]:
-    chosen: dict[str, Path] = {}      # one file per name, the first folder's (DejaVu is often in two)
+    chosen: dict[
+        str, Path
+    ] = {}  # one file per name, the first folder's (DejaVu is often in two)
     for d in folders:
-        found = sorted(p for p in d.rglob("*") if p.suffix.lower() in _FONT_SUFFIXES) if d.is_dir() else []
+        found = (
+            sorted(p for p in d.rglob("*") if p.suffix.lower() in _FONT_SUFFIXES)
+            if d.is_dir()
+            else []
+        )
         for p in found:
             if p.name not in chosen and p.is_file() and _is_latin_font(p):
                 chosen[p.name] = p
@@ -121,7 +136,9 @@ def _resolve(fonts) -> list[Path]:
     paths = [Path(f) for f in fonts]
     bad = [str(p) for p in paths if not _is_latin_font(p)]
     if bad or not paths:
-        raise ValueError(f"not usable as letter fonts (missing, or no Latin letters): {bad or 'none given'}")
+        raise ValueError(
+            f"not usable as letter fonts (missing, or no Latin letters): {bad or 'none given'}"
+        )
     return paths
 
 
@@ -130,12 +147,12 @@ def font_names(fonts=None) -> list[str]:
     return [" ".join(ImageFont.truetype(str(p), 12).getname()) for p in _resolve(fonts)]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _truetype(path: Path) -> ImageFont.FreeTypeFont:
     return ImageFont.truetype(str(path), _BASE_PX)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _stem_width(path: Path, ch: str) -> tuple[float, int]:
     """(stroke width estimate 2*area/perimeter, larger side) of the plain glyph, in base pixels."""
     m = _glyph(_truetype(path), ch) > 127
@@ -147,37 +164,56 @@ def _stem_width(path: Path, ch: str) -> tuple[float, int]:
 @lru_cache(maxsize=100_000)
 def _cached_glyph(path: Path, ch: str, stroke: int) -> Image.Image:
     g = _glyph(_truetype(path), ch, stroke)
-    return Image.fromarray(np.pad(g, 4))    # margin so rotation does not clip the glyph
+    return Image.fromarray(np.pad(g, 4))  # margin so rotation does not clip the glyph
 
 
-def _jittered(glyph: Image.Image, box: float, rng: np.random.Generator, size: int) -> np.ndarray:
+def _jittered(
+    glyph: Image.Image, box: float, rng: np.random.Generator, size: int
+) -> np.ndarray:
     """Rotate, shear and stretch the glyph, fit its bounding box into ~20/28 of the frame, centre it
     by that box and shift it a little."""
     angle = np.deg2rad(rng.uniform(-10, 10))
     shear = rng.uniform(-0.25, 0.25)
     stretch = np.exp(rng.uniform(-0.15, 0.15))
     c, s = np.cos(angle), np.sin(angle)
-    forward = np.array([[c, -s], [s, c]]) @ np.array([[1, shear], [0, 1]]) @ np.diag([stretch, 1 / stretch])
+    forward = (
+        np.array([[c, -s], [s, c]])
+        @ np.array([[1, shear], [0, 1]])
+        @ np.diag([stretch, 1 / stretch])
+    )
     w, h = glyph.size
     corners = (np.array([[0, 0], [w, 0], [0, h], [w, h]]) - [w / 2, h / 2]) @ forward.T
     out_w, out_h = (np.ceil(corners.max(0) - corners.min(0)) + 2).astype(int)
-    inv = np.linalg.inv(forward)            # PIL maps output pixels back to input pixels
+    inv = np.linalg.inv(forward)  # PIL maps output pixels back to input pixels
     offset = np.array([w / 2, h / 2]) - inv @ np.array([out_w / 2, out_h / 2])
-    img = glyph.transform((int(out_w), int(out_h)), Image.Transform.AFFINE,
-                          (inv[0, 0], inv[0, 1], offset[0], inv[1, 0], inv[1, 1], offset[1]),
-                          resample=Image.Resampling.BILINEAR)
+    img = glyph.transform(
+        (int(out_w), int(out_h)),
+        Image.Transform.AFFINE,
+        (inv[0, 0], inv[0, 1], offset[0], inv[1, 0], inv[1, 1], offset[1]),
+        resample=Image.Resampling.BILINEAR,
+    )
     img = img.crop(img.getbbox())
     scale = box / max(img.size)
-    img = img.resize((max(1, round(img.width * scale)), max(1, round(img.height * scale))),
-                     Image.Resampling.BILINEAR)
+    img = img.resize(
+        (max(1, round(img.width * scale)), max(1, round(img.height * scale))),
+        Image.Resampling.BILINEAR,
+    )
     frame = Image.new("L", (size, size))
     shift = rng.uniform(-1.5, 1.5, 2) * size / 28
-    frame.paste(img, (int(round((size - img.width) / 2 + shift[0])), int(round((size - img.height) / 2 + shift[1]))))
+    frame.paste(
+        img,
+        (
+            int(round((size - img.width) / 2 + shift[0])),
+            int(round((size - img.height) / 2 + shift[1])),
+        ),
+    )
     a = np.asarray(frame, dtype=np.float32)
     return np.clip(np.rint(a * (255.0 / max(a.max(), 1.0))), 0, 255).astype(np.uint8)
 
 
-def render_letters(n_per_class: int, seed: int = 0, size: int = 28, fonts=None) -> tuple[np.ndarray, np.ndarray]:
+def render_letters(
+    n_per_class: int, seed: int = 0, size: int = 28, fonts=None
+) -> tuple[np.ndarray, np.ndarray]:
     """``n_per_class`` jittered images of each letter A–Z, shuffled.
 
     Returns ``x`` uint8 (26 * n_per_class, size, size), white on black, and ``y`` int64 in 0..25
@@ -190,13 +226,20 @@ def render_letters(n_per_class: int, seed: int = 0, size: int = 28, fonts=None) 
     n = len(y)
     font_idx = rng.integers(len(paths), size=n)
     lower = rng.random(n) < 0.5
-    boxes = rng.uniform(17, 22, n)          # glyph size in a 28-px frame
-    target = rng.uniform(1.5, 3.2, n)        # wanted stroke width, 28-px frame (MNIST: ~2-3)
+    boxes = rng.uniform(17, 22, n)  # glyph size in a 28-px frame
+    target = rng.uniform(1.5, 3.2, n)  # wanted stroke width, 28-px frame (MNIST: ~2-3)
     x = np.empty((n, size, size), np.uint8)
     for i in range(n):
         ch = LETTERS[y[i]].lower() if lower[i] else LETTERS[y[i]]
         stem, side = _stem_width(paths[font_idx[i]], ch)
         # thicken thin fonts towards the target; bold ones keep their weight
-        stroke = int(np.clip(round((target[i] * side / boxes[i] - stem) / 2), 0, _MAX_STROKE))
-        x[i] = _jittered(_cached_glyph(paths[font_idx[i]], ch, stroke), boxes[i] * size / 28, rng, size)
+        stroke = int(
+            np.clip(round((target[i] * side / boxes[i] - stem) / 2), 0, _MAX_STROKE)
+        )
+        x[i] = _jittered(
+            _cached_glyph(paths[font_idx[i]], ch, stroke),
+            boxes[i] * size / 28,
+            rng,
+            size,
+        )
     return x, y

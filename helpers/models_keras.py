@@ -2,6 +2,7 @@
 
 Parameter counts are facts from the reports and are checked by ``tests/test_models.py``.
 """
+
 from __future__ import annotations
 
 import keras
@@ -55,12 +56,17 @@ def _l2(factor: float | None):
 def linear_regression(n_features: int, l2: float = 1e-4) -> keras.Model:
     """Linear regression as a one-unit Dense layer with an L2 penalty (n_features + 1 params)."""
     return keras.Sequential(
-        [keras.Input(shape=(n_features,)), layers.Dense(1, kernel_regularizer=_l2(l2), name="linear")],
+        [
+            keras.Input(shape=(n_features,)),
+            layers.Dense(1, kernel_regularizer=_l2(l2), name="linear"),
+        ],
         name="linear_regression",
     )
 
 
-def xor_net(hidden: int = 2, concat: bool = False, activation: str = "tanh") -> keras.Model:
+def xor_net(
+    hidden: int = 2, concat: bool = False, activation: str = "tanh"
+) -> keras.Model:
     """A two-input, one-output net for XOR, built with the functional API.
 
     Input (2) → Dense ``hidden`` → Dense 1 (sigmoid). With ``concat=True`` the output layer also
@@ -69,12 +75,20 @@ def xor_net(hidden: int = 2, concat: bool = False, activation: str = "tanh") -> 
     """
     inputs = keras.Input(shape=(2,), name="x")
     hidden_out = layers.Dense(hidden, activation=activation, name="hidden")(inputs)
-    features = layers.Concatenate(name="input_and_hidden")([inputs, hidden_out]) if concat else hidden_out
+    features = (
+        layers.Concatenate(name="input_and_hidden")([inputs, hidden_out])
+        if concat
+        else hidden_out
+    )
     outputs = layers.Dense(1, activation="sigmoid", name="output")(features)
-    return keras.Model(inputs, outputs, name=f"xor_{hidden}_hidden{'_concat' if concat else ''}")
+    return keras.Model(
+        inputs, outputs, name=f"xor_{hidden}_hidden{'_concat' if concat else ''}"
+    )
 
 
-def two_layer_classifier(n_inputs: int = 784, hidden: int = 32, num_classes: int = 10) -> keras.Model:
+def two_layer_classifier(
+    n_inputs: int = 784, hidden: int = 32, num_classes: int = 10
+) -> keras.Model:
     """A small two-layer classifier (Sequential API): Dense ``hidden`` ReLU → Dense k softmax.
 
     784 inputs, 32 hidden, 10 classes: 25,450 params.
@@ -89,8 +103,12 @@ def two_layer_classifier(n_inputs: int = 784, hidden: int = 32, num_classes: int
     )
 
 
-def imdb_bow_net(regularisation: str = "l2", num_words: int = 10_000, l2: float = 1e-4,
-                 dropout: float = 0.5) -> keras.Model:
+def imdb_bow_net(
+    regularisation: str = "l2",
+    num_words: int = 10_000,
+    l2: float = 1e-4,
+    dropout: float = 0.5,
+) -> keras.Model:
     """R3's IMDB bag-of-words net: Dense 100 ReLU → Dense 10 ReLU → concat(input, hidden) → Dense 1.
 
     ``regularisation`` is ``"l2"`` (an L2 penalty on every Dense kernel), ``"dropout+l2"`` (also
@@ -99,7 +117,9 @@ def imdb_bow_net(regularisation: str = "l2", num_words: int = 10_000, l2: float 
     non-trainable statistics).
     """
     if regularisation not in ("l2", "dropout+l2", "batchnorm+l2"):
-        raise ValueError(f"regularisation={regularisation!r}; use 'l2', 'dropout+l2' or 'batchnorm+l2'.")
+        raise ValueError(
+            f"regularisation={regularisation!r}; use 'l2', 'dropout+l2' or 'batchnorm+l2'."
+        )
 
     def after_hidden(x, name):
         if regularisation == "dropout+l2":
@@ -109,34 +129,65 @@ def imdb_bow_net(regularisation: str = "l2", num_words: int = 10_000, l2: float 
         return x
 
     words = keras.Input(shape=(num_words,), name="word_counts")
-    x = after_hidden(layers.Dense(100, activation="relu", kernel_regularizer=_l2(l2), name="dense_100")(words),
-                     "dense_100")
-    x = after_hidden(layers.Dense(10, activation="relu", kernel_regularizer=_l2(l2), name="dense_10")(x), "dense_10")
+    x = after_hidden(
+        layers.Dense(
+            100, activation="relu", kernel_regularizer=_l2(l2), name="dense_100"
+        )(words),
+        "dense_100",
+    )
+    x = after_hidden(
+        layers.Dense(
+            10, activation="relu", kernel_regularizer=_l2(l2), name="dense_10"
+        )(x),
+        "dense_10",
+    )
     x = layers.Concatenate(name="input_and_hidden")([words, x])
-    outputs = layers.Dense(1, activation="sigmoid", kernel_regularizer=_l2(l2), name="output")(x)
-    return keras.Model(words, outputs, name=f"imdb_bow_{regularisation.replace('+', '_')}")
+    outputs = layers.Dense(
+        1, activation="sigmoid", kernel_regularizer=_l2(l2), name="output"
+    )(x)
+    return keras.Model(
+        words, outputs, name=f"imdb_bow_{regularisation.replace('+', '_')}"
+    )
 
 
-def imdb_embedding_mlp(num_words: int = 10_000, length: int = 500, dim: int = 32, l2: float = 1e-4,
-                       dropout: float = 0.5) -> keras.Model:
+def imdb_embedding_mlp(
+    num_words: int = 10_000,
+    length: int = 500,
+    dim: int = 32,
+    l2: float = 1e-4,
+    dropout: float = 0.5,
+) -> keras.Model:
     """R3's IMDB embedding MLP (1,937,121 params for 10,000 words, length 500, dim 32).
 
     Embedding → Flatten (500·32 = 16,000) → Dense 100 ReLU → Dropout → Dense 10 ReLU → Dropout,
     then Concatenate(flattened embedding, Dense 10) → Dense 1 sigmoid; L2 on the Dense kernels.
     """
     ids = keras.Input(shape=(length,), dtype="int32", name="word_ids")
-    flat = layers.Flatten(name="flatten")(layers.Embedding(num_words, dim, name="embedding")(ids))
-    x = layers.Dense(100, activation="relu", kernel_regularizer=_l2(l2), name="dense_100")(flat)
+    flat = layers.Flatten(name="flatten")(
+        layers.Embedding(num_words, dim, name="embedding")(ids)
+    )
+    x = layers.Dense(
+        100, activation="relu", kernel_regularizer=_l2(l2), name="dense_100"
+    )(flat)
     x = layers.Dropout(dropout)(x)
-    x = layers.Dense(10, activation="relu", kernel_regularizer=_l2(l2), name="dense_10")(x)
+    x = layers.Dense(
+        10, activation="relu", kernel_regularizer=_l2(l2), name="dense_10"
+    )(x)
     x = layers.Dropout(dropout)(x)
     x = layers.Concatenate(name="input_and_hidden")([flat, x])
-    outputs = layers.Dense(1, activation="sigmoid", kernel_regularizer=_l2(l2), name="output")(x)
+    outputs = layers.Dense(
+        1, activation="sigmoid", kernel_regularizer=_l2(l2), name="output"
+    )(x)
     return keras.Model(ids, outputs, name="imdb_embedding_mlp")
 
 
-def imdb_conv_net(num_words: int = 10_000, length: int = 500, dim: int = 16, dropout: float = 0.5,
-                  bn_momentum: float = 0.9) -> keras.Model:
+def imdb_conv_net(
+    num_words: int = 10_000,
+    length: int = 500,
+    dim: int = 16,
+    dropout: float = 0.5,
+    bn_momentum: float = 0.9,
+) -> keras.Model:
     """R3's IMDB 1-D convolutional net (172,305 params for 10,000 words, length 500, dim 16).
 
     Embedding 16 → BN → Conv1D 16 (kernel 3, same) → MaxPool 2 → BN → Conv1D 64 (kernel 3, same)
@@ -220,8 +271,13 @@ def denoising_autoencoder(input_shape=(28, 28, 1)) -> keras.Model:
 
 
 # --- CNNs (R3 exercise 10, R4) ---------------------------------------------------------------------
-def augmentation(flip: bool = True, translate: float = 0.0, zoom: float = 0.0, rotate: float = 0.0,
-                 seed: int | None = None) -> keras.Sequential:
+def augmentation(
+    flip: bool = True,
+    translate: float = 0.0,
+    zoom: float = 0.0,
+    rotate: float = 0.0,
+    seed: int | None = None,
+) -> keras.Sequential:
     """Random image transformations as Keras preprocessing layers, to put at a model's input.
 
     Horizontal flips, shifts (``translate``: a fraction of the height and width), zoom and
@@ -254,8 +310,12 @@ def _dense_head(x, num_classes: int, dropout: float, units=(512, 512)):
     return layers.Dense(num_classes, activation="softmax", name="classes")(x)
 
 
-def alexnet_style(num_classes: int = 100, input_shape=(32, 32, 3), augment: keras.Layer | None = None,
-                  dropout: float = 0.5) -> keras.Model:
+def alexnet_style(
+    num_classes: int = 100,
+    input_shape=(32, 32, 3),
+    augment: keras.Layer | None = None,
+    dropout: float = 0.5,
+) -> keras.Model:
     """R3's AlexNet-style net for 32x32 colour images: 5,744,964 params with 100 classes.
 
     AlexNet's five convolutions (96, 256, 384, 384, 256 filters), each followed by batch
@@ -267,21 +327,25 @@ def alexnet_style(num_classes: int = 100, input_shape=(32, 32, 3), augment: kera
     """
     inputs = keras.Input(shape=input_shape)
     x = augment(inputs) if augment is not None else inputs
-    x = _conv_bn(x, 96, 4, "conv1", strides=2)                      # 15x15x96
-    x = _conv_bn(x, 256, 3, "conv2")                                # 13x13x256
-    x = layers.MaxPooling2D(3, strides=2)(x)                        # 6x6x256
+    x = _conv_bn(x, 96, 4, "conv1", strides=2)  # 15x15x96
+    x = _conv_bn(x, 256, 3, "conv2")  # 13x13x256
+    x = layers.MaxPooling2D(3, strides=2)(x)  # 6x6x256
     x = _conv_bn(x, 384, 3, "conv3", padding="same")
-    x = layers.MaxPooling2D(2, strides=1)(x)                        # 5x5x384
+    x = layers.MaxPooling2D(2, strides=1)(x)  # 5x5x384
     x = _conv_bn(x, 384, 3, "conv4", padding="same")
     x = _conv_bn(x, 256, 3, "conv5", padding="same")
-    x = layers.MaxPooling2D(2, strides=1)(x)                        # 4x4x256
+    x = layers.MaxPooling2D(2, strides=1)(x)  # 4x4x256
     outputs = _dense_head(layers.Flatten()(x), num_classes, dropout)
     return keras.Model(inputs, outputs, name="alexnet_style")
 
 
-def vgg_style(num_classes: int = 100, input_shape=(32, 32, 3), augment: keras.Layer | None = None,
-              dropout: float = 0.5, blocks=((64, 64), (128, 128), (256, 256, 256), (384, 384), (384,))
-              ) -> keras.Model:
+def vgg_style(
+    num_classes: int = 100,
+    input_shape=(32, 32, 3),
+    augment: keras.Layer | None = None,
+    dropout: float = 0.5,
+    blocks=((64, 64), (128, 128), (256, 256, 256), (384, 384), (384,)),
+) -> keras.Model:
     """R3's VGG16-style net for 32x32 colour images: 5,799,984 params with 100 classes.
 
     VGG's recipe: only 3x3 convolutions (same padding), each followed by batch normalisation, in
@@ -310,9 +374,18 @@ def vgg_style(num_classes: int = 100, input_shape=(32, 32, 3), augment: keras.La
     return keras.Model(inputs, outputs, name="vgg_style")
 
 
-def basenet(num_classes: int = 25, input_shape=(32, 32, 3), *, blocks=((6,), (16,)), kernel_size: int = 5,
-            dense=(50,), augment: keras.Layer | None = None, normalize: keras.Layer | None = None,
-            batchnorm: str | None = None, dropout: float | tuple[float, ...] = 0.0) -> keras.Model:
+def basenet(
+    num_classes: int = 25,
+    input_shape=(32, 32, 3),
+    *,
+    blocks=((6,), (16,)),
+    kernel_size: int = 5,
+    dense=(50,),
+    augment: keras.Layer | None = None,
+    normalize: keras.Layer | None = None,
+    batchnorm: str | None = None,
+    dropout: float | tuple[float, ...] = 0.0,
+) -> keras.Model:
     """R4's BaseNet, and the variations its improvement steps try, as options of one builder.
 
     Default (the baseline): Conv 6 (5x5, valid) ReLU → MaxPool 2 → Conv 16 (5x5, valid) ReLU →
@@ -329,10 +402,18 @@ def basenet(num_classes: int = 25, input_shape=(32, 32, 3), *, blocks=((6,), (16
     layer, or one rate for each of them in order (0: none).
     """
     if batchnorm not in (None, "before", "after"):
-        raise ValueError(f"batchnorm={batchnorm!r}; use None, 'before' or 'after' (the ReLU).")
-    rates = [dropout] * (len(blocks) + len(dense)) if isinstance(dropout, (int, float)) else list(dropout)
+        raise ValueError(
+            f"batchnorm={batchnorm!r}; use None, 'before' or 'after' (the ReLU)."
+        )
+    rates = (
+        [dropout] * (len(blocks) + len(dense))
+        if isinstance(dropout, (int, float))
+        else list(dropout)
+    )
     if len(rates) != len(blocks) + len(dense):
-        raise ValueError(f"{len(rates)} dropout rates for {len(blocks)} blocks and {len(dense)} Dense layers.")
+        raise ValueError(
+            f"{len(rates)} dropout rates for {len(blocks)} blocks and {len(dense)} Dense layers."
+        )
 
     def relu(x):
         if batchnorm == "before":
@@ -347,7 +428,13 @@ def basenet(num_classes: int = 25, input_shape=(32, 32, 3), *, blocks=((6,), (16
     rate = iter(rates)
     for b, widths in enumerate(blocks, start=1):
         for i, width in enumerate(widths, start=1):
-            x = relu(layers.Conv2D(width, kernel_size, name=f"conv{b}_{i}" if len(widths) > 1 else f"conv{b}")(x))
+            x = relu(
+                layers.Conv2D(
+                    width,
+                    kernel_size,
+                    name=f"conv{b}_{i}" if len(widths) > 1 else f"conv{b}",
+                )(x)
+            )
         x = layers.MaxPooling2D(2)(x)
         x = layers.Dropout(r)(x) if (r := next(rate)) else x
     x = layers.Flatten()(x)

@@ -4,6 +4,7 @@ Each ``forward`` returns ``(logits, features)``: the class scores, and the flatt
 intermediate representation the classifier head starts from (for t-SNE and the like).
 Parameter counts are facts from the report and are checked by ``tests/test_models_torch.py``.
 """
+
 from __future__ import annotations
 
 import torch
@@ -19,16 +20,23 @@ class SimpleCNN(nn.Module):
     → Linear 10. Parameters: 320 + 9,248 (convolutions) + 802,944 + 1,290 (head).
     """
 
-    def __init__(self, num_classes: int = 10, dropout: tuple[float, float] = (0.25, 0.5)):
+    def __init__(
+        self, num_classes: int = 10, dropout: tuple[float, float] = (0.25, 0.5)
+    ):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, kernel_size=3, padding=1), nn.ReLU(),
-            nn.Conv2d(32, 32, kernel_size=3, padding=1), nn.ReLU(),
+            nn.Conv2d(1, 32, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(32, 32, kernel_size=3, padding=1),
+            nn.ReLU(),
             nn.MaxPool2d(2),
         )
         self.classifier = nn.Sequential(
-            nn.Dropout(dropout[0]), nn.Linear(14 * 14 * 32, 128), nn.ReLU(),
-            nn.Dropout(dropout[1]), nn.Linear(128, num_classes),
+            nn.Dropout(dropout[0]),
+            nn.Linear(14 * 14 * 32, 128),
+            nn.ReLU(),
+            nn.Dropout(dropout[1]),
+            nn.Linear(128, num_classes),
         )
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -47,15 +55,27 @@ class AlexNet32(nn.Module):
     def __init__(self, num_classes: int = 10, dropout: float = 0.5):
         super().__init__()
         self.features = nn.Sequential(
-            nn.Conv2d(3, 48, kernel_size=5, stride=2, padding=2), nn.MaxPool2d(2), nn.ReLU(),
-            nn.Conv2d(48, 128, kernel_size=5, padding=2), nn.MaxPool2d(2), nn.ReLU(),
-            nn.Conv2d(128, 192, kernel_size=3, padding=1), nn.ReLU(),
-            nn.Conv2d(192, 192, kernel_size=3, padding=1), nn.ReLU(),
-            nn.Conv2d(192, 128, kernel_size=3, padding=1), nn.MaxPool2d(2), nn.ReLU(),
+            nn.Conv2d(3, 48, kernel_size=5, stride=2, padding=2),
+            nn.MaxPool2d(2),
+            nn.ReLU(),
+            nn.Conv2d(48, 128, kernel_size=5, padding=2),
+            nn.MaxPool2d(2),
+            nn.ReLU(),
+            nn.Conv2d(128, 192, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(192, 192, kernel_size=3, padding=1),
+            nn.ReLU(),
+            nn.Conv2d(192, 128, kernel_size=3, padding=1),
+            nn.MaxPool2d(2),
+            nn.ReLU(),
         )
         self.classifier = nn.Sequential(
-            nn.Dropout(dropout), nn.Linear(2 * 2 * 128, 2048), nn.ReLU(),
-            nn.Dropout(dropout), nn.Linear(2048, 2048), nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(2 * 2 * 128, 2048),
+            nn.ReLU(),
+            nn.Dropout(dropout),
+            nn.Linear(2048, 2048),
+            nn.ReLU(),
             nn.Linear(2048, num_classes),
         )
 
@@ -66,4 +86,6 @@ class AlexNet32(nn.Module):
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """The number of (trainable) parameters of a PyTorch model."""
-    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+    return sum(
+        p.numel() for p in model.parameters() if p.requires_grad or not trainable_only
+    )

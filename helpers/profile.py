@@ -1,13 +1,25 @@
-"""Run profiles (``smoke`` / ``full``) and seeding.
+"""Run profiles (``smoke`` / ``cpu`` / ``full``) and seeding.
+
+Three profiles say what ran:
+
+* ``smoke``: the tiny real samples shipped in ``helpers/samples``; checks that a lab runs.
+* ``cpu``: the largest setting of each lab that fits a 2-core CPU; every reduction is listed.
+* ``full``: the practical's own settings (from its report) on the full data sets.
 
 One environment variable, ``LABS_PROFILE``, chooses the profile. When it is unset the profile is
-``smoke`` under pytest and ``full`` everywhere else (Jupyter, Colab, the provenance runner).
+``smoke`` under pytest, and elsewhere ``full`` where a GPU is present, else ``cpu``.
+``LABS_PROFILE=full`` on a CPU runs the full settings, slowly, if asked.
 
 A lab picks its sizes once, at the top::
 
-    P = profile.choose(smoke=dict(n_train=2_000, epochs=1), full=dict(n_train=None, epochs=10))
-    P.epochs
+    P = profile.choose(
+        smoke=dict(epochs=1, seeds=[0]),
+        cpu=dict(epochs=10, seeds=[0, 1, 2]),
+        full=dict(epochs=20, seeds=[0, 1, 2, 4, 5]),
+    )
+    P.epochs, P.reductions
 """
+
 from __future__ import annotations
 
 import os
@@ -16,17 +28,41 @@ import sys
 from types import SimpleNamespace
 
 ENV_VAR = "LABS_PROFILE"
-PROFILES = ("smoke", "full")
+PROFILES = ("smoke", "cpu", "full")
+
+
+def validate(name: str) -> str:
+    """``name`` as a profile (case and surrounding spaces ignored), or a clear ``ValueError``.
+
+    The one rule for every way a profile is given: the environment, a ``profile=`` argument,
+    the provenance runner's ``--profile``.
+    """
+    cleaned = str(name).strip().lower()
+    if cleaned not in PROFILES:
+        raise ValueError(
+            f"{name!r} is not a profile; use one of {', '.join(PROFILES)} "
+            f"(for example {ENV_VAR}=cpu)."
+        )
+    return cleaned
+
+
+def under_pytest() -> bool:
+    """True inside a pytest run (the labs' kernels see ``LABS_PROFILE=smoke`` set for them)."""
+    return "PYTEST_CURRENT_TEST" in os.environ or "pytest" in sys.modules
+
+
+def default() -> str:
+    """The profile when none is asked for: ``full`` with a GPU, else ``cpu``."""
+    return "full" if has_gpu() else "cpu"
 
 
 def current() -> str:
-    """The active profile name: ``LABS_PROFILE`` if set, else ``smoke`` under pytest, else ``full``."""
-    name = os.environ.get(ENV_VAR, "").strip().lower()
-    if not name:
-        return "smoke" if ("PYTEST_CURRENT_TEST" in os.environ or "pytest" in sys.modules) else "full"
-    if name not in PROFILES:
-        raise ValueError(f"{ENV_VAR}={name!r} is not a profile; use one of {', '.join(PROFILES)}.")
-    return name
+    """The active profile: ``LABS_PROFILE`` if set, else ``smoke`` under pytest, else
+    :func:`default`."""
+    name = os.environ.get(ENV_VAR, "").strip()
+    if name:
+        return validate(name)
+    return "smoke" if under_pytest() else default()
 
 
 def is_smoke() -> bool:
@@ -34,15 +70,50 @@ def is_smoke() -> bool:
     return current() == "smoke"
 
 
-def choose(*, smoke: dict, full: dict) -> SimpleNamespace:
+def reductions(cpu: dict, full: dict) -> list[str]:
+    """Each setting where ``cpu`` departs from ``full``, as ``"epochs 10 (full: 20)"``."""
+    return [
+        f"{key} {_short(cpu[key])} (full: {_short(full[key])})"
+        for key in full
+        if cpu[key] != full[key]
+    ]
+
+
+def _short(value) -> str:
+    if isinstance(value, (list, tuple, range)) and len(value) > 3:
+        return f"{len(value)} values"
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 10_000:
+        return f"{value:,}"
+    return str(value)
+
+
+def choose(*, smoke: dict, full: dict, cpu: dict | None = None) -> SimpleNamespace:
     """The settings of the active profile, as attributes (``P.epochs``).
 
-    Both profiles must name the same settings, so a lab cannot silently miss one.
+    All profiles must name the same settings, so a lab cannot silently miss one. ``cpu`` left
+    out means the full settings fit a CPU. The result also carries ``P.profile`` and
+    ``P.reductions``: what the active profile cut from ``full`` (empty in ``full``; in
+    ``smoke``, a reminder that nothing it finds counts).
     """
-    if set(smoke) != set(full):
-        raise ValueError(f"profiles name different settings: {sorted(set(smoke) ^ set(full))}")
-    chosen = smoke if is_smoke() else full
-    return SimpleNamespace(profile=current(), **chosen)
+    cpu = dict(full) if cpu is None else cpu
+    for name, settings in (("smoke", smoke), ("cpu", cpu)):
+        if set(settings) != set(full):
+            missing = sorted(set(settings) ^ set(full))
+            raise ValueError(f"{name} and full name different settings: {missing}")
+    name = current()
+    chosen = {"smoke": smoke, "cpu": cpu, "full": full}[name]
+    cut = {
+        "smoke": ["tiny committed samples, for testing only: its numbers mean nothing"],
+        "cpu": reductions(cpu, full),
+        "full": [],
+    }[name]
+    return SimpleNamespace(profile=name, reductions=cut, **chosen)
+
+
+def describe(P: SimpleNamespace) -> str:
+    """One line for a lab's setup cell: the profile and what it reduced."""
+    cut = "; ".join(P.reductions) if P.reductions else "none, the full settings"
+    return f"profile {P.profile}; reductions: {cut}"
 
 
 def seed_everything(seed: int) -> None:
@@ -71,9 +142,8 @@ def _installed(module: str) -> bool:
 
 
 def has_gpu() -> bool:
-    """True when the frameworks the labs use can reach a GPU: PyTorch (and so Keras on the torch
-    backend) sees CUDA, or Keras' own backend lists a GPU. Labs use it to pick between the
-    practical's own settings (a GPU run) and a reduced setting that fits a CPU."""
+    """True when the frameworks the labs use can reach a GPU: PyTorch (and so Keras on the
+    torch backend) sees CUDA, or Keras' own backend lists a GPU."""
     try:
         import torch
 

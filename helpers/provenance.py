@@ -10,6 +10,7 @@ This is the only module that knows what a notebook file is. From the repository 
 the profile, the device, library versions, Keras backend, wall time and a hash of the code cells,
 and writes a short provenance note into the page, right under the title.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -28,11 +29,21 @@ METADATA_KEY = "provenance"
 PROVENANCE_TAG = "provenance"
 COLAB_TAG = "colab-setup"
 PACKAGE = "deep-learning-practicals"
-LIBRARIES = ("keras", "tensorflow", "tensorflow-cpu", "torch", "torchvision", "jax", "numpy",
-             "scikit-learn", "openTSNE")
+LIBRARIES = (
+    "keras",
+    "tensorflow",
+    "tensorflow-cpu",
+    "torch",
+    "torchvision",
+    "jax",
+    "numpy",
+    "scikit-learn",
+    "openTSNE",
+)
 
 
 # --- reading notebooks -------------------------------------------------------------------------
+
 
 def read(path):
     """The notebook at ``path`` (nbformat v4)."""
@@ -55,12 +66,25 @@ def code_hash(nb) -> str:
     return digest.hexdigest()
 
 
+def helpers_hash() -> str:
+    """SHA-256 over the source of every module in ``helpers/`` (names and contents, sorted).
+
+    It changes whenever the code the labs call changes: stamped with each run, and the key of
+    caches of results computed by that code.
+    """
+    digest = hashlib.sha256()
+    for module in sorted((ROOT / "helpers").glob("*.py")):
+        digest.update(module.name.encode() + b"\0" + module.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
 def lab_paths() -> list[Path]:
     """Every lab notebook, sorted."""
     return sorted(LABS.glob("*.ipynb"))
 
 
 # --- the Colab cell ----------------------------------------------------------------------------
+
 
 def repository() -> tuple[str, str]:
     """(url, branch) of the book's repository, from ``_config.yml`` (its one definition)."""
@@ -102,6 +126,7 @@ def sync_colab_cell(nb) -> bool:
 
 
 # --- describing where a notebook ran -----------------------------------------------------------
+
 
 def device_name() -> str:
     """The GPU's name if PyTorch sees one, else the CPU model and core count."""
@@ -165,8 +190,11 @@ def describe(nb, profile: str, seconds: float) -> dict:
 def summary(record: dict) -> str:
     """One readable paragraph of a provenance record, for the page."""
     v = record["versions"]
-    libs = ", ".join(f"{name} {v[name]}" for name in ("keras", "tensorflow", "tensorflow-cpu", "torch", "numpy")
-                     if name in v)
+    libs = ", ".join(
+        f"{name} {v[name]}"
+        for name in ("keras", "tensorflow", "tensorflow-cpu", "torch", "numpy")
+        if name in v
+    )
     minutes, seconds = divmod(round(record["wall_time_s"]), 60)
     return (
         f"**Provenance.** Executed in the `{record['profile']}` profile on {record['device']}, "
@@ -183,11 +211,14 @@ def stamp(nb, record: dict) -> None:
 
     nb.metadata[METADATA_KEY] = record
     nb.cells = [c for c in nb.cells if PROVENANCE_TAG not in c.metadata.get("tags", [])]
-    note = nbformat.v4.new_markdown_cell("> " + summary(record), metadata={"tags": [PROVENANCE_TAG]})
+    note = nbformat.v4.new_markdown_cell(
+        "> " + summary(record), metadata={"tags": [PROVENANCE_TAG]}
+    )
     nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0, note)
 
 
 # --- executing ---------------------------------------------------------------------------------
+
 
 def run(path, profile: str = "full", timeout: int | None = None) -> dict:
     """Execute the notebook at ``path`` in ``profile``, store outputs and provenance in place."""
@@ -197,16 +228,24 @@ def run(path, profile: str = "full", timeout: int | None = None) -> dict:
     from . import profile as profiles
 
     if profile not in profiles.PROFILES:
-        raise ValueError(f"unknown profile {profile!r}; use one of {', '.join(profiles.PROFILES)}")
+        raise ValueError(
+            f"unknown profile {profile!r}; use one of {', '.join(profiles.PROFILES)}"
+        )
     path = Path(path)
     nb = read(path)
-    for key in list(nb.metadata):  # a fresh run owns its metadata (no stale widget state)
+    for key in list(
+        nb.metadata
+    ):  # a fresh run owns its metadata (no stale widget state)
         if key not in ("kernelspec", "language_info"):
             del nb.metadata[key]
     sync_colab_cell(nb)
-    os.environ[profiles.ENV_VAR] = profile  # the kernel inherits this process's environment
+    os.environ[profiles.ENV_VAR] = (
+        profile  # the kernel inherits this process's environment
+    )
     # ... including this checkout's helpers first, whatever an editable install points at
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        [str(ROOT), os.environ.get("PYTHONPATH", "")]
+    ).rstrip(os.pathsep)
     client = NotebookClient(
         nb,
         timeout=timeout,
@@ -234,19 +273,26 @@ def coalesce_streams(outputs: list) -> list:
     """
     merged = []
     for output in outputs:
-        if (output.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream"
-                and merged[-1].name == output.name):
+        if (
+            output.get("output_type") == "stream"
+            and merged
+            and merged[-1].get("output_type") == "stream"
+            and merged[-1].name == output.name
+        ):
             merged[-1].text += output.text
         else:
             merged.append(output)
     for output in merged:
         if output.get("output_type") == "stream" and "\r" in output.text:
             lines = output.text.replace("\r\n", "\n").split("\n")
-            output.text = "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines)
+            output.text = "\n".join(
+                line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines
+            )
     return merged
 
 
 # --- checking stored outputs -------------------------------------------------------------------
+
 
 def problems(path) -> list[str]:
     """Why the stored outputs of the notebook at ``path`` cannot be trusted (empty if they can)."""
@@ -256,29 +302,47 @@ def problems(path) -> list[str]:
     unexecuted = sum(1 for c in code if c.get("execution_count") is None)
     if unexecuted:
         found.append(f"{unexecuted} of {len(code)} code cells were never executed")
-    errors = [o.get("ename", "?") for c in code for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    errors = [
+        o.get("ename", "?")
+        for c in code
+        for o in c.get("outputs", [])
+        if o.get("output_type") == "error"
+    ]
     if errors:
         found.append(f"stored outputs contain errors: {', '.join(errors)}")
     record = nb.metadata.get(METADATA_KEY)
     if not record:
-        found.append("no provenance in the metadata (execute it with `python -m helpers.provenance run`)")
+        found.append(
+            "no provenance in the metadata (execute it with `python -m helpers.provenance run`)"
+        )
     elif record.get("code_sha256") != code_hash(nb):
-        found.append("stale outputs: the code cells changed since the notebook was executed")
+        found.append(
+            "stale outputs: the code cells changed since the notebook was executed"
+        )
     if not code or code[0].source != colab_cell_source():
-        found.append("the first code cell is not the Colab cell of _config.yml's repository "
-                     "(run `python -m helpers.provenance sync-colab`)")
+        found.append(
+            "the first code cell is not the Colab cell of _config.yml's repository "
+            "(run `python -m helpers.provenance sync-colab`)"
+        )
     return found
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.provenance", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m helpers.provenance",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="execute labs in a profile and stamp provenance")
     run_p.add_argument("notebooks", nargs="+", type=Path)
     run_p.add_argument("--profile", default="full", choices=("smoke", "full"))
-    run_p.add_argument("--timeout", type=int, default=None, help="seconds per cell (default: none)")
-    check_p = sub.add_parser("check", help="report labs with unexecuted, unstamped or stale outputs")
+    run_p.add_argument(
+        "--timeout", type=int, default=None, help="seconds per cell (default: none)"
+    )
+    check_p = sub.add_parser(
+        "check", help="report labs with unexecuted, unstamped or stale outputs"
+    )
     check_p.add_argument("notebooks", nargs="*", type=Path)
     sub.add_parser("sync-colab", help="rewrite every lab's Colab cell from _config.yml")
     args = parser.parse_args(argv)
@@ -295,7 +359,9 @@ def main(argv=None) -> int:
             nb = read(path)
             if sync_colab_cell(nb):
                 nbformat.write(nb, str(path))
-                print(f"{path}: Colab cell updated (re-execute it: its code hash changed)")
+                print(
+                    f"{path}: Colab cell updated (re-execute it: its code hash changed)"
+                )
         return 0
     bad = 0
     for path in args.notebooks or lab_paths():

@@ -4,12 +4,13 @@
 the labs call it once per (configuration, seed) under a single :func:`progress` bar, so stored
 outputs stay one line long however many runs there are.
 """
+
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -24,7 +25,9 @@ class Run:
     history: dict[str, list[float]]
     test: dict[str, float] = field(default_factory=dict)
     seconds: float = 0.0
-    model: object = field(default=None, repr=False, compare=False)  # kept only with keep_model=True
+    model: object = field(
+        default=None, repr=False, compare=False
+    )  # kept only with keep_model=True
 
     def best(self, metric: str = "val_accuracy") -> tuple[float, int]:
         """The best value of ``metric`` and its (1-based) epoch."""
@@ -32,11 +35,17 @@ class Run:
         i = int(np.argmin(values) if "loss" in metric else np.argmax(values))
         return float(values[i]), i + 1
 
-    def then(self, later: "Run") -> "Run":
+    def then(self, later: Run) -> Run:
         """This run followed by ``later`` (e.g. a frozen head, then fine-tuning) as one run: the
         histories one after the other, ``later``'s test metrics and model, the summed time."""
-        history = {k: self.history[k] + later.history[k] for k in self.history if k in later.history}
-        return Run(self.seed, history, later.test, self.seconds + later.seconds, later.model)
+        history = {
+            k: self.history[k] + later.history[k]
+            for k in self.history
+            if k in later.history
+        }
+        return Run(
+            self.seed, history, later.test, self.seconds + later.seconds, later.model
+        )
 
 
 def progress(total: int, desc: str = "training", unit: str = "epoch"):
@@ -44,8 +53,17 @@ def progress(total: int, desc: str = "training", unit: str = "epoch"):
     ``unit`` (epoch, step, map, ...)."""
     from tqdm import tqdm
 
-    return tqdm(total=total, desc=desc, unit=unit, file=sys.stdout, ncols=100, mininterval=5.0,
-                bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} " + unit + "s [{elapsed}<{remaining}]{postfix}")
+    return tqdm(
+        total=total,
+        desc=desc,
+        unit=unit,
+        file=sys.stdout,
+        ncols=100,
+        mininterval=5.0,
+        bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
+        + unit
+        + "s [{elapsed}<{remaining}]{postfix}",
+    )
 
 
 def split_validation(x, y, fraction: float, seed: int):
@@ -65,7 +83,9 @@ def _with_validation(x, y, validation_data, fraction: float, seed: int):
     return (x, y), None
 
 
-def kfold_splits(labels, k: int, seed: int, stratified: bool = True) -> list[tuple[np.ndarray, np.ndarray]]:
+def kfold_splits(
+    labels, k: int, seed: int, stratified: bool = True
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """``k`` seeded (train indices, validation indices) pairs: the validation folds are disjoint
     and together cover every example once.
 
@@ -74,20 +94,41 @@ def kfold_splits(labels, k: int, seed: int, stratified: bool = True) -> list[tup
     """
     labels = np.asarray(labels)
     if not 2 <= k <= len(labels):
-        raise ValueError(f"k={k} folds for {len(labels)} examples; use 2 <= k <= {len(labels)}.")
+        raise ValueError(
+            f"k={k} folds for {len(labels)} examples; use 2 <= k <= {len(labels)}."
+        )
     rng = np.random.default_rng(seed)
-    groups = [np.flatnonzero(labels == c) for c in np.unique(labels)] if stratified else [np.arange(len(labels))]
+    groups = (
+        [np.flatnonzero(labels == c) for c in np.unique(labels)]
+        if stratified
+        else [np.arange(len(labels))]
+    )
     fold_of, dealt = np.empty(len(labels), dtype=np.int64), 0
     for group in groups:
         fold_of[rng.permutation(group)] = (dealt + np.arange(len(group))) % k
-        dealt += len(group)  # the next class starts where this one stopped, keeping folds balanced
-    return [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(k)]
+        dealt += len(
+            group
+        )  # the next class starts where this one stopped, keeping folds balanced
+    return [
+        (np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(k)
+    ]
 
 
-def fit_keras(build: Callable, data, *, seed: int, epochs: int, batch_size: int = 128,
-              validation_fraction: float = 0.1, validation_data=None, optimizer: str | Callable = "adam",
-              loss: str = "sparse_categorical_crossentropy", metrics=("accuracy",), bar=None,
-              keep_model: bool = False) -> Run:
+def fit_keras(
+    build: Callable,
+    data,
+    *,
+    seed: int,
+    epochs: int,
+    batch_size: int = 128,
+    validation_fraction: float = 0.1,
+    validation_data=None,
+    optimizer: str | Callable = "adam",
+    loss: str = "sparse_categorical_crossentropy",
+    metrics=("accuracy",),
+    bar=None,
+    keep_model: bool = False,
+) -> Run:
     """Build, compile and fit a Keras model for one seed, then evaluate it on the test set.
 
     ``data`` is ``((x_train, y_train), (x_test, y_test))``, or ``((x_train, y_train), None)`` for
@@ -99,23 +140,50 @@ def fit_keras(build: Callable, data, *, seed: int, epochs: int, batch_size: int 
     """
     (x, y), test_data = data
     profile.seed_everything(seed)
-    (x_fit, y_fit), validation = _with_validation(x, y, validation_data, validation_fraction, seed)
+    (x_fit, y_fit), validation = _with_validation(
+        x, y, validation_data, validation_fraction, seed
+    )
     model = build()
-    model.compile(optimizer=optimizer() if callable(optimizer) else optimizer, loss=loss, metrics=list(metrics))
+    model.compile(
+        optimizer=optimizer() if callable(optimizer) else optimizer,
+        loss=loss,
+        metrics=list(metrics),
+    )
     callbacks = [_tick_callback(bar)] if bar is not None else []
     start = time.perf_counter()
-    fitted = model.fit(x_fit, y_fit, validation_data=validation, epochs=epochs, batch_size=batch_size,
-                       verbose=0, callbacks=callbacks)
+    fitted = model.fit(
+        x_fit,
+        y_fit,
+        validation_data=validation,
+        epochs=epochs,
+        batch_size=batch_size,
+        verbose=0,
+        callbacks=callbacks,
+    )
     test = {}
     if test_data is not None:
         test = model.evaluate(*test_data, batch_size=1024, verbose=0, return_dict=True)
     history = {k: [float(v) for v in values] for k, values in fitted.history.items()}
-    return Run(seed=seed, history=history, test={k: float(v) for k, v in test.items()},
-               seconds=time.perf_counter() - start, model=model if keep_model else None)
+    return Run(
+        seed=seed,
+        history=history,
+        test={k: float(v) for k, v in test.items()},
+        seconds=time.perf_counter() - start,
+        model=model if keep_model else None,
+    )
 
 
-def cross_validate(build: Callable, x, y, *, k: int, seed: int, prepare: Callable | None = None,
-                   stratified: bool = True, **fit_options) -> list[Run]:
+def cross_validate(
+    build: Callable,
+    x,
+    y,
+    *,
+    k: int,
+    seed: int,
+    prepare: Callable | None = None,
+    stratified: bool = True,
+    **fit_options,
+) -> list[Run]:
     """K-fold cross-validation: one :func:`fit_keras` run per fold (see :func:`kfold_splits`).
 
     Each fold trains on the other ``k - 1`` folds and is validated on its own (its curves are the
@@ -129,8 +197,15 @@ def cross_validate(build: Callable, x, y, *, k: int, seed: int, prepare: Callabl
         if prepare is not None:
             x_train, x_val = prepare(x_train, x_val)
         held_out = (x_val, y[val_idx])
-        runs.append(fit_keras(build, ((x_train, y[train_idx]), held_out), seed=seed, validation_data=held_out,
-                              **fit_options))
+        runs.append(
+            fit_keras(
+                build,
+                ((x_train, y[train_idx]), held_out),
+                seed=seed,
+                validation_data=held_out,
+                **fit_options,
+            )
+        )
     return runs
 
 
@@ -141,7 +216,9 @@ def _tick_callback(bar):
     class TickBar(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             if logs and "val_accuracy" in logs:
-                bar.set_postfix_str(f"last val_accuracy {logs['val_accuracy']:.4f}", refresh=False)
+                bar.set_postfix_str(
+                    f"last val_accuracy {logs['val_accuracy']:.4f}", refresh=False
+                )
             bar.update(1)
 
     return TickBar()
@@ -157,7 +234,9 @@ def torch_device(device=None):
     return torch.device(device)
 
 
-def predict_torch(model, x, *, batch_size: int = 1024, device=None, features: bool = False):
+def predict_torch(
+    model, x, *, batch_size: int = 1024, device=None, features: bool = False
+):
     """The logits of a PyTorch model over ``x`` (NumPy array or tensor), in evaluation mode.
 
     The model's ``forward`` returns ``(logits, features)`` (see :mod:`helpers.models_torch`) or
@@ -166,14 +245,16 @@ def predict_torch(model, x, *, batch_size: int = 1024, device=None, features: bo
     """
     import torch
 
-    device = torch_device(device) if device is not None else next(model.parameters()).device
+    device = (
+        torch_device(device) if device is not None else next(model.parameters()).device
+    )
     x = torch.as_tensor(x)
     was_training = model.training
     model.eval()
     logits, feats = [], []
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            out = model(x[start:start + batch_size].to(device))
+            out = model(x[start : start + batch_size].to(device))
             out, feat = out if isinstance(out, tuple) else (out, None)
             logits.append(out.float().cpu())
             if features:
@@ -189,12 +270,28 @@ def _loss_and_accuracy(model, x, y, batch_size: int) -> dict[str, float]:
 
     logits = torch.as_tensor(predict_torch(model, x, batch_size=batch_size))
     y = torch.as_tensor(y).cpu().long()
-    return {"loss": float(F.cross_entropy(logits, y)), "accuracy": float((logits.argmax(1) == y).float().mean())}
+    return {
+        "loss": float(F.cross_entropy(logits, y)),
+        "accuracy": float((logits.argmax(1) == y).float().mean()),
+    }
 
 
-def fit_torch(model, data, *, seed: int, epochs: int, batch_size: int = 128, optimizer: str | Callable = "adam",
-              lr: float = 1e-3, validation_fraction: float = 0.1, validation_data=None, device=None, bar=None,
-              keep_model: bool = False, augment: Callable | None = None) -> Run:
+def fit_torch(
+    model,
+    data,
+    *,
+    seed: int,
+    epochs: int,
+    batch_size: int = 128,
+    optimizer: str | Callable = "adam",
+    lr: float = 1e-3,
+    validation_fraction: float = 0.1,
+    validation_data=None,
+    device=None,
+    bar=None,
+    keep_model: bool = False,
+    augment: Callable | None = None,
+) -> Run:
     """Train a PyTorch classifier for one seed, then evaluate it on the test set: the PyTorch twin
     of :func:`fit_keras`, returning the same :class:`Run` (Keras history names, so
     ``plots.plot_history`` draws both).
@@ -218,7 +315,9 @@ def fit_torch(model, data, *, seed: int, epochs: int, batch_size: int = 128, opt
     (x, y), test_data = data
     profile.seed_everything(seed)
     device = torch_device(device)
-    (x_fit, y_fit), validation = _with_validation(x, y, validation_data, validation_fraction, seed)
+    (x_fit, y_fit), validation = _with_validation(
+        x, y, validation_data, validation_fraction, seed
+    )
     net = model if isinstance(model, torch.nn.Module) else model()
     net = net.to(device)
     if callable(optimizer):
@@ -228,7 +327,9 @@ def fit_torch(model, data, *, seed: int, epochs: int, batch_size: int = 128, opt
     elif optimizer == "sgd":
         opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
     else:
-        raise ValueError(f"optimizer={optimizer!r}; use 'adam', 'sgd' or a function of the parameters.")
+        raise ValueError(
+            f"optimizer={optimizer!r}; use 'adam', 'sgd' or a function of the parameters."
+        )
     on_device = lambda a: torch.as_tensor(a).to(device)  # noqa: E731
     x_fit, y_fit = on_device(x_fit), on_device(y_fit).long()
     if validation is not None:
@@ -240,7 +341,9 @@ def fit_torch(model, data, *, seed: int, epochs: int, batch_size: int = 128, opt
         net.train()
         total_loss = torch.zeros((), device=device)
         correct = torch.zeros((), device=device)
-        for batch in torch.randperm(len(x_fit), generator=order).to(device).split(batch_size):
+        for batch in (
+            torch.randperm(len(x_fit), generator=order).to(device).split(batch_size)
+        ):
             inputs = x_fit[batch] if augment is None else augment(x_fit[batch])
             logits = net(inputs)
             logits = logits[0] if isinstance(logits, tuple) else logits
@@ -258,8 +361,20 @@ def fit_torch(model, data, *, seed: int, epochs: int, batch_size: int = 128, opt
             history.setdefault("val_accuracy", []).append(scores["accuracy"])
         if bar is not None:
             if validation is not None:
-                bar.set_postfix_str(f"last val_accuracy {history['val_accuracy'][-1]:.4f}", refresh=False)
+                bar.set_postfix_str(
+                    f"last val_accuracy {history['val_accuracy'][-1]:.4f}",
+                    refresh=False,
+                )
             bar.update(1)
-    test = _loss_and_accuracy(net, *test_data, batch_size=1024) if test_data is not None else {}
-    return Run(seed=seed, history=history, test=test, seconds=time.perf_counter() - start,
-               model=net if keep_model else None)
+    test = (
+        _loss_and_accuracy(net, *test_data, batch_size=1024)
+        if test_data is not None
+        else {}
+    )
+    return Run(
+        seed=seed,
+        history=history,
+        test=test,
+        seconds=time.perf_counter() - start,
+        model=net if keep_model else None,
+    )

@@ -11,6 +11,7 @@ head alone with the base frozen, then the whole net at a learning rate divided b
 Backend-neutral (no TensorFlow calls). Freezing a Keras 3 ``BatchNormalization`` layer also puts
 it in inference mode: while frozen it normalises with the statistics learnt in pretraining.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -30,7 +31,9 @@ def stratified_draw(labels, n_per_class: int, seed: int, exclude=None) -> np.nda
     for c in np.unique(labels):
         pool = np.flatnonzero((labels == c) & allowed)
         if len(pool) < n_per_class:
-            raise ValueError(f"class {c} has {len(pool)} examples to draw from, fewer than {n_per_class}.")
+            raise ValueError(
+                f"class {c} has {len(pool)} examples to draw from, fewer than {n_per_class}."
+            )
         picked.append(np.sort(rng.choice(pool, n_per_class, replace=False)))
     return np.concatenate(picked)
 
@@ -41,9 +44,13 @@ def with_new_head(model, num_classes: int, head: str = "head"):
     same name. The new head's weights come from Keras' initialiser (seed first for repeatability)."""
     import keras
 
-    if model.layers[-1].name != head or not isinstance(model.layers[-1], keras.layers.Dense):
-        raise ValueError(f"the last layer of {model.name!r} is {model.layers[-1].name!r}; "
-                         f"expected the Dense head {head!r}.")
+    if model.layers[-1].name != head or not isinstance(
+        model.layers[-1], keras.layers.Dense
+    ):
+        raise ValueError(
+            f"the last layer of {model.name!r} is {model.layers[-1].name!r}; "
+            f"expected the Dense head {head!r}."
+        )
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     features = copy.layers[-2].output
@@ -64,9 +71,22 @@ def adam(lr: float):
     return lambda: keras.optimizers.Adam(learning_rate=lr)
 
 
-def fine_tune(pretrained, data, *, seed: int, head_epochs: int, tune_epochs: int, lr: float = 1e-3,
-              lr_divisor: float = 10.0, num_classes: int = 10, head: str = "head", batch_size: int = 32,
-              validation_data=None, bar=None, keep_model: bool = False) -> train.Run:
+def fine_tune(
+    pretrained,
+    data,
+    *,
+    seed: int,
+    head_epochs: int,
+    tune_epochs: int,
+    lr: float = 1e-3,
+    lr_divisor: float = 10.0,
+    num_classes: int = 10,
+    head: str = "head",
+    batch_size: int = 32,
+    validation_data=None,
+    bar=None,
+    keep_model: bool = False,
+) -> train.Run:
     """Transfer ``pretrained`` to a new task in two phases, each a :func:`train.fit_keras` run.
 
     1. The head is replaced (:func:`with_new_head`, after seeding with ``seed``), the base is
@@ -80,19 +100,32 @@ def fine_tune(pretrained, data, *, seed: int, head_epochs: int, tune_epochs: int
     rate of each epoch), the test metrics after phase 2, and the wall time of both phases.
     """
     (x, y), test_data = data
-    options = dict(seed=seed, batch_size=batch_size, validation_fraction=0.0, validation_data=validation_data,
-                   bar=bar, keep_model=True)
+    options = dict(
+        seed=seed,
+        batch_size=batch_size,
+        validation_fraction=0.0,
+        validation_data=validation_data,
+        bar=bar,
+        keep_model=True,
+    )
 
     def new_head():
         model = with_new_head(pretrained, num_classes, head)
         set_base_trainable(model, False, head)
         return model
 
-    first = train.fit_keras(new_head, ((x, y), None), epochs=head_epochs, optimizer=adam(lr), **options)
+    first = train.fit_keras(
+        new_head, ((x, y), None), epochs=head_epochs, optimizer=adam(lr), **options
+    )
     model = first.model
     set_base_trainable(model, True, head)
-    second = train.fit_keras(lambda: model, ((x, y), test_data), epochs=tune_epochs,
-                             optimizer=adam(lr / lr_divisor), **options)
+    second = train.fit_keras(
+        lambda: model,
+        ((x, y), test_data),
+        epochs=tune_epochs,
+        optimizer=adam(lr / lr_divisor),
+        **options,
+    )
     run = first.then(second)
     run.history["lr"] = [lr] * head_epochs + [lr / lr_divisor] * tune_epochs
     run.model = model if keep_model else None

@@ -14,6 +14,7 @@ PyTorch ports (``framework="torch"``). This module adds what transfer learning n
 * :func:`two_class_representations`: R2's four methods on ants vs bees, with the features each
   method's final linear classifier sees, cached on disk (the t-SNE lab reuses them).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -26,12 +27,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from . import data, pretrained
+from . import data, pretrained, train
 from . import profile as _profile
-from . import train
 from .datasets_sources import atomic_write, cache_dir
 
-TWO_CLASS_METHODS = ("scratch", "pretrained + SVM", "fine-tuning", "fine-tuning + augmentation")
+TWO_CLASS_METHODS = (
+    "scratch",
+    "pretrained + SVM",
+    "fine-tuning",
+    "fine-tuning + augmentation",
+)
 
 
 # --- Backbone pieces -----------------------------------------------------------------------------
@@ -43,15 +48,21 @@ def backbone_trunk(backbone) -> nn.Module:
     """
     model = backbone.model if isinstance(backbone, pretrained.Backbone) else backbone
     if not hasattr(model, "extract_features"):
-        raise TypeError(f"{type(model).__name__} has no extract_features(); a torch backbone is needed "
-                        "(pretrained.load(name, framework='torch')).")
+        raise TypeError(
+            f"{type(model).__name__} has no extract_features(); a torch backbone is needed "
+            "(pretrained.load(name, framework='torch'))."
+        )
     return _Trunk(model)
 
 
 def n_features(backbone) -> int:
     """How many channels the backbone's last feature maps have (the length of its pooled features)."""
     model = backbone.model if isinstance(backbone, pretrained.Backbone) else backbone
-    return model.num_features if hasattr(model, "num_features") else model._bn1.num_features  # EfficientNet
+    return (
+        model.num_features
+        if hasattr(model, "num_features")
+        else model._bn1.num_features
+    )  # EfficientNet
 
 
 class _Trunk(nn.Module):
@@ -63,7 +74,9 @@ class _Trunk(nn.Module):
         return self.model.extract_features(x)
 
 
-def extract_features(backbone, x, *, pooled: bool = True, batch_size: int = 64, bar=None) -> np.ndarray:
+def extract_features(
+    backbone, x, *, pooled: bool = True, batch_size: int = 64, bar=None
+) -> np.ndarray:
     """A frozen backbone's features of the preprocessed batch ``x`` (N, 3, H, W), in inference mode.
 
     ``pooled``: the global average of the last feature maps, (N, C), what a linear head sees;
@@ -75,7 +88,11 @@ def extract_features(backbone, x, *, pooled: bool = True, batch_size: int = 64, 
     out = []
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
-            f = trunk(torch.as_tensor(np.asarray(x[start:start + batch_size], np.float32), device=device))
+            f = trunk(
+                torch.as_tensor(
+                    np.asarray(x[start : start + batch_size], np.float32), device=device
+                )
+            )
             out.append((f.mean((2, 3)) if pooled else f).cpu().numpy())
             if bar is not None:
                 bar.update(len(f))
@@ -98,14 +115,24 @@ class BackboneClassifier(nn.Module):
     sets how fast those averages move (PyTorch's default 0.1; the port's 0.01 is TensorFlow's 0.99).
     """
 
-    def __init__(self, backbone, n_classes: int, *, dropout: float = 0.0, freeze_backbone: bool = False,
-                 head: nn.Linear | None = None, frozen_batchnorm: bool = False,
-                 batchnorm_momentum: float | None = None):
+    def __init__(
+        self,
+        backbone,
+        n_classes: int,
+        *,
+        dropout: float = 0.0,
+        freeze_backbone: bool = False,
+        head: nn.Linear | None = None,
+        frozen_batchnorm: bool = False,
+        batchnorm_momentum: float | None = None,
+    ):
         super().__init__()
         self.trunk = backbone_trunk(backbone)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(n_features(backbone), n_classes)
-        if head is not None:  # a head already trained on this backbone's frozen pooled features
+        if (
+            head is not None
+        ):  # a head already trained on this backbone's frozen pooled features
             self.head.load_state_dict(head.state_dict())
         self.frozen, self.frozen_batchnorm = False, frozen_batchnorm
         if batchnorm_momentum is not None:
@@ -114,13 +141,13 @@ class BackboneClassifier(nn.Module):
         if freeze_backbone:
             self.freeze()
 
-    def freeze(self) -> "BackboneClassifier":
+    def freeze(self) -> BackboneClassifier:
         self.frozen = True
         for p in self.trunk.parameters():
             p.requires_grad_(False)
         return self.train(self.training)
 
-    def unfreeze(self) -> "BackboneClassifier":
+    def unfreeze(self) -> BackboneClassifier:
         self.frozen = False
         for p in self.trunk.parameters():
             p.requires_grad_(True)
@@ -136,7 +163,11 @@ class BackboneClassifier(nn.Module):
         return self
 
     def _batchnorms(self):
-        return (m for m in self.trunk.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm))
+        return (
+            m
+            for m in self.trunk.modules()
+            if isinstance(m, nn.modules.batchnorm._BatchNorm)
+        )
 
     def forward(self, x):
         features = self.trunk(x).mean((2, 3))
@@ -148,34 +179,59 @@ class SmallCNN(nn.Module):
     (16, 32, 64, 128 filters), global average pooling to 128 features, Dropout, Linear.
     ``forward`` returns ``(logits, features)``."""
 
-    def __init__(self, n_classes: int = 2, widths: tuple[int, ...] = (16, 32, 64, 128), dropout: float = 0.3):
+    def __init__(
+        self,
+        n_classes: int = 2,
+        widths: tuple[int, ...] = (16, 32, 64, 128),
+        dropout: float = 0.3,
+    ):
         super().__init__()
         layers, channels = [], 3
         for width in widths:
-            layers += [nn.Conv2d(channels, width, 3, padding=1, bias=False), nn.BatchNorm2d(width),
-                       nn.ReLU(), nn.MaxPool2d(2)]
+            layers += [
+                nn.Conv2d(channels, width, 3, padding=1, bias=False),
+                nn.BatchNorm2d(width),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+            ]
             channels = width
         self.features = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
-        self.classifier = nn.Sequential(nn.Dropout(dropout), nn.Linear(channels, n_classes))
+        self.classifier = nn.Sequential(
+            nn.Dropout(dropout), nn.Linear(channels, n_classes)
+        )
 
     def forward(self, x):
         features = self.features(x)
         return self.classifier(features), features
 
 
-def dense_head(n_features: int, n_classes: int, hidden: int | None = None, dropout: float = 0.4) -> nn.Module:
+def dense_head(
+    n_features: int, n_classes: int, hidden: int | None = None, dropout: float = 0.4
+) -> nn.Module:
     """A head for pooled features: Linear (``hidden=None``), or Linear ``hidden`` → ReLU → Dropout → Linear."""
     if hidden is None:
         return nn.Linear(n_features, n_classes)
-    return nn.Sequential(nn.Linear(n_features, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, n_classes))
+    return nn.Sequential(
+        nn.Linear(n_features, hidden),
+        nn.ReLU(),
+        nn.Dropout(dropout),
+        nn.Linear(hidden, n_classes),
+    )
 
 
 class ConvHead(nn.Module):
     """A head for un-pooled feature maps (N, C, h, w): Conv ``filters`` (``kernel_size``, same
     padding) → ReLU → Dropout → flatten, keeping where on the map each feature was → Linear."""
 
-    def __init__(self, channels: int, n_classes: int, map_size: tuple[int, int], filters: int = 512,
-                 kernel_size: int = 3, dropout: float = 0.4):
+    def __init__(
+        self,
+        channels: int,
+        n_classes: int,
+        map_size: tuple[int, int],
+        filters: int = 512,
+        kernel_size: int = 3,
+        dropout: float = 0.4,
+    ):
         super().__init__()
         self.conv = nn.Conv2d(channels, filters, kernel_size, padding=kernel_size // 2)
         self.dropout = nn.Dropout(dropout)
@@ -185,19 +241,29 @@ class ConvHead(nn.Module):
         return self.linear(torch.flatten(self.dropout(torch.relu(self.conv(maps))), 1))
 
 
-def random_crop_flip(x: torch.Tensor, scale: tuple[float, float] = (0.6, 1.0), flip: bool = True) -> torch.Tensor:
+def random_crop_flip(
+    x: torch.Tensor, scale: tuple[float, float] = (0.6, 1.0), flip: bool = True
+) -> torch.Tensor:
     """Per-image random crops (a square covering ``scale`` of each side, anywhere in the image),
     resized back to the input size, and random horizontal flips; on ``x``'s device, drawn from
     torch's seeded generator. ``x``: (N, C, H, W)."""
     n = len(x)
     s = torch.empty(n, device=x.device).uniform_(*scale)
-    shift = (torch.rand(n, 2, device=x.device) * 2 - 1) * (1 - s)[:, None]  # keeps the crop inside
-    sign = torch.where(torch.rand(n, device=x.device) < 0.5, -1.0, 1.0) if flip else torch.ones(n, device=x.device)
+    shift = (torch.rand(n, 2, device=x.device) * 2 - 1) * (1 - s)[
+        :, None
+    ]  # keeps the crop inside
+    sign = (
+        torch.where(torch.rand(n, device=x.device) < 0.5, -1.0, 1.0)
+        if flip
+        else torch.ones(n, device=x.device)
+    )
     theta = torch.zeros(n, 2, 3, device=x.device, dtype=x.dtype)
     theta[:, 0, 0], theta[:, 1, 1] = s * sign, s
     theta[:, :, 2] = shift
     grid = nn.functional.affine_grid(theta, list(x.shape), align_corners=False)
-    return nn.functional.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return nn.functional.grid_sample(
+        x, grid, mode="bilinear", padding_mode="border", align_corners=False
+    )
 
 
 # --- R2: four representations of a two-class set --------------------------------------------------
@@ -212,20 +278,24 @@ class Representation:
     val_labels: np.ndarray
     val_accuracy: float
     description: str
-    history: dict[str, list[float]] = field(default_factory=dict)  # per-epoch curves of trained nets
+    history: dict[str, list[float]] = field(
+        default_factory=dict
+    )  # per-epoch curves of trained nets
 
 
 @dataclass(frozen=True)
 class TwoClassSettings:
     """How :func:`two_class_representations` trains (see :func:`two_class_settings` for defaults)."""
 
-    size: int = 224                  # image side (short side resized, centre crop)
+    size: int = 224  # image side (short side resized, centre crop)
     scratch_epochs: int = 50
-    scratch_lr: float = 1e-3         # Adam, for the small CNN
-    head_epochs: int = 30            # fine-tuning, step 1: a linear head on the frozen pooled features
-    head_lr: float = 1e-3            # Adam
-    finetune_epochs: int = 25        # step 2: the whole net, starting from that head
-    finetune_lr: float = 1e-4        # Adam
+    scratch_lr: float = 1e-3  # Adam, for the small CNN
+    head_epochs: int = (
+        30  # fine-tuning, step 1: a linear head on the frozen pooled features
+    )
+    head_lr: float = 1e-3  # Adam
+    finetune_epochs: int = 25  # step 2: the whole net, starting from that head
+    finetune_lr: float = 1e-4  # Adam
     batch_size: int = 32
     svm_c: float = 1.0
     crop_scale: tuple[float, float] = (0.6, 1.0)
@@ -236,21 +306,29 @@ class TwoClassSettings:
 # in PyTorch's transfer-learning tutorial); CPU runs use a stated reduction.
 TWO_CLASS_PRACTICAL = TwoClassSettings()
 TWO_CLASS_CPU = TwoClassSettings(size=128, scratch_epochs=20, finetune_epochs=4)
-TWO_CLASS_SMOKE = TwoClassSettings(size=64, scratch_epochs=2, head_epochs=2, finetune_epochs=1)
+TWO_CLASS_SMOKE = TwoClassSettings(
+    size=64, scratch_epochs=2, head_epochs=2, finetune_epochs=1
+)
 
 
 def two_class_settings(profile: str | None = None, **changes) -> TwoClassSettings:
-    """The default settings: smoke; else the practical's on a GPU, a CPU reduction without one.
+    """The profile's default settings: the practical's in ``full``, a reduction in ``cpu``.
     ``changes`` override fields, e.g. ``backbone="mobilenet"``."""
-    if (profile or _profile.current()) == "smoke":
-        defaults = TWO_CLASS_SMOKE
-    else:
-        defaults = TWO_CLASS_PRACTICAL if _profile.has_gpu() else TWO_CLASS_CPU
+    name = _profile.current() if profile is None else _profile.validate(profile)
+    defaults = {
+        "smoke": TWO_CLASS_SMOKE,
+        "cpu": TWO_CLASS_CPU,
+        "full": TWO_CLASS_PRACTICAL,
+    }[name]
     return dataclasses.replace(defaults, **changes)
 
 
-def two_class_representations(seed: int = 0, *, profile: str | None = None,
-                              settings: TwoClassSettings | dict | None = None) -> dict[str, Representation]:
+def two_class_representations(
+    seed: int = 0,
+    *,
+    profile: str | None = None,
+    settings: TwoClassSettings | dict | None = None,
+) -> dict[str, Representation]:
     """R2's four methods on ants vs bees (trained on the train split, evaluated on val).
 
     Keys: ``"scratch"`` (:class:`SmallCNN`'s 128 pooled features), ``"pretrained + SVM"`` (the
@@ -262,10 +340,12 @@ def two_class_representations(seed: int = 0, *, profile: str | None = None,
     The result is cached as an .npz under ``cache_dir() / "representations"``, keyed by seed,
     profile, settings and this module's source, so calling again is cheap.
     """
-    name = profile or _profile.current()
-    if name not in _profile.PROFILES:
-        raise ValueError(f"profile={name!r}; use one of {', '.join(_profile.PROFILES)}.")
-    s = settings if isinstance(settings, TwoClassSettings) else two_class_settings(name, **(settings or {}))
+    name = _profile.current() if profile is None else _profile.validate(profile)
+    s = (
+        settings
+        if isinstance(settings, TwoClassSettings)
+        else two_class_settings(name, **(settings or {}))
+    )
     path = _cache_path(seed, name, s)
     if path.is_file():
         try:
@@ -279,10 +359,19 @@ def two_class_representations(seed: int = 0, *, profile: str | None = None,
 
 def _cache_path(seed: int, profile: str, s: TwoClassSettings) -> Path:
     source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
-    key = json.dumps({"seed": seed, "profile": profile, "settings": dataclasses.asdict(s), "source": source},
-                     sort_keys=True)
+    key = json.dumps(
+        {
+            "seed": seed,
+            "profile": profile,
+            "settings": dataclasses.asdict(s),
+            "source": source,
+        },
+        sort_keys=True,
+    )
     digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return cache_dir() / "representations" / f"ants_bees_seed{seed}_{profile}_{digest}.npz"
+    return (
+        cache_dir() / "representations" / f"ants_bees_seed{seed}_{profile}_{digest}.npz"
+    )
 
 
 def _compute(seed: int, profile: str, s: TwoClassSettings) -> dict[str, Representation]:
@@ -290,41 +379,107 @@ def _compute(seed: int, profile: str, s: TwoClassSettings) -> dict[str, Represen
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import LinearSVC
 
-    (x_train, y_train), (x_val, y_val), _ = data.load_image_folder("hymenoptera", s.size, profile=profile)
+    (x_train, y_train), (x_val, y_val), _ = data.load_image_folder(
+        "hymenoptera", s.size, profile=profile
+    )
     backbone = pretrained.load(s.backbone, framework="torch")
-    x_train, x_val = backbone.preprocess(x_train, s.size), backbone.preprocess(x_val, s.size)
+    x_train, x_val = (
+        backbone.preprocess(x_train, s.size),
+        backbone.preprocess(x_val, s.size),
+    )
     result = {}
-    with train.progress(total=s.scratch_epochs + 2 * s.finetune_epochs, desc=f"ants vs bees, seed {seed}") as bar:
-        fit = dict(seed=seed, batch_size=s.batch_size, validation_data=(x_val, y_val), bar=bar, keep_model=True)
-        run = train.fit_torch(SmallCNN, ((x_train, y_train), None), epochs=s.scratch_epochs, lr=s.scratch_lr, **fit)
-        result["scratch"] = _representation(run, x_train, y_train, x_val, y_val,
-                                            "a small CNN trained from scratch: its 128 pooled features")
-        f_train, f_val = extract_features(backbone, x_train), extract_features(backbone, x_val)
-        svm = make_pipeline(StandardScaler(), LinearSVC(C=s.svm_c, random_state=seed)).fit(f_train, y_train)
+    with train.progress(
+        total=s.scratch_epochs + 2 * s.finetune_epochs,
+        desc=f"ants vs bees, seed {seed}",
+    ) as bar:
+        fit = dict(
+            seed=seed,
+            batch_size=s.batch_size,
+            validation_data=(x_val, y_val),
+            bar=bar,
+            keep_model=True,
+        )
+        run = train.fit_torch(
+            SmallCNN,
+            ((x_train, y_train), None),
+            epochs=s.scratch_epochs,
+            lr=s.scratch_lr,
+            **fit,
+        )
+        result["scratch"] = _representation(
+            run,
+            x_train,
+            y_train,
+            x_val,
+            y_val,
+            "a small CNN trained from scratch: its 128 pooled features",
+        )
+        f_train, f_val = (
+            extract_features(backbone, x_train),
+            extract_features(backbone, x_val),
+        )
+        svm = make_pipeline(
+            StandardScaler(), LinearSVC(C=s.svm_c, random_state=seed)
+        ).fit(f_train, y_train)
         result["pretrained + SVM"] = Representation(
-            f_train, y_train, f_val, y_val, float(svm.score(f_val, y_val)),
-            f"frozen ImageNet {s.backbone}: its {f_train.shape[1]} pooled features, a linear SVM on them")
-        head = train.fit_torch(lambda: nn.Linear(f_train.shape[1], 2), ((f_train, y_train), None),
-                               epochs=s.head_epochs, lr=s.head_lr,
-                               **{**fit, "bar": None, "validation_data": (f_val, y_val)}).model
-        for key, augment in (("fine-tuning", False), ("fine-tuning + augmentation", True)):
+            f_train,
+            y_train,
+            f_val,
+            y_val,
+            float(svm.score(f_val, y_val)),
+            f"frozen ImageNet {s.backbone}: its {f_train.shape[1]} pooled features, a linear SVM on them",
+        )
+        head = train.fit_torch(
+            lambda: nn.Linear(f_train.shape[1], 2),
+            ((f_train, y_train), None),
+            epochs=s.head_epochs,
+            lr=s.head_lr,
+            **{**fit, "bar": None, "validation_data": (f_val, y_val)},
+        ).model
+        for key, augment in (
+            ("fine-tuning", False),
+            ("fine-tuning + augmentation", True),
+        ):
             crop = (lambda x: random_crop_flip(x, s.crop_scale)) if augment else None
-            build = lambda: BackboneClassifier(pretrained.load(s.backbone, framework="torch"), 2, head=head)  # noqa: E731  (fresh weights)
-            run = train.fit_torch(build, ((x_train, y_train), None), epochs=s.finetune_epochs, lr=s.finetune_lr,
-                                  augment=crop, **fit)
+            build = lambda: BackboneClassifier(
+                pretrained.load(s.backbone, framework="torch"), 2, head=head
+            )  # noqa: E731  (fresh weights)
+            run = train.fit_torch(
+                build,
+                ((x_train, y_train), None),
+                epochs=s.finetune_epochs,
+                lr=s.finetune_lr,
+                augment=crop,
+                **fit,
+            )
             what = "with random crops and flips" if augment else "without augmentation"
-            result[key] = _representation(run, x_train, y_train, x_val, y_val,
-                                          f"{s.backbone} fine-tuned whole {what}, after a linear head on its "
-                                          "frozen features: its pooled features")
+            result[key] = _representation(
+                run,
+                x_train,
+                y_train,
+                x_val,
+                y_val,
+                f"{s.backbone} fine-tuned whole {what}, after a linear head on its "
+                "frozen features: its pooled features",
+            )
     return result
 
 
-def _representation(run, x_train, y_train, x_val, y_val, description: str) -> Representation:
+def _representation(
+    run, x_train, y_train, x_val, y_val, description: str
+) -> Representation:
     _, f_train = train.predict_torch(run.model, x_train, features=True, batch_size=64)
     logits, f_val = train.predict_torch(run.model, x_val, features=True, batch_size=64)
     accuracy = float(np.mean(logits.argmax(1) == y_val))
-    return Representation(f_train, np.asarray(y_train), f_val, np.asarray(y_val), accuracy, description,
-                          {k: list(v) for k, v in run.history.items()})
+    return Representation(
+        f_train,
+        np.asarray(y_train),
+        f_val,
+        np.asarray(y_val),
+        accuracy,
+        description,
+        {k: list(v) for k, v in run.history.items()},
+    )
 
 
 _ARRAYS = ("train_features", "train_labels", "val_features", "val_labels")
@@ -338,7 +493,9 @@ def _save(path: Path, result: dict[str, Representation]) -> None:
         arrays[f"{i}/val_accuracy"] = np.array(r.val_accuracy)
         arrays[f"{i}/description"] = np.array(r.description)
         arrays.update({f"{i}/history/{k}": np.array(v) for k, v in r.history.items()})
-    with atomic_write(path, suffix=".tmp") as f:  # a reader sees the old file or the whole new one
+    with atomic_write(
+        path, suffix=".tmp"
+    ) as f:  # a reader sees the old file or the whole new one
         np.savez(f, **arrays)
 
 
@@ -347,8 +504,15 @@ def _load(path: Path) -> dict[str, Representation]:
         n = len({k.split("/")[0] for k in z.files})
         result = {}
         for i in range(n):
-            history = {k.split("/")[-1]: z[k].tolist() for k in z.files if k.startswith(f"{i}/history/")}
+            history = {
+                k.split("/")[-1]: z[k].tolist()
+                for k in z.files
+                if k.startswith(f"{i}/history/")
+            }
             result[str(z[f"{i}/method"])] = Representation(
-                *(z[f"{i}/{a}"] for a in _ARRAYS), float(z[f"{i}/val_accuracy"]), str(z[f"{i}/description"]),
-                history)
+                *(z[f"{i}/{a}"] for a in _ARRAYS),
+                float(z[f"{i}/val_accuracy"]),
+                str(z[f"{i}/description"]),
+                history,
+            )
     return result

@@ -3,6 +3,7 @@
 Set at import time, so the notebook kernels (separate processes started by nbval) inherit it;
 an explicit LABS_PROFILE in the environment wins.
 """
+
 import os
 
 os.environ.setdefault("LABS_PROFILE", "smoke")

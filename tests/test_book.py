@@ -1,4 +1,5 @@
 """The Jupyter Book: every lab in the table of contents, and a real offline build."""
+
 import shutil
 import subprocess
 import sys
@@ -30,9 +31,16 @@ def test_every_lab_is_in_the_toc_and_every_toc_lab_exists():
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     out = tmp_path_factory.mktemp("site")
-    cli = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) or shutil.which("jupyter-book")
-    result = subprocess.run([cli, "build", "book/", "--path-output", str(out)],
-                            cwd=ROOT, capture_output=True, text=True, timeout=300)
+    cli = shutil.which(
+        "jupyter-book", path=str(Path(sys.executable).parent)
+    ) or shutil.which("jupyter-book")
+    result = subprocess.run(
+        [cli, "build", "book/", "--path-output", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return out / "_build" / "html", result.stdout + result.stderr
 
@@ -52,7 +60,10 @@ def test_every_lab_has_a_colab_button_to_its_real_notebook(site):
     repo = url.removeprefix("https://github.com/")
     for lab in provenance.lab_paths():
         page = (html / "labs" / f"{lab.stem}.html").read_text()
-        assert f"https://colab.research.google.com/github/{repo}/blob/{branch}/labs/{lab.name}" in page
+        assert (
+            f"https://colab.research.google.com/github/{repo}/blob/{branch}/labs/{lab.name}"
+            in page
+        )
 
 
 def test_model_code_is_shown_from_the_helpers(site):

@@ -4,6 +4,7 @@ the fetch machinery (cache, atomic downloads, checksums, clear errors) on synthe
 Nothing here needs the network or the shared data folder; the full-size checks at the end run only
 where /work/shared/data exists.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -21,7 +22,9 @@ from helpers import data
 from helpers import datasets_sources as sources
 from helpers.datasets_sources import DataError, DataFile, DataSet, DataUnavailable
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared beside the checkout
+SHARED = (
+    Path(__file__).resolve().parents[2] / "shared" / "data"
+)  # ../shared beside the checkout
 
 
 @pytest.fixture(autouse=True)
@@ -43,14 +46,18 @@ def sha(content: bytes) -> str:
 
 def register(monkeypatch, name, role, path, fmt, content=None, urls=(), sha256=None):
     """Put a one-file data set in the registry, accepting ``content``'s hash (or ``sha256``)."""
-    accepted = {sha256 or sha(content): "canonical (test)"} if (content or sha256) else {}
+    accepted = (
+        {sha256 or sha(content): "canonical (test)"} if (content or sha256) else {}
+    )
     entry = DataSet({role: (DataFile(path, fmt, accepted, tuple(urls)),)})
     monkeypatch.setitem(sources.DATASETS, name, entry)
     return entry
 
 
 def files_under(folder: Path) -> list[Path]:
-    return sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+    return (
+        sorted(p for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
+    )
 
 
 def tar_gz(files: dict[str, bytes]) -> bytes:
@@ -64,16 +71,21 @@ def tar_gz(files: dict[str, bytes]) -> bytes:
 
 
 def idx_gz(array: np.ndarray) -> bytes:
-    header = bytes((0, 0, 8, array.ndim)) + b"".join(int(n).to_bytes(4, "big") for n in array.shape)
+    header = bytes((0, 0, 8, array.ndim)) + b"".join(
+        int(n).to_bytes(4, "big") for n in array.shape
+    )
     return gzip.compress(header + array.astype(np.uint8).tobytes())
 
 
 # --- Smoke samples ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("loader, shape, n", [
-    (data.load_mnist, (28, 28), (2000, 500)),
-    (data.load_fashion_mnist, (28, 28), (2000, 500)),
-    (data.load_cifar10, (32, 32, 3), (1000, 300)),
-])
+@pytest.mark.parametrize(
+    "loader, shape, n",
+    [
+        (data.load_mnist, (28, 28), (2000, 500)),
+        (data.load_fashion_mnist, (28, 28), (2000, 500)),
+        (data.load_cifar10, (32, 32, 3), (1000, 300)),
+    ],
+)
 def test_smoke_image_loaders(loader, shape, n):
     for (x, y), size in zip(loader(profile="smoke"), n):
         assert x.shape == (size, *shape) and x.dtype == np.uint8 and x.flags.writeable
@@ -82,12 +94,25 @@ def test_smoke_image_loaders(loader, shape, n):
 
 
 def test_smoke_image_folders():
-    (x, y), (xv, yv), classes = data.load_image_folder("hymenoptera", 64, profile="smoke")
-    assert classes == ["ants", "bees"] and x.shape == (32, 64, 64, 3) and xv.shape == (32, 64, 64, 3)
+    (x, y), (xv, yv), classes = data.load_image_folder(
+        "hymenoptera", 64, profile="smoke"
+    )
+    assert (
+        classes == ["ants", "bees"]
+        and x.shape == (32, 64, 64, 3)
+        and xv.shape == (32, 64, 64, 3)
+    )
     assert x.dtype == np.uint8 and y.dtype == np.int64 and set(y) == set(yv) == {0, 1}
-    (x, y), (xt, yt), classes = data.load_image_folder("flowers", (48, 32), profile="smoke")
+    (x, y), (xt, yt), classes = data.load_image_folder(
+        "flowers", (48, 32), profile="smoke"
+    )
     assert classes == ["daisy", "dandelion", "rose", "sunflower", "tulip"]
-    assert x.shape == (95, 48, 32, 3) and xt.shape == (25, 48, 32, 3)  # 24 a class, 5 of them test
+    assert x.shape == (95, 48, 32, 3) and xt.shape == (
+        25,
+        48,
+        32,
+        3,
+    )  # 24 a class, 5 of them test
     assert np.array_equal(np.bincount(yt), [5] * 5)
     again = data.load_image_folder("flowers", (48, 32), profile="smoke")
     assert np.array_equal(again[1][0], xt)  # the split is fixed
@@ -95,9 +120,19 @@ def test_smoke_image_folders():
 
 def test_small_files_and_photo():
     x, y, names = data.load_boston()
-    assert x.shape == (506, 13) and y.shape == (506,) and names[0] == "crim" and len(names) == 13
+    assert (
+        x.shape == (506, 13)
+        and y.shape == (506,)
+        and names[0] == "crim"
+        and len(names) == 13
+    )
     x, y, names = data.load_pima()
-    assert x.shape == (768, 8) and y.dtype == np.int64 and set(y) == {0, 1} and names[-1] == "age"
+    assert (
+        x.shape == (768, 8)
+        and y.dtype == np.int64
+        and set(y) == {0, 1}
+        and names[-1] == "age"
+    )
     dog = data.load_image("dog")
     assert dog.shape == (576, 768, 3) and dog.dtype == np.uint8
 
@@ -119,7 +154,11 @@ def test_smoke_ignores_data_dir_and_network(monkeypatch, tmp_path):
 
 
 def test_no_sample_for_cifar100_and_emnist():
-    for loader in (data.load_cifar100, data.load_cifar100_subset, data.load_emnist_letters):
+    for loader in (
+        data.load_cifar100,
+        data.load_cifar100_subset,
+        data.load_emnist_letters,
+    ):
         with pytest.raises(DataUnavailable, match="no committed smoke sample"):
             loader(profile="smoke")
     with pytest.raises(DataUnavailable):
@@ -128,15 +167,22 @@ def test_no_sample_for_cifar100_and_emnist():
 
 def test_letters_fall_back_to_fonts():
     pytest.importorskip("helpers.letters")
-    (x, y), (xt, _), source = data.load_letters("auto", n_train_per_class=2, n_test_per_class=1,
-                                                 profile="smoke")
+    (x, y), (xt, _), source = data.load_letters(
+        "auto", n_train_per_class=2, n_test_per_class=1, profile="smoke"
+    )
     assert source == "fonts" and x.shape == (52, 28, 28) and x.dtype == np.uint8
     assert y.dtype == np.int64 and set(y) == set(range(26)) and len(xt) == 26
 
 
 # --- IMDB ------------------------------------------------------------------------------------------
 def test_text_to_words_like_keras():
-    assert data.text_to_words("I <br />don't LIKE it!! (Really.)") == ["i", "don't", "like", "it", "really"]
+    assert data.text_to_words("I <br />don't LIKE it!! (Really.)") == [
+        "i",
+        "don't",
+        "like",
+        "it",
+        "really",
+    ]
     index = data.build_word_index(["b a a", "c a b"])
     assert index == {"a": 3, "b": 4, "c": 5}
 
@@ -144,8 +190,14 @@ def test_text_to_words_like_keras():
 def test_imdb_ids_and_word_index():
     (x, y), (xt, _), index = data.load_imdb(return_word_index=True, profile="smoke")
     assert len(x) == 500 and len(xt) == 200 and y.dtype == np.int64 and y.sum() == 250
-    assert min(index.values()) == 3 and index["the"] == 3 and len(set(index.values())) == len(index)
-    assert all(s[0] == 1 and s[1:].min() >= 3 for s in x)  # training words are all in the index
+    assert (
+        min(index.values()) == 3
+        and index["the"] == 3
+        and len(set(index.values())) == len(index)
+    )
+    assert all(
+        s[0] == 1 and s[1:].min() >= 3 for s in x
+    )  # training words are all in the index
     assert any((s == 2).any() for s in xt)  # test words missing from the training text
     assert data.imdb_word_index(profile="smoke") == index
 
@@ -156,7 +208,9 @@ def test_imdb_num_words_and_maxlen():
         assert len(s) <= 50 and s[0] == 1 and s.max() < 100
     assert max(len(s) for s in x) == 50 and any((s == 2).any() for s in x)
     (full, _), _ = data.load_imdb(profile="smoke")
-    assert np.array_equal(x[0], np.where(full[0][:50] < 100, full[0][:50], 2))  # truncation keeps the start
+    assert np.array_equal(
+        x[0], np.where(full[0][:50] < 100, full[0][:50], 2)
+    )  # truncation keeps the start
 
 
 def test_imdb_decoding_round_trips():
@@ -172,12 +226,36 @@ def test_bag_of_words_counts_and_multi_hot():
     sequences = [np.array([1, 5, 5, 7, 12], np.int32), np.array([1, 3], np.int32)]
     counts = data.bag_of_words(sequences, 10)
     assert counts.shape == (2, 10) and counts.dtype == np.float32
-    assert counts[0].tolist() == [0, 1, 0, 0, 0, 2, 0, 1, 0, 0]  # id 12 >= num_words is dropped
+    assert counts[0].tolist() == [
+        0,
+        1,
+        0,
+        0,
+        0,
+        2,
+        0,
+        1,
+        0,
+        0,
+    ]  # id 12 >= num_words is dropped
     assert counts[1].tolist() == [0, 1, 0, 1, 0, 0, 0, 0, 0, 0]
-    assert data.bag_of_words(sequences, 10, counts=False)[0].tolist() == [0, 1, 0, 0, 0, 1, 0, 1, 0, 0]
+    assert data.bag_of_words(sequences, 10, counts=False)[0].tolist() == [
+        0,
+        1,
+        0,
+        0,
+        0,
+        1,
+        0,
+        1,
+        0,
+        0,
+    ]
     (x, _), _ = data.load_imdb(num_words=1000, profile="smoke")
     bow = data.bag_of_words(x, 1000)
-    assert np.array_equal(bow.sum(axis=1), [len(s) for s in x]) and (bow[:, 1] == 1).all()
+    assert (
+        np.array_equal(bow.sum(axis=1), [len(s) for s in x]) and (bow[:, 1] == 1).all()
+    )
 
 
 # --- Fetch machinery -------------------------------------------------------------------------------
@@ -186,12 +264,18 @@ def test_good_download_lands_atomically_in_cache(monkeypatch, tmp_path):
     served = tmp_path / "server" / "toy.bin"
     served.parent.mkdir()
     served.write_bytes(content)
-    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", content, [served.as_uri()])
+    register(
+        monkeypatch, "toy", "archive", "toy/toy.bin", "bin", content, [served.as_uri()]
+    )
     monkeypatch.delenv("LABS_OFFLINE")
-    monkeypatch.setattr(sources, "_urlopen", __import__("urllib.request").request.urlopen)
+    monkeypatch.setattr(
+        sources, "_urlopen", __import__("urllib.request").request.urlopen
+    )
     found = sources.fetch("toy")
     cache = tmp_path / "cache"
-    assert found.path == cache / "toy" / "toy.bin" and found.path.read_bytes() == content
+    assert (
+        found.path == cache / "toy" / "toy.bin" and found.path.read_bytes() == content
+    )
     assert files_under(cache) == [found.path] and found.origin == "canonical (test)"
     served.unlink()  # the second call is served from the cache
     assert sources.fetch("toy").path == found.path
@@ -201,9 +285,19 @@ def test_mismatching_download_leaves_nothing(monkeypatch, tmp_path):
     served = tmp_path / "toy.bin"
     served.write_bytes(b"not what was published")
     expected = sha(b"the published file")
-    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", sha256=expected, urls=[served.as_uri()])
+    register(
+        monkeypatch,
+        "toy",
+        "archive",
+        "toy/toy.bin",
+        "bin",
+        sha256=expected,
+        urls=[served.as_uri()],
+    )
     monkeypatch.delenv("LABS_OFFLINE")
-    monkeypatch.setattr(sources, "_urlopen", __import__("urllib.request").request.urlopen)
+    monkeypatch.setattr(
+        sources, "_urlopen", __import__("urllib.request").request.urlopen
+    )
     with pytest.raises(DataError, match="mismatch") as err:
         sources.fetch("toy")
     assert expected in str(err.value) and not isinstance(err.value, DataUnavailable)
@@ -224,33 +318,73 @@ class Interrupted(io.BytesIO):
         return super().read(n)
 
 
-@pytest.mark.parametrize("error", [ConnectionResetError("reset by peer"), KeyboardInterrupt()])
+@pytest.mark.parametrize(
+    "error", [ConnectionResetError("reset by peer"), KeyboardInterrupt()]
+)
 def test_interrupted_download_leaves_nothing(monkeypatch, tmp_path, error):
-    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", b"whatever", ["https://example.org/t"])
+    register(
+        monkeypatch,
+        "toy",
+        "archive",
+        "toy/toy.bin",
+        "bin",
+        b"whatever",
+        ["https://example.org/t"],
+    )
     monkeypatch.delenv("LABS_OFFLINE")
-    monkeypatch.setattr(sources, "_urlopen", lambda url, timeout=None: Interrupted(error))
+    monkeypatch.setattr(
+        sources, "_urlopen", lambda url, timeout=None: Interrupted(error)
+    )
     with pytest.raises((DataUnavailable, KeyboardInterrupt)) as err:
         sources.fetch("toy")
     if isinstance(error, OSError):
-        assert "reset by peer" in str(err.value) and "https://example.org/t" in str(err.value)
+        assert "reset by peer" in str(err.value) and "https://example.org/t" in str(
+            err.value
+        )
     assert files_under(tmp_path / "cache") == []
 
 
 def test_missing_everywhere_lists_places_and_what_to_do(monkeypatch, tmp_path):
-    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", b"x", ["https://example.org/toy.bin"])
+    register(
+        monkeypatch,
+        "toy",
+        "archive",
+        "toy/toy.bin",
+        "bin",
+        b"x",
+        ["https://example.org/toy.bin"],
+    )
     monkeypatch.delenv("LABS_OFFLINE")
-    monkeypatch.setattr(sources, "_urlopen", lambda url, timeout=None: (_ for _ in ()).throw(
-        OSError("Name or service not known")))
+    monkeypatch.setattr(
+        sources,
+        "_urlopen",
+        lambda url, timeout=None: (_ for _ in ()).throw(
+            OSError("Name or service not known")
+        ),
+    )
     with pytest.raises(DataUnavailable) as err:
         sources.fetch("toy")
     message = str(err.value)
-    for part in ("LABS_DATA_DIR", str(tmp_path / "cache" / "toy" / "toy.bin"),
-                 "https://example.org/toy.bin", "Name or service not known", "Connect to the internet"):
+    for part in (
+        "LABS_DATA_DIR",
+        str(tmp_path / "cache" / "toy" / "toy.bin"),
+        "https://example.org/toy.bin",
+        "Name or service not known",
+        "Connect to the internet",
+    ):
         assert part in message
 
 
 def test_offline_and_nothing_found_mentions_data_dir(monkeypatch):
-    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", b"x", ["https://example.org/toy.bin"])
+    register(
+        monkeypatch,
+        "toy",
+        "archive",
+        "toy/toy.bin",
+        "bin",
+        b"x",
+        ["https://example.org/toy.bin"],
+    )
     with pytest.raises(DataUnavailable, match="LABS_DATA_DIR") as err:
         sources.fetch("toy")
     assert "LABS_OFFLINE" in str(err.value)
@@ -278,11 +412,23 @@ def test_checksum_mismatch_in_data_dir(monkeypatch, tmp_path):
     with pytest.raises(DataError) as err:
         sources.fetch("toy")
     message = str(err.value)
-    assert expected in message and sha(b"bad") in message and "toy.bin" in message and "Re-copy" in message
+    assert (
+        expected in message
+        and sha(b"bad") in message
+        and "toy.bin" in message
+        and "Re-copy" in message
+    )
 
 
 def test_file_without_published_hash_is_never_downloaded(monkeypatch, tmp_path):
-    register(monkeypatch, "toy", "archive", "toy/toy.zip", "bin", urls=["https://example.org/toy.zip"])
+    register(
+        monkeypatch,
+        "toy",
+        "archive",
+        "toy/toy.zip",
+        "bin",
+        urls=["https://example.org/toy.zip"],
+    )
     monkeypatch.delenv("LABS_OFFLINE")  # would download, if it were allowed to
     with pytest.raises(DataUnavailable, match="no published SHA-256") as err:
         sources.fetch("toy")
@@ -297,9 +443,12 @@ def test_file_without_published_hash_is_never_downloaded(monkeypatch, tmp_path):
 # --- Parsers on synthetic canonical-format files ---------------------------------------------------
 def mnist_folder(monkeypatch, tmp_path, images: bytes, n=6):
     rng = np.random.default_rng(0)
-    contents = {"train_images": images, "train_labels": idx_gz(rng.integers(0, 10, n)),
-                "test_images": idx_gz(rng.integers(0, 256, (4, 28, 28))),
-                "test_labels": idx_gz(rng.integers(0, 10, 4))}
+    contents = {
+        "train_images": images,
+        "train_labels": idx_gz(rng.integers(0, 10, n)),
+        "test_images": idx_gz(rng.integers(0, 256, (4, 28, 28))),
+        "test_labels": idx_gz(rng.integers(0, 10, 4)),
+    }
     root = tmp_path / "d"
     (root / "mnist").mkdir(parents=True, exist_ok=True)
     files = {}
@@ -322,7 +471,9 @@ def test_truncated_gzip_and_bad_idx(monkeypatch, tmp_path):
     mnist_folder(monkeypatch, tmp_path, good[: len(good) // 2])
     with pytest.raises(DataError, match="truncated or corrupt"):
         data.load_mnist(profile="full")
-    mnist_folder(monkeypatch, tmp_path, gzip.compress(b"\x00\x00\x08\x03" + b"\x00" * 20))
+    mnist_folder(
+        monkeypatch, tmp_path, gzip.compress(b"\x00\x00\x08\x03" + b"\x00" * 20)
+    )
     with pytest.raises(DataError, match="header says"):
         data.load_mnist(profile="full")
     with pytest.raises(DataError, match="magic"):
@@ -339,28 +490,49 @@ def in_data_dir(monkeypatch, tmp_path, name, path, fmt, content):
 
 def cifar_batch(n, key, n_classes, seed):
     rng = np.random.default_rng(seed)
-    return pickle.dumps({b"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8),
-                         key: rng.integers(0, n_classes, n).tolist(),
-                         b"coarse_labels": rng.integers(0, 20, n).tolist()})
+    return pickle.dumps(
+        {
+            b"data": rng.integers(0, 256, (n, 3072)).astype(np.uint8),
+            key: rng.integers(0, n_classes, n).tolist(),
+            b"coarse_labels": rng.integers(0, 20, n).tolist(),
+        }
+    )
 
 
 def test_cifar10_from_canonical_pickles(monkeypatch, tmp_path):
-    batches = {f"cifar-10-batches-py/data_batch_{i}": cifar_batch(3, b"labels", 10, i) for i in range(1, 6)}
+    batches = {
+        f"cifar-10-batches-py/data_batch_{i}": cifar_batch(3, b"labels", 10, i)
+        for i in range(1, 6)
+    }
     batches["cifar-10-batches-py/test_batch"] = cifar_batch(2, b"labels", 10, 9)
-    in_data_dir(monkeypatch, tmp_path, "cifar10", "c/c.tar.gz", "cifar-python", tar_gz(batches))
+    in_data_dir(
+        monkeypatch, tmp_path, "cifar10", "c/c.tar.gz", "cifar-python", tar_gz(batches)
+    )
     (x, _), (xt, _) = data.load_cifar10(profile="full")
-    first = np.frombuffer(pickle.loads(batches["cifar-10-batches-py/data_batch_1"])[b"data"][0], np.uint8)
+    first = np.frombuffer(
+        pickle.loads(batches["cifar-10-batches-py/data_batch_1"])[b"data"][0], np.uint8
+    )
     assert x.shape == (15, 32, 32, 3) and xt.shape == (2, 32, 32, 3)
     assert np.array_equal(x[0], first.reshape(3, 32, 32).transpose(1, 2, 0))
 
 
 def test_cifar100_subset_relabels(monkeypatch, tmp_path):
-    archive = tar_gz({"cifar-100-python/train": cifar_batch(400, b"fine_labels", 100, 1),
-                      "cifar-100-python/test": cifar_batch(100, b"fine_labels", 100, 2)})
-    in_data_dir(monkeypatch, tmp_path, "cifar100", "c/c100.tar.gz", "cifar-python", archive)
+    archive = tar_gz(
+        {
+            "cifar-100-python/train": cifar_batch(400, b"fine_labels", 100, 1),
+            "cifar-100-python/test": cifar_batch(100, b"fine_labels", 100, 2),
+        }
+    )
+    in_data_dir(
+        monkeypatch, tmp_path, "cifar100", "c/c100.tar.gz", "cifar-python", archive
+    )
     (x, y), _ = data.load_cifar100(profile="full")
     (xs, ys), _ = data.load_cifar100_subset(25, profile="full")
-    assert np.array_equal(xs, x[y < 25]) and np.array_equal(ys, y[y < 25]) and ys.max() < 25
+    assert (
+        np.array_equal(xs, x[y < 25])
+        and np.array_equal(ys, y[y < 25])
+        and ys.max() < 25
+    )
     (_, yc), _ = data.load_cifar100("coarse", profile="full")
     assert yc.max() < 20
 
@@ -371,18 +543,35 @@ def test_emnist_letters_from_zip(monkeypatch, tmp_path):
     with zipfile.ZipFile(buf, "w") as z:
         for s in ("train", "test"):
             z.writestr(f"gzip/emnist-letters-{s}-images-idx3-ubyte.gz", idx_gz(images))
-            z.writestr(f"gzip/emnist-letters-{s}-labels-idx1-ubyte.gz", idx_gz(np.array([1, 26])))
-    in_data_dir(monkeypatch, tmp_path, "emnist", "emnist/gzip.zip", "emnist-zip", buf.getvalue())
+            z.writestr(
+                f"gzip/emnist-letters-{s}-labels-idx1-ubyte.gz",
+                idx_gz(np.array([1, 26])),
+            )
+    in_data_dir(
+        monkeypatch, tmp_path, "emnist", "emnist/gzip.zip", "emnist-zip", buf.getvalue()
+    )
     (x, y), _ = data.load_emnist_letters(profile="full")
     assert np.array_equal(x[1], images[1].T) and y.tolist() == [0, 25]
     assert data.load_letters("auto", profile="full")[2] == "emnist"
 
 
 def test_imdb_from_canonical_tar(monkeypatch, tmp_path):
-    reviews = {"aclImdb/train/pos/1_9.txt": b"Great great great film!", "aclImdb/train/neg/0_2.txt": b"Bad<br />film.",
-               "aclImdb/test/pos/0_8.txt": b"great acting", "aclImdb/test/neg/3_1.txt": b"awful",
-               "aclImdb/train/unsup/0_0.txt": b"ignored", "aclImdb/imdb.vocab": b"x"}
-    in_data_dir(monkeypatch, tmp_path, "imdb", "imdb/aclImdb_v1.tar.gz", "imdb-tar", tar_gz(reviews))
+    reviews = {
+        "aclImdb/train/pos/1_9.txt": b"Great great great film!",
+        "aclImdb/train/neg/0_2.txt": b"Bad<br />film.",
+        "aclImdb/test/pos/0_8.txt": b"great acting",
+        "aclImdb/test/neg/3_1.txt": b"awful",
+        "aclImdb/train/unsup/0_0.txt": b"ignored",
+        "aclImdb/imdb.vocab": b"x",
+    }
+    in_data_dir(
+        monkeypatch,
+        tmp_path,
+        "imdb",
+        "imdb/aclImdb_v1.tar.gz",
+        "imdb-tar",
+        tar_gz(reviews),
+    )
     (x, y), (xt, _), index = data.load_imdb(return_word_index=True, profile="full")
     assert index == {"great": 3, "film": 4, "bad": 5}
     assert sorted(map(list, x)) == [[1, 3, 3, 3, 4], [1, 5, 4]] and sorted(y) == [0, 1]
@@ -394,31 +583,50 @@ def test_image_folder_from_hand_placed_zip(monkeypatch, tmp_path):
 
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as z:
-        for i, member in enumerate(["h/train/ants/a.jpg", "h/train/bees/b.jpg", "h/val/ants/c.jpg",
-                                    "h/val/bees/d.jpg", "__MACOSX/h/train/ants/._a.jpg"]):
+        for i, member in enumerate(
+            [
+                "h/train/ants/a.jpg",
+                "h/train/bees/b.jpg",
+                "h/val/ants/c.jpg",
+                "h/val/bees/d.jpg",
+                "__MACOSX/h/train/ants/._a.jpg",
+            ]
+        ):
             img = io.BytesIO()
             Image.new("RGB", (40 + i, 30), (60 * i, 0, 0)).save(img, "JPEG")
             z.writestr(member, img.getvalue())
-    register(monkeypatch, "hymenoptera", "archive", "hymenoptera/h.zip", "image-archive",
-             urls=["https://example.org/h.zip"])
+    register(
+        monkeypatch,
+        "hymenoptera",
+        "archive",
+        "hymenoptera/h.zip",
+        "image-archive",
+        urls=["https://example.org/h.zip"],
+    )
     placed = tmp_path / "cache" / "hymenoptera" / "h.zip"
     placed.parent.mkdir(parents=True)
     placed.write_bytes(buf.getvalue())
     with pytest.warns(UserWarning, match="unverified"):
-        (x, y), (_, yv), classes = data.load_image_folder("hymenoptera", 16, profile="full")
+        (x, y), (_, yv), classes = data.load_image_folder(
+            "hymenoptera", 16, profile="full"
+        )
     assert x.shape == (2, 16, 16, 3) and y.tolist() == [0, 1] and yv.tolist() == [0, 1]
     assert classes == ["ants", "bees"]
 
 
 def test_truncated_tar_gives_data_error(monkeypatch, tmp_path):
     archive = (sources.SAMPLES_DIR / "cifar10-sample-jpg.tar.gz").read_bytes()
-    in_data_dir(monkeypatch, tmp_path, "cifar10", "c/c.tar.gz", "jpg-tar", archive[:50_000])
+    in_data_dir(
+        monkeypatch, tmp_path, "cifar10", "c/c.tar.gz", "jpg-tar", archive[:50_000]
+    )
     with pytest.raises(DataError, match="truncated or corrupt"):
         data.load_cifar10(profile="full")
 
 
 # --- The real data folder, full size (only where it exists) ---------------------------------------
-needs_shared = pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} is not on this machine")
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"{SHARED} is not on this machine"
+)
 
 
 @needs_shared
@@ -435,7 +643,9 @@ def test_full_cifar10_from_data_dir(monkeypatch):
     monkeypatch.setenv("LABS_DATA_DIR", str(SHARED))
     (x, y), (xt, _) = data.load_cifar10(profile="full")
     assert x.shape == (50000, 32, 32, 3) and xt.shape == (10000, 32, 32, 3)
-    assert np.array_equal(np.bincount(y), [5000] * 10) and len(set(y[:20].tolist())) > 3  # shuffled
+    assert (
+        np.array_equal(np.bincount(y), [5000] * 10) and len(set(y[:20].tolist())) > 3
+    )  # shuffled
 
 
 def test_source_of_says_where_the_files_come_from(monkeypatch, tmp_path):

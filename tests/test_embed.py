@@ -1,4 +1,5 @@
 """t-SNE and the numbers that check a t-SNE picture (helpers/embed.py)."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -28,12 +29,17 @@ def test_tsne_keeps_separated_clusters_apart():
     assert e.input_dims == 20 and e.seconds > 0
     assert embed.neighbour_agreement(e.points, y) > 0.97
     # a random mix agrees about as often as chance (1/3)
-    assert embed.neighbour_agreement(np.random.default_rng(1).normal(size=(210, 2)), y) < 0.5
+    assert (
+        embed.neighbour_agreement(np.random.default_rng(1).normal(size=(210, 2)), y)
+        < 0.5
+    )
 
 
 def test_tsne_refuses_a_perplexity_too_large_for_the_points():
     x, _ = blobs([(5, 0), (0, 5)], n=20)
-    with pytest.raises(ValueError, match="perplexity 30 needs more than 90 points; got 40"):
+    with pytest.raises(
+        ValueError, match="perplexity 30 needs more than 90 points; got 40"
+    ):
         embed.tsne(x, perplexity=30)
 
 
@@ -60,7 +66,11 @@ def test_separating_line_counts_the_points_on_the_wrong_side():
     line = embed.separating_line(x, y)
     assert line.errors == 0
     side = np.sign(x @ line.w + line.b)
-    assert len(set(side[y == 0])) == 1 and len(set(side[y == 1])) == 1 and side[0] != side[-1]
+    assert (
+        len(set(side[y == 0])) == 1
+        and len(set(side[y == 1])) == 1
+        and side[0] != side[-1]
+    )
     # a point on the line: w · p + b = 0
     p = np.array([1.5, float(line.y(1.5))])
     assert abs(p @ line.w + line.b) < 1e-6
@@ -80,7 +90,9 @@ def test_overlapping_pairs_names_the_classes_that_mix():
 def test_plot_embedding_draws_every_class_and_the_line():
     x, y = blobs([(5, 5), (-5, -5)], n=30, dims=2)
     line = embed.separating_line(x, y)
-    ax = plots.plot_embedding(x, y, ["ants", "bees"], "t-SNE", line=line, note="probe 1.00")
+    ax = plots.plot_embedding(
+        x, y, ["ants", "bees"], "t-SNE", line=line, note="probe 1.00"
+    )
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["ants", "bees", "linear separation (0 errors)"]
     assert ax.get_title() == "t-SNE\nprobe 1.00"

@@ -1,4 +1,5 @@
 """Input gradients on the three Keras backends and for PyTorch, and gradient ascent."""
+
 import ast
 import os
 import subprocess
@@ -44,8 +45,14 @@ np.savez(f"{folder}/{keras.backend.backend()}.npz", **results)
 
 def _run_backend(backend, folder, role):
     env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", WORKER, str(folder), role], env=env, cwd=ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-c", WORKER, str(folder), role],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, f"{backend}: {result.stderr[-3000:]}"
     return dict(np.load(folder / f"{backend}.npz"))
 
@@ -56,27 +63,41 @@ def test_the_three_keras_backends_give_the_same_input_gradient(tmp_path):
     pytest.importorskip("jax")
     reference = _run_backend("tensorflow", tmp_path, "save")
     for layer in ("conv1", "conv2"):
-        assert np.abs(reference[f"{layer}_grad"]).max() > 0, "a zero gradient would make the comparison empty"
+        assert np.abs(reference[f"{layer}_grad"]).max() > 0, (
+            "a zero gradient would make the comparison empty"
+        )
     for backend in ("torch", "jax"):
         other = _run_backend(backend, tmp_path, "load")
         for key, expected in reference.items():
-            np.testing.assert_allclose(other[key], expected, rtol=1e-4, atol=1e-5 * np.abs(expected).max(),
-                                       err_msg=f"{backend} vs tensorflow: {key}")
+            np.testing.assert_allclose(
+                other[key],
+                expected,
+                rtol=1e-4,
+                atol=1e-5 * np.abs(expected).max(),
+                err_msg=f"{backend} vs tensorflow: {key}",
+            )
 
 
 def _tiny_keras_model():
     import keras
 
     keras.utils.set_random_seed(0)
-    return keras.Sequential([keras.Input((12, 12, 1)), keras.layers.Conv2D(4, 3, activation="tanh", name="conv"),
-                             keras.layers.Conv2D(3, 3, activation="tanh", name="conv_b")])
+    return keras.Sequential(
+        [
+            keras.Input((12, 12, 1)),
+            keras.layers.Conv2D(4, 3, activation="tanh", name="conv"),
+            keras.layers.Conv2D(3, 3, activation="tanh", name="conv_b"),
+        ]
+    )
 
 
 def _tiny_torch_model():
     import torch
 
     torch.manual_seed(0)
-    return torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3), torch.nn.Tanh(), torch.nn.Conv2d(4, 3, 3)).eval()
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(1, 4, 3), torch.nn.Tanh(), torch.nn.Conv2d(4, 3, 3)
+    ).eval()
 
 
 def test_the_gradient_matches_finite_differences():
@@ -94,18 +115,26 @@ def test_the_gradient_matches_finite_differences():
     np.testing.assert_allclose(predicted, numeric, rtol=2e-2, atol=1e-4)
 
 
-@pytest.mark.parametrize("make", [_tiny_keras_model, _tiny_torch_model], ids=["keras", "torch"])
+@pytest.mark.parametrize(
+    "make", [_tiny_keras_model, _tiny_torch_model], ids=["keras", "torch"]
+)
 def test_gradient_ascent_increases_each_images_objective(make):
     model = make()
     layer = "conv_b" if gradients.framework_of(model) == "keras" else "2"
-    shape = (3, 12, 12, 1) if gradients.framework_of(model) == "keras" else (3, 1, 12, 12)
+    shape = (
+        (3, 12, 12, 1) if gradients.framework_of(model) == "keras" else (3, 1, 12, 12)
+    )
     start = np.random.default_rng(0).random(shape).astype("float32")
     objective = gradients.filter_objective(model, layer, [0, 1, 2])
-    result = gradients.gradient_ascent(objective, start, steps=8, step_size=0.5, clip=(0, 1))
+    result = gradients.gradient_ascent(
+        objective, start, steps=8, step_size=0.5, clip=(0, 1)
+    )
     assert result.values.shape == (9, 3)
     assert np.all(result.gain > 0), result.values
     assert result.images.min() >= 0 and result.images.max() <= 1
-    np.testing.assert_array_equal(start, np.random.default_rng(0).random(shape).astype("float32"))  # untouched
+    np.testing.assert_array_equal(
+        start, np.random.default_rng(0).random(shape).astype("float32")
+    )  # untouched
 
 
 def test_each_step_has_the_given_length():
@@ -141,12 +170,18 @@ def test_tensorflow_is_imported_only_in_the_gradient_modules_tensorflow_branch()
                     if _imports_tensorflow(inner) and id(inner) not in in_functions:
                         in_functions.add(id(inner))
                         places.append(f"{path.name}:{node.name}")
-        places += [f"{path.name}:<module>" for node in ast.walk(tree)
-                   if _imports_tensorflow(node) and id(node) not in in_functions]
+        places += [
+            f"{path.name}:<module>"
+            for node in ast.walk(tree)
+            if _imports_tensorflow(node) and id(node) not in in_functions
+        ]
     assert sorted(set(places)) == ["gradients.py:_tensorflow"]
 
 
 def _imports_tensorflow(node) -> bool:
     if isinstance(node, ast.Import):
         return any(a.name.split(".")[0] == "tensorflow" for a in node.names)
-    return isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "tensorflow"
+    return (
+        isinstance(node, ast.ImportFrom)
+        and (node.module or "").split(".")[0] == "tensorflow"
+    )

@@ -1,16 +1,24 @@
 """Importing the helpers first prevents the TensorFlow-then-triton segfault (TOOLING.md)."""
+
 import subprocess
 import sys
 
 import pytest
 
-CRASHER = ("import keras, torchvision, torch; "
-           "torch.optim.Adam([torch.zeros(1, requires_grad=True)]); print('alive')")
+CRASHER = (
+    "import keras, torchvision, torch; "
+    "torch.optim.Adam([torch.zeros(1, requires_grad=True)]); print('alive')"
+)
 
 
 def _run(code):
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          env={**__import__("os").environ, "KERAS_BACKEND": "tensorflow"})
+    return subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**__import__("os").environ, "KERAS_BACKEND": "tensorflow"},
+    )
 
 
 def test_helpers_first_then_keras_and_torchvision_does_not_crash():
@@ -25,5 +33,7 @@ def test_the_guard_is_what_prevents_the_crash():
     pytest.importorskip("triton")
     result = _run(CRASHER)
     if result.returncode == 0:
-        pytest.skip("this torch/tensorflow pair no longer crashes; helpers' triton guard is unneeded")
+        pytest.skip(
+            "this torch/tensorflow pair no longer crashes; helpers' triton guard is unneeded"
+        )
     assert result.returncode < 0 or result.returncode == 139

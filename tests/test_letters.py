@@ -1,4 +1,5 @@
 """Tests of helpers.letters: the rendered A–Z stand-in for EMNIST letters."""
+
 import numpy as np
 import pytest
 
@@ -17,8 +18,10 @@ def test_shapes_dtype_and_range(rendered):
     assert x.shape == (26 * N, 28, 28) and x.dtype == np.uint8
     assert y.shape == (26 * N,) and y.dtype == np.int64
     assert y.min() == 0 and y.max() == 25
-    assert (x.reshape(len(x), -1).max(axis=1) == 255).all()     # each glyph reaches full white
-    assert x.mean() < 80                                          # white on black, like MNIST
+    assert (
+        x.reshape(len(x), -1).max(axis=1) == 255
+    ).all()  # each glyph reaches full white
+    assert x.mean() < 80  # white on black, like MNIST
 
 
 def test_class_balanced_and_shuffled(rendered):
@@ -51,8 +54,12 @@ def test_distinct_letters_differ():
     # a nearest-class-mean classifier trained on one seed must beat chance (1/26) by far on another
     x, y = letters.render_letters(20, seed=2, fonts="bundled")
     xt, yt = letters.render_letters(10, seed=3, fonts="bundled")
-    means = np.stack([x[y == k].reshape(-1, 784).mean(0) for k in range(26)]).astype(np.float32)
-    dist = ((xt.reshape(-1, 784)[:, None, :].astype(np.float32) - means[None]) ** 2).sum(-1)
+    means = np.stack([x[y == k].reshape(-1, 784).mean(0) for k in range(26)]).astype(
+        np.float32
+    )
+    dist = (
+        (xt.reshape(-1, 784)[:, None, :].astype(np.float32) - means[None]) ** 2
+    ).sum(-1)
     assert (dist.argmin(1) == yt).mean() > 0.3
     pairwise = ((means[:, None] - means[None]) ** 2).sum(-1)
     assert (pairwise + np.eye(26) * 1e9).min() > 0
@@ -67,8 +74,15 @@ def test_fonts_always_include_bundled_dejavu_and_leave_out_symbol_fonts():
     fonts = letters.available_fonts()
     names = {p.name for p in fonts}
     assert "DejaVuSans.ttf" in names
-    assert not names & {"cmex10.ttf", "cmsy10.ttf", "STIXSizOneSymReg.ttf", "LastResortHE-Regular.ttf",
-                        "D050000L.otf", "StandardSymbolsPS.otf", "DejaVuSansDisplay.ttf"}
+    assert not names & {
+        "cmex10.ttf",
+        "cmsy10.ttf",
+        "STIXSizOneSymReg.ttf",
+        "LastResortHE-Regular.ttf",
+        "D050000L.otf",
+        "StandardSymbolsPS.otf",
+        "DejaVuSansDisplay.ttf",
+    }
     assert len(letters.font_names()) == len(fonts)
     assert set(letters.available_fonts(system=False)) <= set(fonts)
     assert all(isinstance(n, str) and n for n in letters.font_names("bundled"))

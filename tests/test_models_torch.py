@@ -1,15 +1,21 @@
 """The PyTorch architectures of report R2: exact parameter counts and what ``forward`` returns."""
+
 import pytest
 import torch
 
 from helpers import models_torch
 
 
-@pytest.mark.parametrize("build, shape, n_params, n_features", [
-    (models_torch.SimpleCNN, (1, 28, 28), 813_802, 14 * 14 * 32),   # R2, MNIST
-    (models_torch.AlexNet32, (3, 32, 32), 6_199_498, 2 * 2 * 128),   # R2, CIFAR-10
-])
-def test_parameter_counts_and_forward_returns_logits_and_features(build, shape, n_params, n_features):
+@pytest.mark.parametrize(
+    "build, shape, n_params, n_features",
+    [
+        (models_torch.SimpleCNN, (1, 28, 28), 813_802, 14 * 14 * 32),  # R2, MNIST
+        (models_torch.AlexNet32, (3, 32, 32), 6_199_498, 2 * 2 * 128),  # R2, CIFAR-10
+    ],
+)
+def test_parameter_counts_and_forward_returns_logits_and_features(
+    build, shape, n_params, n_features
+):
     torch.manual_seed(0)
     model = build()
     assert models_torch.count_parameters(model) == n_params
@@ -21,9 +27,19 @@ def test_parameter_counts_and_forward_returns_logits_and_features(build, shape, 
 
 
 def test_alexnet_follows_the_reports_layer_list():
-    convs = [m for m in models_torch.AlexNet32().features if isinstance(m, torch.nn.Conv2d)]
-    assert [(c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0]) for c in convs] == [
-        (3, 48, 5, 2, 2), (48, 128, 5, 1, 2), (128, 192, 3, 1, 1), (192, 192, 3, 1, 1), (192, 128, 3, 1, 1)]
+    convs = [
+        m for m in models_torch.AlexNet32().features if isinstance(m, torch.nn.Conv2d)
+    ]
+    assert [
+        (c.in_channels, c.out_channels, c.kernel_size[0], c.stride[0], c.padding[0])
+        for c in convs
+    ] == [
+        (3, 48, 5, 2, 2),
+        (48, 128, 5, 1, 2),
+        (128, 192, 3, 1, 1),
+        (192, 192, 3, 1, 1),
+        (192, 128, 3, 1, 1),
+    ]
 
 
 def test_dropout_is_active_in_training_only():

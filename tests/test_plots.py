@@ -1,4 +1,5 @@
 """The shared figures and the reported-vs-ours table."""
+
 import matplotlib
 
 matplotlib.use("Agg")
@@ -12,10 +13,23 @@ def test_mean_std_uses_the_sample_std():
 
 
 def test_reported_vs_ours_puts_numbers_side_by_side():
-    table = plots.reported_vs_ours([
-        {"experiment": "conv", "report": "R3", "reported": 0.98, "ours": [0.99, 0.99, 0.99]},
-        {"experiment": "new", "report": "", "reported": None, "ours": [0.5, 0.7], "note": "CIFAR-10 for CIFAR-100"},
-    ])
+    table = plots.reported_vs_ours(
+        [
+            {
+                "experiment": "conv",
+                "report": "R3",
+                "reported": 0.98,
+                "ours": [0.99, 0.99, 0.99],
+            },
+            {
+                "experiment": "new",
+                "report": "",
+                "reported": None,
+                "ours": [0.5, 0.7],
+                "note": "CIFAR-10 for CIFAR-100",
+            },
+        ]
+    )
     assert table.loc["conv", "reported"] == "0.98"
     assert table.loc["conv", "difference"] == "+0.0100"
     assert table.loc["new", "ours (mean ± std)"].startswith("0.6000 ± 0.1414")
@@ -23,7 +37,12 @@ def test_reported_vs_ours_puts_numbers_side_by_side():
 
 
 def test_plot_history_draws_train_and_validation_with_labelled_axes():
-    one = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7], "accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.7]}
+    one = {
+        "loss": [1.0, 0.5],
+        "val_loss": [1.1, 0.7],
+        "accuracy": [0.5, 0.8],
+        "val_accuracy": [0.4, 0.7],
+    }
     fig = plots.plot_history({"a": one, "b": [one, one]}, title="t")
     loss_ax, acc_ax = fig.axes
     assert loss_ax.get_xlabel() == "epoch" and "loss" in loss_ax.get_ylabel()
@@ -44,20 +63,34 @@ def test_image_grid_and_bars():
 
 def test_plot_history_label_overrides_and_log_scale():
     one = {"loss": [400.0, 30.0], "val_loss": [500.0, 40.0]}
-    fig = plots.plot_history({"a": one}, metrics=("loss",), ylabels={"loss": "loss (mean squared error, $²)"},
-                             log_y=True)
+    fig = plots.plot_history(
+        {"a": one},
+        metrics=("loss",),
+        ylabels={"loss": "loss (mean squared error, $²)"},
+        log_y=True,
+    )
     (ax,) = fig.axes
-    assert ax.get_ylabel() == "loss (mean squared error, $²)" and ax.get_yscale() == "log"
+    assert (
+        ax.get_ylabel() == "loss (mean squared error, $²)" and ax.get_yscale() == "log"
+    )
     assert ax.get_title() == "Loss"
-    assert plots.plot_history({"a": one}, metrics=("loss",)).axes[0].get_ylabel() == "loss (cross-entropy)"
+    assert (
+        plots.plot_history({"a": one}, metrics=("loss",)).axes[0].get_ylabel()
+        == "loss (cross-entropy)"
+    )
 
 
 def test_predicted_vs_true_labels_axes_and_draws_the_diagonal():
     import numpy as np
 
-    fig = plots.predicted_vs_true(np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 2.5]), "price", "$1000s")
+    fig = plots.predicted_vs_true(
+        np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 2.5]), "price", "$1000s"
+    )
     (ax,) = fig.axes
-    assert ax.get_xlabel() == "true price ($1000s)" and ax.get_ylabel() == "predicted price ($1000s)"
+    assert (
+        ax.get_xlabel() == "true price ($1000s)"
+        and ax.get_ylabel() == "predicted price ($1000s)"
+    )
     diagonal, points = ax.get_lines()
     assert list(diagonal.get_xdata()) == list(diagonal.get_ydata()) == [1.0, 3.0]
     assert list(points.get_ydata()) == [1.5, 2.0, 2.5]
@@ -66,11 +99,15 @@ def test_predicted_vs_true_labels_axes_and_draws_the_diagonal():
 def test_compare_bars_points_and_image_grid_row_labels():
     import numpy as np
 
-    fig = plots.compare_bars({"seed 0": {"a": [0.7, 0.8, 0.75], "b": [0.6, 0.65, 0.7]}}, points=True)
+    fig = plots.compare_bars(
+        {"seed 0": {"a": [0.7, 0.8, 0.75], "b": [0.6, 0.65, 0.7]}}, points=True
+    )
     dots = [line for line in fig.axes[0].get_lines() if line.get_marker() == "o"]
     assert sorted(len(d.get_ydata()) for d in dots) == [3, 3]
     assert sorted(dots[0].get_ydata()) == [0.7, 0.75, 0.8]
-    fig = plots.image_grid(np.zeros((6, 28, 28)), ncols=3, row_labels=["noisy", "clean"])
+    fig = plots.image_grid(
+        np.zeros((6, 28, 28)), ncols=3, row_labels=["noisy", "clean"]
+    )
     assert [t.get_text() for t in fig.axes[0].texts] == ["noisy"]
     assert [t.get_text() for t in fig.axes[3].texts] == ["clean"]
 
@@ -79,9 +116,15 @@ def test_ascent_grid_puts_each_start_beside_its_results_and_changes():
     import numpy as np
 
     starts = np.full((2, 8, 8, 3), 0.5)
-    results = np.stack([starts + 0.1, starts]).transpose(1, 0, 2, 3, 4)  # 2 starts x 2 columns
-    fig = plots.ascent_grid(starts, results, ["filter 3", "filter 9"], ["noise", "dog"], title="t")
-    axes = np.array(fig.axes).reshape(4, 3)  # per start: a row of images, a row of changes
+    results = np.stack([starts + 0.1, starts]).transpose(
+        1, 0, 2, 3, 4
+    )  # 2 starts x 2 columns
+    fig = plots.ascent_grid(
+        starts, results, ["filter 3", "filter 9"], ["noise", "dog"], title="t"
+    )
+    axes = np.array(fig.axes).reshape(
+        4, 3
+    )  # per start: a row of images, a row of changes
     assert [ax.get_title() for ax in axes[0]] == ["start", "filter 3", "filter 9"]
     assert [t.get_text() for t in axes[0][0].texts] == ["noise"]
     unchanged = axes[1][2].get_images()[0].get_array()  # result == start: mid-grey
@@ -97,7 +140,11 @@ def test_confusion_matrix_and_most_confused_on_a_known_example():
     matrix = plots.confusion_matrix(y_true, y_pred)
     np.testing.assert_array_equal(matrix, [[1, 2, 0], [0, 2, 0], [1, 1, 2]])
     assert plots.confusion_matrix([0], [0], n_classes=3).shape == (3, 3)
-    assert plots.most_confused(matrix, ["a", "b", "c"], k=5) == [("a", "b", 2), ("c", "a", 1), ("c", "b", 1)]
+    assert plots.most_confused(matrix, ["a", "b", "c"], k=5) == [
+        ("a", "b", 2),
+        ("c", "a", 1),
+        ("c", "b", 1),
+    ]
     assert plots.most_confused(np.eye(3, dtype=int)) == []
 
 
@@ -110,8 +157,13 @@ def test_confusion_matrix_plot_and_misclassified_grid():
     assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
     assert sorted(t.get_text() for t in ax.texts) == ["1", "1", "1", "1"]
     images = np.zeros((4, 8, 8))
-    fig = plots.misclassified_grid(images, [0, 1, 1, 2], [0, 2, 2, 2], ["cat", "dog", "frog"], ncols=4)
-    assert [a.get_title() for a in fig.axes if a.get_title()] == ["dog → frog", "dog → frog"]
+    fig = plots.misclassified_grid(
+        images, [0, 1, 1, 2], [0, 2, 2, 2], ["cat", "dog", "frog"], ncols=4
+    )
+    assert [a.get_title() for a in fig.axes if a.get_title()] == [
+        "dog → frog",
+        "dog → frog",
+    ]
     assert "2 of 2 misclassified" in fig._suptitle.get_text()
     empty = plots.misclassified_grid(images, [0, 1], [0, 1], ["cat", "dog"])
     assert "no misclassified" in empty.axes[0].texts[0].get_text()
@@ -122,14 +174,24 @@ def test_curve_panels_one_panel_per_family_with_a_band_for_several_seeds():
     import numpy as np
 
     seeds = [{"val_accuracy": [0.2, 0.3, 0.4]}, {"val_accuracy": [0.4, 0.5, 0.6]}]
-    fig = plots.curve_panels({"zoom": {"zoom 0.2": seeds, "zoom 0.5": seeds[0]},
-                              "optimisers": {"SGD": seeds[1], "Adam": seeds, "Adagrad": seeds[0]}})
+    fig = plots.curve_panels(
+        {
+            "zoom": {"zoom 0.2": seeds, "zoom 0.5": seeds[0]},
+            "optimisers": {"SGD": seeds[1], "Adam": seeds, "Adagrad": seeds[0]},
+        }
+    )
     zoom, optimisers = fig.axes
     assert zoom.get_title() == "zoom" and optimisers.get_title() == "optimisers"
     assert zoom.get_xlabel() == "epoch" and zoom.get_ylabel() == "validation accuracy"
-    assert [t.get_text() for t in optimisers.get_legend().get_texts()] == ["SGD", "Adam", "Adagrad"]
+    assert [t.get_text() for t in optimisers.get_legend().get_texts()] == [
+        "SGD",
+        "Adam",
+        "Adagrad",
+    ]
     np.testing.assert_allclose(zoom.lines[0].get_ydata(), [0.3, 0.4, 0.5])
-    assert len(zoom.collections) == 1 and len(optimisers.collections) == 1  # bands only for several seeds
+    assert (
+        len(zoom.collections) == 1 and len(optimisers.collections) == 1
+    )  # bands only for several seeds
     plt.close(fig)
 
 
@@ -137,6 +199,8 @@ def test_tables_show_long_notes_whole():
     import pandas as pd
 
     note = "CIFAR-10 for CIFAR-100 (offline); first 10,000 training images; epochs 10, seeds 1"
-    frame = plots.reported_vs_ours([{"experiment": "x", "reported": 0.5, "ours": [0.4, 0.6], "note": note}])
+    frame = plots.reported_vs_ours(
+        [{"experiment": "x", "reported": 0.5, "ours": [0.4, 0.6], "note": note}]
+    )
     assert note in frame._repr_html_() and note in repr(frame)
     assert pd.get_option("display.max_colwidth") is None

@@ -1,4 +1,5 @@
 """The ImageNet backbone loader: verified weights, clear errors, preprocessing that fits the net."""
+
 import dataclasses
 from pathlib import Path
 
@@ -24,11 +25,21 @@ def empty_places(tmp_path, monkeypatch):
 def without_the_package(monkeypatch):
     """As if the pip package that ships the weights were not installed."""
     entry = pretrained.BACKBONES["efficientnet-lite0"]
-    monkeypatch.setitem(pretrained.BACKBONES, "efficientnet-lite0", dataclasses.replace(
-        entry, weights=dataclasses.replace(entry.weights, module="no_such_module_for_labs_tests")))
+    monkeypatch.setitem(
+        pretrained.BACKBONES,
+        "efficientnet-lite0",
+        dataclasses.replace(
+            entry,
+            weights=dataclasses.replace(
+                entry.weights, module="no_such_module_for_labs_tests"
+            ),
+        ),
+    )
 
 
-def test_a_corrupt_weights_file_stops_with_a_checksum_error_that_says_what_to_do(empty_places):
+def test_a_corrupt_weights_file_stops_with_a_checksum_error_that_says_what_to_do(
+    empty_places,
+):
     empty_places.mkdir(parents=True)
     (empty_places / WEIGHTS.name).write_bytes(b"not a weights file")
     with pytest.raises(DataError, match="Checksum mismatch") as error:
@@ -64,18 +75,33 @@ def test_preprocess_then_deprocess_gives_back_the_resized_image():
     x = pretrained.preprocess(image, size=32)
     assert x.shape == (1, 3, 32, 32) and x.dtype == np.float32
     back = pretrained.deprocess(x)
-    again = pretrained.preprocess(back, size=32)  # already 32x32: only the normalisation
-    np.testing.assert_allclose(again, x, atol=1 / 255 / min(pretrained.IMAGENET_STD) + 1e-6)
-    keras_layout = pretrained.preprocess(image, 32, pretrained.MINUS_ONE_TO_ONE_MEAN, pretrained.MINUS_ONE_TO_ONE_STD,
-                                         channels_last=True)
-    assert keras_layout.shape == (1, 32, 32, 3) and -1 <= keras_layout.min() and keras_layout.max() <= 1
+    again = pretrained.preprocess(
+        back, size=32
+    )  # already 32x32: only the normalisation
+    np.testing.assert_allclose(
+        again, x, atol=1 / 255 / min(pretrained.IMAGENET_STD) + 1e-6
+    )
+    keras_layout = pretrained.preprocess(
+        image,
+        32,
+        pretrained.MINUS_ONE_TO_ONE_MEAN,
+        pretrained.MINUS_ONE_TO_ONE_STD,
+        channels_last=True,
+    )
+    assert (
+        keras_layout.shape == (1, 32, 32, 3)
+        and -1 <= keras_layout.min()
+        and keras_layout.max() <= 1
+    )
 
 
 def test_torch_layer_activations_come_from_a_hook_that_is_removed_afterwards():
     import torch
 
     torch.manual_seed(0)
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 3)).eval()
+    model = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Conv2d(4, 2, 3)
+    ).eval()
     x = torch.randn(2, 3, 9, 9)
     out = pretrained.layer_function(model, "1")(x)
     torch.testing.assert_close(out, torch.relu(model[0](x)))
@@ -100,7 +126,9 @@ def test_the_weights_load_strictly(efficientnet):
 def test_the_dog_photo_is_classified_as_a_dog(efficientnet):
     """A real check of weights and preprocessing together: wrong normalisation, colour order or
     resizing gives other classes."""
-    probabilities = efficientnet.predict(efficientnet.preprocess(data.load_image("dog")))
+    probabilities = efficientnet.predict(
+        efficientnet.preprocess(data.load_image("dog"))
+    )
     assert probabilities.shape == (1, 1000)
     np.testing.assert_allclose(probabilities.sum(), 1, rtol=1e-5)
     top5 = efficientnet.top_k(probabilities)[0]
@@ -111,7 +139,10 @@ def test_the_dog_photo_is_classified_as_a_dog(efficientnet):
 def test_late_layers_exist_and_have_filters(efficientnet):
     x = efficientnet.preprocess(data.load_image("dog"), size=64)
     for layer in efficientnet.late_layers:
-        assert efficientnet.activations(x, layer).shape[:2] == (1, efficientnet.n_channels(layer))
+        assert efficientnet.activations(x, layer).shape[:2] == (
+            1,
+            efficientnet.n_channels(layer),
+        )
 
 
 def test_mobilenet_runs_the_same_code_path_with_random_weights():
@@ -127,10 +158,17 @@ def test_mobilenet_runs_the_same_code_path_with_random_weights():
     layer = net.late_layers[-1]
     assert net.activations(x, layer).shape == (1, 7, 7, net.n_channels(layer))
     objective = gradients.filter_objective(net.model, layer, [0, 1])
-    result = gradients.gradient_ascent(objective, np.repeat(x, 2, axis=0), steps=2, step_size=10.0,
-                                       clip=net.valid_range())
+    result = gradients.gradient_ascent(
+        objective,
+        np.repeat(x, 2, axis=0),
+        steps=2,
+        step_size=10.0,
+        clip=net.valid_range(),
+    )
     # random weights: the late activations are vanishingly small, so only check that the ascent moved
-    assert result.images.shape == (2, 224, 224, 3) and np.all(np.isfinite(result.values))
+    assert result.images.shape == (2, 224, 224, 3) and np.all(
+        np.isfinite(result.values)
+    )
     assert not np.allclose(result.images, x)
 
 
@@ -138,7 +176,9 @@ def test_resnet50_weights_are_checked_against_keras_published_md5(empty_places):
     name = pretrained.spec("resnet50").weights.name
     empty_places.mkdir(parents=True)
     (empty_places / name).write_bytes(b"half a download")
-    with pytest.raises(DataError, match="MD5 .* expected 2cb95161c43110f7111970584f804107") as error:
+    with pytest.raises(
+        DataError, match="MD5 .* expected 2cb95161c43110f7111970584f804107"
+    ) as error:
         pretrained.weights_file("resnet50")
     assert "Delete" in str(error.value)
 
@@ -146,10 +186,14 @@ def test_resnet50_weights_are_checked_against_keras_published_md5(empty_places):
 @pytest.mark.parametrize("framework", ["keras", "torch"])
 def test_resnet50_inputs_are_caffe_style_bgr_minus_the_mean(framework):
     """Keras' ResNet50 wants BGR pixels in 0-255 minus the ImageNet mean; display gives RGB back."""
-    net = pretrained.Backbone("resnet50", None, pretrained.spec("resnet50"), None, framework)
+    net = pretrained.Backbone(
+        "resnet50", None, pretrained.spec("resnet50"), None, framework
+    )
     image = data.load_image("dog")
     x = net.preprocess(image, size=224)
-    rgb = pretrained.preprocess(image, 224, (0, 0, 0), (1, 1, 1), channels_last=True)[0]  # the same crop
+    rgb = pretrained.preprocess(image, 224, (0, 0, 0), (1, 1, 1), channels_last=True)[
+        0
+    ]  # the same crop
     blue = x[0, ..., 0] if framework == "keras" else x[0, 0]
     np.testing.assert_allclose(blue, rgb[..., 2] * 255 - 103.939, atol=1e-3)
     np.testing.assert_allclose(net.deprocess(x)[0], rgb, atol=1e-5)
@@ -174,15 +218,24 @@ def fake_downloads(empty_places, monkeypatch):
     return served
 
 
-def test_downloads_reach_the_cache_whole_and_checked_or_not_at_all(empty_places, fake_downloads):
+def test_downloads_reach_the_cache_whole_and_checked_or_not_at_all(
+    empty_places, fake_downloads
+):
     fake_downloads["body"] = b"a truncated file"
     with pytest.raises(DataError, match="MD5 .* expected 2cb95161.*Nothing was kept"):
         pretrained.weights_file("resnet50")
     fake_downloads["body"] = OSError("connection reset")
-    with pytest.raises(DataUnavailable, match="Downloading .*resnet50.* failed .*connection reset"):
+    with pytest.raises(
+        DataUnavailable, match="Downloading .*resnet50.* failed .*connection reset"
+    ):
         pretrained.weights_file("resnet50")
     assert list(empty_places.iterdir()) == []  # no partial file, no temporary folder
-    fake_downloads["body"] = b"MobileNet weights"  # Keras publishes no checksum for these
+    fake_downloads["body"] = (
+        b"MobileNet weights"  # Keras publishes no checksum for these
+    )
     with pytest.warns(UserWarning, match="no published SHA-256"):
         path = pretrained.weights_file("mobilenet")
-    assert path == empty_places / "mobilenet_1_0_224_tf.h5" and path.read_bytes() == b"MobileNet weights"
+    assert (
+        path == empty_places / "mobilenet_1_0_224_tf.h5"
+        and path.read_bytes() == b"MobileNet weights"
+    )

@@ -1,4 +1,5 @@
 """Profiles and seeding."""
+
 import numpy as np
 import pytest
 
@@ -18,8 +19,18 @@ def test_env_var_chooses_profile(monkeypatch):
 
 def test_unknown_profile_is_a_clear_error(monkeypatch):
     monkeypatch.setenv(profile.ENV_VAR, "fast")
-    with pytest.raises(ValueError, match="smoke, full"):
+    with pytest.raises(ValueError, match="smoke, cpu, full"):
         profile.current()
+
+
+def test_one_rule_for_the_environment_and_arguments(monkeypatch):
+    from helpers import data
+
+    monkeypatch.setenv(profile.ENV_VAR, "FULL")
+    assert profile.current() == profile.validate(" FULL ") == "full"
+    assert data.source_of("mnist", profile="SMOKE").startswith("mnist: smoke sample")
+    with pytest.raises(ValueError, match="'fast' is not a profile"):
+        data.source_of("mnist", profile="fast")
 
 
 def test_choose_picks_the_active_settings(monkeypatch):
@@ -33,16 +44,54 @@ def test_choose_picks_the_active_settings(monkeypatch):
 def test_choose_rejects_settings_missing_from_one_profile():
     with pytest.raises(ValueError, match="seeds"):
         profile.choose(smoke=dict(epochs=1), full=dict(epochs=30, seeds=[0, 1, 2]))
+    with pytest.raises(ValueError, match="cpu and full .*seeds"):
+        profile.choose(
+            smoke=dict(epochs=1, seeds=[0]),
+            cpu=dict(epochs=5),
+            full=dict(epochs=30, seeds=[0, 1, 2]),
+        )
 
 
-def test_outside_pytest_default_is_full(tmp_path):
+def test_cpu_profile_lists_every_reduction(monkeypatch):
+    settings = dict(
+        smoke=dict(epochs=1, seeds=[0], n_train=500),
+        cpu=dict(epochs=10, seeds=[0, 1, 2], n_train=11_250),
+        full=dict(epochs=50, seeds=[0, 1, 2], n_train=11_250),
+    )
+    monkeypatch.setenv(profile.ENV_VAR, "cpu")
+    P = profile.choose(**settings)
+    assert (P.profile, P.epochs) == ("cpu", 10)
+    assert P.reductions == ["epochs 10 (full: 50)"]
+    assert "epochs 10 (full: 50)" in profile.describe(P)
+    monkeypatch.setenv(profile.ENV_VAR, "full")
+    P = profile.choose(**settings)
+    assert (P.epochs, P.reductions) == (50, [])
+    assert "none, the full settings" in profile.describe(P)
+
+
+def test_cpu_settings_default_to_the_full_ones(monkeypatch):
+    monkeypatch.setenv(profile.ENV_VAR, "cpu")
+    P = profile.choose(smoke=dict(epochs=1), full=dict(epochs=10))
+    assert (P.profile, P.epochs, P.reductions) == ("cpu", 10, [])
+
+
+def test_outside_pytest_default_is_full_on_a_gpu_else_cpu(tmp_path):
     import subprocess
     import sys
 
-    env = {k: v for k, v in __import__("os").environ.items() if k not in (profile.ENV_VAR, "PYTEST_CURRENT_TEST")}
-    out = subprocess.run([sys.executable, "-c", "from helpers import profile; print(profile.current())"],
-                         env=env, capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "full"
+    env = {
+        k: v
+        for k, v in __import__("os").environ.items()
+        if k not in (profile.ENV_VAR, "PYTEST_CURRENT_TEST")
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", "from helpers import profile; print(profile.current())"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert out.stdout.strip() == ("full" if profile.has_gpu() else "cpu")
 
 
 def test_seed_everything_seeds_python_numpy_and_torch():

@@ -1,4 +1,5 @@
 """Executing a notebook with provenance, and detecting outputs that cannot be trusted."""
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
@@ -8,8 +9,16 @@ from helpers import provenance
 
 def _notebook(*sources):
     cells = [new_markdown_cell("# A tiny lab")] + [new_code_cell(s) for s in sources]
-    return new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                              "language": "python"}})
+    return new_notebook(
+        cells=cells,
+        metadata={
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3",
+                "language": "python",
+            }
+        },
+    )
 
 
 def test_code_hash_follows_code_not_prose_or_trailing_space():
@@ -26,7 +35,12 @@ def test_code_hash_follows_code_not_prose_or_trailing_space():
 def executed(tmp_path_factory):
     """A notebook executed by the runner in the smoke profile (one kernel start for the module)."""
     path = tmp_path_factory.mktemp("lab") / "tiny.ipynb"
-    nbformat.write(_notebook("import os\nprint('profile', os.environ['LABS_PROFILE'], os.getcwd())"), path)
+    nbformat.write(
+        _notebook(
+            "import os\nprint('profile', os.environ['LABS_PROFILE'], os.getcwd())"
+        ),
+        path,
+    )
     record = provenance.run(path, profile="smoke", timeout=120)
     return path, record
 
@@ -40,14 +54,20 @@ def test_run_stores_outputs_and_provenance(executed):
     assert {"python", "keras", "numpy", "torch"} <= set(record["versions"])
     assert record["code_sha256"] == provenance.code_hash(nb)
     assert record["wall_time_s"] > 0
-    printed = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
-    assert f"profile smoke {path.parent}" in printed  # the profile reached the kernel; cwd = the lab's folder
+    printed = "".join(
+        o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+    )
+    assert (
+        f"profile smoke {path.parent}" in printed
+    )  # the profile reached the kernel; cwd = the lab's folder
 
 
 def test_run_puts_the_note_under_the_title_and_the_colab_cell_first(executed):
     nb = nbformat.read(executed[0], as_version=4)
     assert nb.cells[0].source == "# A tiny lab"
-    assert nb.cells[1].cell_type == "markdown" and "**Provenance.**" in nb.cells[1].source
+    assert (
+        nb.cells[1].cell_type == "markdown" and "**Provenance.**" in nb.cells[1].source
+    )
     assert "`smoke` profile" in nb.cells[1].source
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     assert first_code.source == provenance.colab_cell_source()
@@ -63,15 +83,39 @@ def test_rerun_replaces_the_note_rather_than_adding_one(executed, tmp_path):
     assert sum(c.source == provenance.colab_cell_source() for c in nb.cells) == 1
 
 
-@pytest.mark.parametrize("spoil, expected", [
-    (lambda nb: setattr(nb.cells[-1], "source", nb.cells[-1].source + "\nprint(2)"), "stale outputs"),
-    (lambda nb: nb.cells[-1].__setitem__("execution_count", None), "never executed"),
-    (lambda nb: nb.metadata.pop("provenance"), "no provenance"),
-    (lambda nb: nb.cells[-1].outputs.append(nbformat.v4.new_output("error", ename="ValueError", evalue="",
-                                                                   traceback=[])), "ValueError"),
-    (lambda nb: setattr(next(c for c in nb.cells if c.cell_type == "code"), "source", "pass"), "Colab cell"),
-])
-def test_problems_names_each_kind_of_untrustworthy_output(executed, tmp_path, spoil, expected):
+@pytest.mark.parametrize(
+    "spoil, expected",
+    [
+        (
+            lambda nb: setattr(
+                nb.cells[-1], "source", nb.cells[-1].source + "\nprint(2)"
+            ),
+            "stale outputs",
+        ),
+        (
+            lambda nb: nb.cells[-1].__setitem__("execution_count", None),
+            "never executed",
+        ),
+        (lambda nb: nb.metadata.pop("provenance"), "no provenance"),
+        (
+            lambda nb: nb.cells[-1].outputs.append(
+                nbformat.v4.new_output(
+                    "error", ename="ValueError", evalue="", traceback=[]
+                )
+            ),
+            "ValueError",
+        ),
+        (
+            lambda nb: setattr(
+                next(c for c in nb.cells if c.cell_type == "code"), "source", "pass"
+            ),
+            "Colab cell",
+        ),
+    ],
+)
+def test_problems_names_each_kind_of_untrustworthy_output(
+    executed, tmp_path, spoil, expected
+):
     nb = nbformat.read(executed[0], as_version=4)
     spoil(nb)
     path = tmp_path / "spoilt.ipynb"
@@ -85,20 +129,31 @@ def test_colab_cell_installs_from_the_configured_repository_only_in_colab():
 
     config = yaml.safe_load((provenance.ROOT / "_config.yml").read_text())
     source = provenance.colab_cell_source()
-    assert f"git+{config['repository']['url']}@{config['repository']['branch']}" in source
+    assert (
+        f"git+{config['repository']['url']}@{config['repository']['branch']}" in source
+    )
     assert 'if "google.colab" in sys.modules:' in source
-    exec(compile(source, "colab-cell", "exec"), {})  # outside Colab it must do nothing (no pip call)
+    exec(
+        compile(source, "colab-cell", "exec"), {}
+    )  # outside Colab it must do nothing (no pip call)
 
 
 def test_coalesce_streams_keeps_what_a_live_notebook_shows():
     from nbformat.v4 import new_output
 
-    outputs = [new_output("stream", name="stdout", text="\rbar 0%"), new_output("stream", name="stdout", text="\rbar 50%"),
-               new_output("stream", name="stdout", text="\rbar 100%\nnext line\r\n"),
-               new_output("stream", name="stderr", text="warn\n"), new_output("stream", name="stdout", text="end\n")]
+    outputs = [
+        new_output("stream", name="stdout", text="\rbar 0%"),
+        new_output("stream", name="stdout", text="\rbar 50%"),
+        new_output("stream", name="stdout", text="\rbar 100%\nnext line\r\n"),
+        new_output("stream", name="stderr", text="warn\n"),
+        new_output("stream", name="stdout", text="end\n"),
+    ]
     merged = provenance.coalesce_streams(outputs)
-    assert [(o.name, o.text) for o in merged] == [("stdout", "bar 100%\nnext line\n"), ("stderr", "warn\n"),
-                                                  ("stdout", "end\n")]
+    assert [(o.name, o.text) for o in merged] == [
+        ("stdout", "bar 100%\nnext line\n"),
+        ("stderr", "warn\n"),
+        ("stdout", "end\n"),
+    ]
 
 
 def test_kernels_import_this_checkouts_helpers(tmp_path):
@@ -113,10 +168,15 @@ def test_tensorflow_warnings_stay_out_of_stored_outputs(tmp_path):
     """In Jupyter, TensorFlow logs warnings such as "triggered tf.function retracing" to stdout
     whenever fresh models predict in a loop; the helpers keep them out of the page."""
     path = tmp_path / "quiet.ipynb"
-    nbformat.write(_notebook("from helpers import models_keras\nimport numpy as np\n"
-                             "for _ in range(8):\n"
-                             "    models_keras.dense_mnist_net().predict(np.zeros((2, 28, 28, 1)), verbose=0)\n"
-                             "print('done')"), path)
+    nbformat.write(
+        _notebook(
+            "from helpers import models_keras\nimport numpy as np\n"
+            "for _ in range(8):\n"
+            "    models_keras.dense_mnist_net().predict(np.zeros((2, 28, 28, 1)), verbose=0)\n"
+            "print('done')"
+        ),
+        path,
+    )
     provenance.run(path, profile="smoke", timeout=120)
     outputs = nbformat.read(path, as_version=4).cells[-1].outputs
     assert [o.get("text") for o in outputs] == ["done\n"]

@@ -1,4 +1,5 @@
 """Training runs: learning really happens on small data, and a seed fixes the result on a CPU."""
+
 import numpy as np
 import pytest
 
@@ -13,7 +14,9 @@ def small_mnist():
 
 
 def test_tominet_learns_digits_from_a_thousand_examples(small_mnist):
-    run = train.fit_keras(models_keras.tominet, small_mnist, seed=0, epochs=10, batch_size=16)
+    run = train.fit_keras(
+        models_keras.tominet, small_mnist, seed=0, epochs=10, batch_size=16
+    )
     assert set(run.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(run.history["loss"]) == 10
     assert run.history["loss"][-1] < run.history["loss"][0]
@@ -24,7 +27,9 @@ def test_tominet_learns_digits_from_a_thousand_examples(small_mnist):
 
 
 def test_same_seed_same_result_other_seed_other_result(small_mnist):
-    fit = lambda seed: train.fit_keras(models_keras.dense_mnist_net, small_mnist, seed=seed, epochs=1)  # noqa: E731
+    fit = lambda seed: train.fit_keras(
+        models_keras.dense_mnist_net, small_mnist, seed=seed, epochs=1
+    )  # noqa: E731
     first, again, other = fit(3), fit(3), fit(4)
     assert first.history == again.history and first.test == again.test
     assert first.history != other.history
@@ -40,7 +45,9 @@ def test_split_validation_is_seeded_disjoint_and_complete():
 
 def test_progress_bar_counts_epochs(small_mnist, capsys):
     with train.progress(total=2) as bar:
-        train.fit_keras(models_keras.dense_mnist_net, small_mnist, seed=0, epochs=2, bar=bar)
+        train.fit_keras(
+            models_keras.dense_mnist_net, small_mnist, seed=0, epochs=2, bar=bar
+        )
         assert bar.n == 2
 
 
@@ -49,11 +56,19 @@ def test_kfold_splits_are_disjoint_covering_stratified_and_seeded():
     splits = train.kfold_splits(labels, 5, seed=0)
     assert len(splits) == 5
     held_out = np.concatenate([val for _, val in splits])
-    assert sorted(held_out.tolist()) == list(range(103))  # every example held out exactly once
+    assert sorted(held_out.tolist()) == list(
+        range(103)
+    )  # every example held out exactly once
     for fit, val in splits:
         assert set(fit).isdisjoint(val) and len(fit) + len(val) == 103
-        assert len(val) in (20, 21) and labels[val].sum() in (6, 7)  # each fold keeps the class shares
-    again, other = train.kfold_splits(labels, 5, seed=0), train.kfold_splits(labels, 5, seed=1)
+        assert len(val) in (20, 21) and labels[val].sum() in (
+            6,
+            7,
+        )  # each fold keeps the class shares
+    again, other = (
+        train.kfold_splits(labels, 5, seed=0),
+        train.kfold_splits(labels, 5, seed=1),
+    )
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(splits, again))
     assert not all(np.array_equal(a[1], b[1]) for a, b in zip(splits, other))
     with pytest.raises(ValueError):
@@ -72,11 +87,24 @@ def test_cross_validate_prepares_each_fold_from_its_training_part_only():
         seen.append((x_train.copy(), x_val.copy()))
         return x_train - x_train.mean(axis=0), x_val - x_train.mean(axis=0)
 
-    build = lambda: keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])  # noqa: E731
-    runs = train.cross_validate(build, x, y, k=4, seed=3, prepare=prepare, epochs=2, batch_size=8,
-                                loss="binary_crossentropy")
+    build = lambda: keras.Sequential(
+        [keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")]
+    )  # noqa: E731
+    runs = train.cross_validate(
+        build,
+        x,
+        y,
+        k=4,
+        seed=3,
+        prepare=prepare,
+        epochs=2,
+        batch_size=8,
+        loss="binary_crossentropy",
+    )
     assert len(runs) == len(seen) == 4
-    for run, (fit, val), (x_fit, x_val) in zip(runs, train.kfold_splits(y, 4, seed=3), seen):
+    for run, (fit, val), (x_fit, x_val) in zip(
+        runs, train.kfold_splits(y, 4, seed=3), seen
+    ):
         assert np.array_equal(x_fit, x[fit]) and np.array_equal(x_val, x[val])
         assert len(run.history["val_accuracy"]) == 2 and 0 <= run.test["accuracy"] <= 1
         # the held-out fold is the validation set: its last validation loss is the test loss
@@ -91,13 +119,34 @@ def test_fit_keras_regression_with_explicit_or_no_validation():
     y = (3 * x[:, 0] - x[:, 1] + 1).astype("float32")
     build = lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])  # noqa: E731
     sgd = lambda: keras.optimizers.SGD(0.05)  # noqa: E731
-    run = train.fit_keras(build, ((x[:150], y[:150]), (x[150:], y[150:])), seed=0, epochs=20, batch_size=16,
-                          validation_data=(x[150:], y[150:]), optimizer=sgd, loss="mse", metrics=("mae",),
-                          keep_model=True)
-    assert set(run.history) == {"loss", "mae", "val_loss", "val_mae"} and set(run.test) == {"loss", "mae"}
-    assert run.test["loss"] < 0.01 and run.history["val_loss"][-1] == pytest.approx(run.test["loss"], rel=1e-3)
+    run = train.fit_keras(
+        build,
+        ((x[:150], y[:150]), (x[150:], y[150:])),
+        seed=0,
+        epochs=20,
+        batch_size=16,
+        validation_data=(x[150:], y[150:]),
+        optimizer=sgd,
+        loss="mse",
+        metrics=("mae",),
+        keep_model=True,
+    )
+    assert set(run.history) == {"loss", "mae", "val_loss", "val_mae"} and set(
+        run.test
+    ) == {"loss", "mae"}
+    assert run.test["loss"] < 0.01 and run.history["val_loss"][-1] == pytest.approx(
+        run.test["loss"], rel=1e-3
+    )
     np.testing.assert_allclose(run.model.get_weights()[0].ravel(), [3, -1], atol=0.1)
-    bare = train.fit_keras(build, ((x, y), None), seed=0, epochs=1, validation_fraction=0, loss="mse", metrics=())
+    bare = train.fit_keras(
+        build,
+        ((x, y), None),
+        seed=0,
+        epochs=1,
+        validation_fraction=0,
+        loss="mse",
+        metrics=(),
+    )
     assert set(bare.history) == {"loss"} and bare.test == {} and bare.model is None
 
 
@@ -107,10 +156,20 @@ def test_progress_postfix_shows_validation_accuracy_only_when_there_is_one(small
     x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
     build = lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])  # noqa: E731
     with train.progress(total=1) as bar:
-        train.fit_keras(build, ((x, x[:, 0]), None), seed=0, epochs=1, loss="mse", metrics=(), bar=bar)
+        train.fit_keras(
+            build,
+            ((x, x[:, 0]), None),
+            seed=0,
+            epochs=1,
+            loss="mse",
+            metrics=(),
+            bar=bar,
+        )
         assert bar.n == 1 and "val_accuracy" not in str(bar.postfix)
     with train.progress(total=1) as bar:
-        train.fit_keras(models_keras.dense_mnist_net, small_mnist, seed=0, epochs=1, bar=bar)
+        train.fit_keras(
+            models_keras.dense_mnist_net, small_mnist, seed=0, epochs=1, bar=bar
+        )
         assert "val_accuracy" in str(bar.postfix)
 
 
@@ -125,16 +184,31 @@ def test_fit_torch_learns_digits_and_returns_a_keras_like_run(small_mnist_nchw):
     from helpers import models_torch
 
     with train.progress(total=3) as bar:
-        run = train.fit_torch(models_torch.SimpleCNN, small_mnist_nchw, seed=0, epochs=3, batch_size=32,
-                              bar=bar, keep_model=True, device="cpu")
+        run = train.fit_torch(
+            models_torch.SimpleCNN,
+            small_mnist_nchw,
+            seed=0,
+            epochs=3,
+            batch_size=32,
+            bar=bar,
+            keep_model=True,
+            device="cpu",
+        )
         assert bar.n == 3 and "val_accuracy" in str(bar.postfix)
     assert set(run.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
-    assert all(len(v) == 3 for v in run.history.values()) and set(run.test) == {"loss", "accuracy"}
+    assert all(len(v) == 3 for v in run.history.values()) and set(run.test) == {
+        "loss",
+        "accuracy",
+    }
     assert run.history["loss"][-1] < run.history["loss"][0]
     assert run.test["accuracy"] > 0.8, run  # chance is 0.1
-    logits, features = train.predict_torch(run.model, small_mnist_nchw[1][0], features=True, batch_size=64)
+    logits, features = train.predict_torch(
+        run.model, small_mnist_nchw[1][0], features=True, batch_size=64
+    )
     assert logits.shape == (300, 10) and features.shape == (300, 6272)
-    assert np.mean(logits.argmax(1) == small_mnist_nchw[1][1]) == pytest.approx(run.test["accuracy"])
+    assert np.mean(logits.argmax(1) == small_mnist_nchw[1][1]) == pytest.approx(
+        run.test["accuracy"]
+    )
 
 
 def test_fit_torch_same_seed_same_result_on_cpu(small_mnist_nchw):
@@ -142,7 +216,9 @@ def test_fit_torch_same_seed_same_result_on_cpu(small_mnist_nchw):
 
     (x, y), test = small_mnist_nchw
     data = (x[:300], y[:300]), (test[0][:100], test[1][:100])
-    fit = lambda seed: train.fit_torch(models_torch.SimpleCNN, data, seed=seed, epochs=1, device="cpu")  # noqa: E731
+    fit = lambda seed: train.fit_torch(
+        models_torch.SimpleCNN, data, seed=seed, epochs=1, device="cpu"
+    )  # noqa: E731
     first, again, other = fit(5), fit(5), fit(6)
     assert first.history == again.history and first.test == again.test
     assert first.history != other.history
@@ -152,7 +228,13 @@ def test_fit_torch_rejects_an_unknown_optimizer(small_mnist_nchw):
     from helpers import models_torch
 
     with pytest.raises(ValueError):
-        train.fit_torch(models_torch.SimpleCNN, small_mnist_nchw, seed=0, epochs=1, optimizer="adamw")
+        train.fit_torch(
+            models_torch.SimpleCNN,
+            small_mnist_nchw,
+            seed=0,
+            epochs=1,
+            optimizer="adamw",
+        )
 
 
 def test_fit_torch_augments_training_batches_only(small_mnist_nchw):
@@ -166,17 +248,48 @@ def test_fit_torch_augments_training_batches_only(small_mnist_nchw):
         seen.append(tuple(batch.shape))
         return batch.flip(-1)
 
-    plain = train.fit_torch(models_torch.SimpleCNN, data, seed=0, epochs=1, batch_size=64, device="cpu")
-    flipped = train.fit_torch(models_torch.SimpleCNN, data, seed=0, epochs=1, batch_size=64, device="cpu",
-                              augment=augment)
-    assert seen == [(64, 1, 28, 28)] * 2 + [(52, 1, 28, 28)]  # the 180 training images only, never validation
+    plain = train.fit_torch(
+        models_torch.SimpleCNN, data, seed=0, epochs=1, batch_size=64, device="cpu"
+    )
+    flipped = train.fit_torch(
+        models_torch.SimpleCNN,
+        data,
+        seed=0,
+        epochs=1,
+        batch_size=64,
+        device="cpu",
+        augment=augment,
+    )
+    assert seen == [(64, 1, 28, 28)] * 2 + [
+        (52, 1, 28, 28)
+    ]  # the 180 training images only, never validation
     assert flipped.history["loss"] != plain.history["loss"]
 
 
 def test_a_run_then_another_joins_histories_and_keeps_the_second_results():
-    head = train.Run(0, {"loss": [3.0, 2.0], "val_accuracy": [0.5, 0.6]}, {"accuracy": 0.55}, 10.0, "head")
-    tuned = train.Run(0, {"loss": [1.0], "val_accuracy": [0.7], "lr": [1e-5]}, {"accuracy": 0.72}, 5.0, "net")
+    head = train.Run(
+        0,
+        {"loss": [3.0, 2.0], "val_accuracy": [0.5, 0.6]},
+        {"accuracy": 0.55},
+        10.0,
+        "head",
+    )
+    tuned = train.Run(
+        0,
+        {"loss": [1.0], "val_accuracy": [0.7], "lr": [1e-5]},
+        {"accuracy": 0.72},
+        5.0,
+        "net",
+    )
     both = head.then(tuned)
     assert both.history == {"loss": [3.0, 2.0, 1.0], "val_accuracy": [0.5, 0.6, 0.7]}
-    assert (both.test, both.seconds, both.model, both.seed) == ({"accuracy": 0.72}, 15.0, "net", 0)
-    assert both.best() == (0.7, 3) and head.history["loss"] == [3.0, 2.0]  # the parts are unchanged
+    assert (both.test, both.seconds, both.model, both.seed) == (
+        {"accuracy": 0.72},
+        15.0,
+        "net",
+        0,
+    )
+    assert both.best() == (0.7, 3) and head.history["loss"] == [
+        3.0,
+        2.0,
+    ]  # the parts are unchanged

@@ -1,4 +1,5 @@
 """Transfer-learning helpers: frozen features, a trainable backbone view, augmentation, R2's cached representations."""
+
 import numpy as np
 import pytest
 import torch
@@ -16,22 +17,40 @@ def random_backbone():
 def test_extract_features_pooled_and_unpooled(random_backbone):
     x = np.random.default_rng(0).normal(size=(5, 3, 64, 64)).astype(np.float32)
     pooled = transfer_torch.extract_features(random_backbone, x, batch_size=2)
-    maps = transfer_torch.extract_features(random_backbone, x, pooled=False, batch_size=2)
+    maps = transfer_torch.extract_features(
+        random_backbone, x, pooled=False, batch_size=2
+    )
     assert pooled.shape == (5, 1280) and maps.shape == (5, 1280, 2, 2)
     np.testing.assert_allclose(maps.mean((2, 3)), pooled, rtol=1e-4, atol=1e-5)
 
 
 def test_frozen_classifier_trains_its_head_only_then_unfreezes(random_backbone):
-    net = transfer_torch.BackboneClassifier(random_backbone.model, 3, freeze_backbone=True)
-    trunk_before = {k: v.clone() for k, v in net.trunk.state_dict().items()}  # BatchNorm statistics too
+    net = transfer_torch.BackboneClassifier(
+        random_backbone.model, 3, freeze_backbone=True
+    )
+    trunk_before = {
+        k: v.clone() for k, v in net.trunk.state_dict().items()
+    }  # BatchNorm statistics too
     head_before = net.head.weight.detach().clone()
     x = torch.randn(8, 3, 32, 32)
     y = torch.tensor([0, 1, 2, 0, 1, 2, 0, 1])
-    run = train.fit_torch(net, ((x, y), None), seed=0, epochs=2, batch_size=4, validation_fraction=0, device="cpu")
+    run = train.fit_torch(
+        net,
+        ((x, y), None),
+        seed=0,
+        epochs=2,
+        batch_size=4,
+        validation_fraction=0,
+        device="cpu",
+    )
     assert len(run.history["loss"]) == 2
-    assert all(torch.equal(v, net.trunk.state_dict()[k]) for k, v in trunk_before.items())
+    assert all(
+        torch.equal(v, net.trunk.state_dict()[k]) for k, v in trunk_before.items()
+    )
     assert not torch.equal(head_before, net.head.weight)
-    assert not net.trunk.training  # BatchNorm keeps its ImageNet statistics while frozen
+    assert (
+        not net.trunk.training
+    )  # BatchNorm keeps its ImageNet statistics while frozen
     net.unfreeze().train()
     assert net.trunk.training and all(p.requires_grad for p in net.parameters())
     logits, features = net(x)
@@ -45,7 +64,9 @@ def test_small_cnn_returns_logits_and_128_features():
 
 def test_random_crop_flip_keeps_shapes_and_is_the_identity_without_crop_or_flip():
     x = torch.arange(2 * 3 * 8 * 8, dtype=torch.float32).reshape(2, 3, 8, 8)
-    torch.testing.assert_close(transfer_torch.random_crop_flip(x, (1.0, 1.0), flip=False), x)
+    torch.testing.assert_close(
+        transfer_torch.random_crop_flip(x, (1.0, 1.0), flip=False), x
+    )
     torch.manual_seed(0)
     out = transfer_torch.random_crop_flip(x)
     assert out.shape == x.shape and not torch.equal(out, x)
@@ -56,10 +77,20 @@ def test_two_class_representations_keys_shapes_and_disk_cache(tmp_path, monkeypa
     monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path))
     reps = transfer_torch.two_class_representations(0, profile="smoke", settings=TINY)
     assert list(reps) == list(transfer_torch.TWO_CLASS_METHODS)
-    widths = {"scratch": 128, "pretrained + SVM": 1280, "fine-tuning": 1280, "fine-tuning + augmentation": 1280}
+    widths = {
+        "scratch": 128,
+        "pretrained + SVM": 1280,
+        "fine-tuning": 1280,
+        "fine-tuning + augmentation": 1280,
+    }
     for key, r in reps.items():
-        assert r.train_features.shape == (32, widths[key]) and r.val_features.shape == (32, widths[key])
-        assert np.bincount(r.train_labels).tolist() == [16, 16] and np.bincount(r.val_labels).tolist() == [16, 16]
+        assert r.train_features.shape == (32, widths[key]) and r.val_features.shape == (
+            32,
+            widths[key],
+        )
+        assert np.bincount(r.train_labels).tolist() == [16, 16] and np.bincount(
+            r.val_labels
+        ).tolist() == [16, 16]
         assert 0 <= r.val_accuracy <= 1 and r.description
     assert len(reps["fine-tuning"].history["val_accuracy"]) == 1
     files = list((tmp_path / "representations").glob("*.npz"))
@@ -72,30 +103,55 @@ def test_two_class_representations_keys_shapes_and_disk_cache(tmp_path, monkeypa
     again = transfer_torch.two_class_representations(0, profile="smoke", settings=TINY)
     for key, r in reps.items():
         np.testing.assert_array_equal(again[key].val_features, r.val_features)
-        assert again[key].val_accuracy == r.val_accuracy and again[key].description == r.description
+        assert (
+            again[key].val_accuracy == r.val_accuracy
+            and again[key].description == r.description
+        )
         assert again[key].history == r.history
     with pytest.raises(AssertionError, match="cache"):  # another seed is another entry
         transfer_torch.two_class_representations(1, profile="smoke", settings=TINY)
 
 
 def test_heads_for_pooled_and_unpooled_features():
-    linear, mlp = transfer_torch.dense_head(1280, 5), transfer_torch.dense_head(1280, 5, hidden=1024)
+    linear, mlp = (
+        transfer_torch.dense_head(1280, 5),
+        transfer_torch.dense_head(1280, 5, hidden=1024),
+    )
     assert sum(p.numel() for p in linear.parameters()) == 1280 * 5 + 5
     assert sum(p.numel() for p in mlp.parameters()) == 1280 * 1024 + 1024 + 1024 * 5 + 5
     assert mlp(torch.randn(3, 1280)).shape == (3, 5)
     conv = transfer_torch.ConvHead(1280, 5, (4, 4), filters=512, kernel_size=1)
     assert conv(torch.randn(3, 1280, 4, 4)).shape == (3, 5)
-    assert sum(p.numel() for p in conv.parameters()) == 1280 * 512 + 512 + 512 * 16 * 5 + 5
+    assert (
+        sum(p.numel() for p in conv.parameters()) == 1280 * 512 + 512 + 512 * 16 * 5 + 5
+    )
 
 
 def test_frozen_batchnorm_keeps_imagenet_statistics_while_the_weights_learn():
-    fresh = lambda: pretrained.load("efficientnet-lite0", pretrained=False, device="cpu")  # noqa: E731
+    fresh = lambda: pretrained.load(
+        "efficientnet-lite0", pretrained=False, device="cpu"
+    )  # noqa: E731
     net = transfer_torch.BackboneClassifier(fresh(), 2, frozen_batchnorm=True)
     bn = net.trunk.model._bn0
-    stats, weights = bn.running_mean.clone(), net.trunk.model._conv_stem.weight.detach().clone()
+    stats, weights = (
+        bn.running_mean.clone(),
+        net.trunk.model._conv_stem.weight.detach().clone(),
+    )
     x, y = torch.randn(8, 3, 32, 32), torch.tensor([0, 1] * 4)
-    train.fit_torch(net, ((x, y), None), seed=0, epochs=1, batch_size=4, validation_fraction=0, device="cpu")
+    train.fit_torch(
+        net,
+        ((x, y), None),
+        seed=0,
+        epochs=1,
+        batch_size=4,
+        validation_fraction=0,
+        device="cpu",
+    )
     assert torch.equal(bn.running_mean, stats) and not bn.training
-    assert not torch.equal(net.trunk.model._conv_stem.weight, weights)  # the convolutions did learn
+    assert not torch.equal(
+        net.trunk.model._conv_stem.weight, weights
+    )  # the convolutions did learn
     moving = transfer_torch.BackboneClassifier(fresh(), 2, batchnorm_momentum=0.1)
-    assert {m.momentum for m in moving.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {0.1}
+    assert {
+        m.momentum for m in moving.modules() if isinstance(m, torch.nn.BatchNorm2d)
+    } == {0.1}

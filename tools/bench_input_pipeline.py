@@ -13,6 +13,7 @@ images (the smoke profile's 2,000 when ``--profile smoke``). The rates include e
 uint8 arrays on; the ratio is sliced / DataLoader. Timings depend on the machine and its load, so
 nothing here is asserted: run it and read the numbers.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,13 +24,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from helpers import data, models_torch, train  # noqa: E402  (helpers first: import order, see helpers/__init__)
-
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from PIL import Image  # noqa: E402
 from torchvision import transforms  # noqa: E402
+
+from helpers import data, models_torch, train  # noqa: E402  (helpers first: import order, see helpers/__init__)
 
 
 class MnistImages(torch.utils.data.Dataset):
@@ -42,24 +43,41 @@ class MnistImages(torch.utils.data.Dataset):
         return len(self.images)
 
     def __getitem__(self, i):
-        return self.transform(Image.fromarray(self.images[i], mode="L")), int(self.labels[i])
+        return self.transform(Image.fromarray(self.images[i], mode="L")), int(
+            self.labels[i]
+        )
 
 
-def sliced(x: np.ndarray, y: np.ndarray, mean: float, std: float, batch_size: int, device) -> float:
+def sliced(
+    x: np.ndarray, y: np.ndarray, mean: float, std: float, batch_size: int, device
+) -> float:
     """Seconds for one epoch through ``train.fit_torch``, normalising once beforehand."""
     start = time.perf_counter()
     images = ((x[:, None].astype("float32") / 255 - mean) / std).astype("float32")
-    train.fit_torch(models_torch.SimpleCNN, ((images, y), None), seed=0, epochs=1, batch_size=batch_size,
-                    validation_fraction=0, device=device)
+    train.fit_torch(
+        models_torch.SimpleCNN,
+        ((images, y), None),
+        seed=0,
+        epochs=1,
+        batch_size=batch_size,
+        validation_fraction=0,
+        device=device,
+    )
     return time.perf_counter() - start
 
 
-def data_loader(x: np.ndarray, y: np.ndarray, mean: float, std: float, batch_size: int, device) -> float:
+def data_loader(
+    x: np.ndarray, y: np.ndarray, mean: float, std: float, batch_size: int, device
+) -> float:
     """Seconds for one epoch of the same model and optimiser, fed by a per-sample DataLoader."""
     start = time.perf_counter()
     torch.manual_seed(0)
-    transform = transforms.Compose([transforms.ToTensor(), transforms.Normalize((mean,), (std,))])
-    loader = torch.utils.data.DataLoader(MnistImages(x, y, transform), batch_size=batch_size, shuffle=True)
+    transform = transforms.Compose(
+        [transforms.ToTensor(), transforms.Normalize((mean,), (std,))]
+    )
+    loader = torch.utils.data.DataLoader(
+        MnistImages(x, y, transform), batch_size=batch_size, shuffle=True
+    )
     model = models_torch.SimpleCNN().to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
@@ -74,27 +92,55 @@ def data_loader(x: np.ndarray, y: np.ndarray, mean: float, std: float, batch_siz
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=10_000, help="training images (default 10,000)")
+    parser.add_argument(
+        "--n", type=int, default=10_000, help="training images (default 10,000)"
+    )
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--repeats", type=int, default=1, help="runs of each pipeline (medians reported)")
-    parser.add_argument("--profile", choices=("smoke", "full"), default="full",
-                        help="full: MNIST from LABS_DATA_DIR/the cache/a download; smoke: the committed sample")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="runs of each pipeline (medians reported)",
+    )
+    parser.add_argument(
+        "--profile",
+        choices=("smoke", "full"),
+        default="full",
+        help="full: MNIST from LABS_DATA_DIR/the cache/a download; smoke: the committed sample",
+    )
     args = parser.parse_args(argv)
 
     (x, y), _ = data.load_mnist(profile=args.profile)
-    x, y = x[:args.n], y[:args.n]
+    x, y = x[: args.n], y[: args.n]
     mean, std = float(x.mean() / 255), float(x.std() / 255)
     device = train.torch_device()
-    print(f"SimpleCNN, one epoch of {len(x):,} MNIST images, batch {args.batch_size}, device {device}, "
-          f"{torch.get_num_threads()} threads")
-    sliced(x[:4 * args.batch_size], y[:4 * args.batch_size], mean, std, args.batch_size, device)  # warm-up
+    print(
+        f"SimpleCNN, one epoch of {len(x):,} MNIST images, batch {args.batch_size}, device {device}, "
+        f"{torch.get_num_threads()} threads"
+    )
+    sliced(
+        x[: 4 * args.batch_size],
+        y[: 4 * args.batch_size],
+        mean,
+        std,
+        args.batch_size,
+        device,
+    )  # warm-up
     times = {"sliced": [], "DataLoader": []}
-    for _ in range(args.repeats):  # alternate, so a change in the machine's load hits both
-        times["DataLoader"].append(data_loader(x, y, mean, std, args.batch_size, device))
+    for _ in range(
+        args.repeats
+    ):  # alternate, so a change in the machine's load hits both
+        times["DataLoader"].append(
+            data_loader(x, y, mean, std, args.batch_size, device)
+        )
         times["sliced"].append(sliced(x, y, mean, std, args.batch_size, device))
-    rates = {name: len(x) / statistics.median(seconds) for name, seconds in times.items()}
+    rates = {
+        name: len(x) / statistics.median(seconds) for name, seconds in times.items()
+    }
     for name, seconds in times.items():
-        print(f"{name:>10s}: {rates[name]:7.0f} images/s ({statistics.median(seconds):.2f} s an epoch)")
+        print(
+            f"{name:>10s}: {rates[name]:7.0f} images/s ({statistics.median(seconds):.2f} s an epoch)"
+        )
     print(f"ratio sliced / DataLoader: {rates['sliced'] / rates['DataLoader']:.2f}")
 
 

@@ -9,6 +9,7 @@ from a PCA initialisation with their default optimisation settings, one thread f
 The two are run alternately ``--repeats`` times and the medians compared (ratio = scikit-learn /
 openTSNE). Timings depend on the machine and its load, so nothing here is asserted.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,22 +27,32 @@ def main(argv=None) -> int:
     parser.add_argument("--n", type=int, default=5000)
     parser.add_argument("--perplexity", type=float, default=30)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--profile", default=None, help="smoke: the committed MNIST sample")
+    parser.add_argument(
+        "--profile", default=None, help="smoke: the committed MNIST sample"
+    )
     args = parser.parse_args(argv)
     (x, y), _ = data.load_mnist(profile=args.profile)
     points = embed.reduce(x[: args.n].reshape(len(x[: args.n]), -1) / 255.0)
     labels = y[: args.n]
     times = {"openTSNE": [], "scikit-learn": []}
     for repeat in range(args.repeats):
-        for name, fit in (("openTSNE", embed.tsne), ("scikit-learn", embed.tsne_sklearn)):
+        for name, fit in (
+            ("openTSNE", embed.tsne),
+            ("scikit-learn", embed.tsne_sklearn),
+        ):
             e = fit(points, perplexity=args.perplexity, seed=repeat)
             times[name].append(e.seconds)
-            print(f"repeat {repeat + 1}: {name:12s} {e.seconds:6.1f} s, 10-NN agreement "
-                  f"{embed.neighbour_agreement(e.points, labels):.3f}", flush=True)
+            print(
+                f"repeat {repeat + 1}: {name:12s} {e.seconds:6.1f} s, 10-NN agreement "
+                f"{embed.neighbour_agreement(e.points, labels):.3f}",
+                flush=True,
+            )
     medians = {name: statistics.median(t) for name, t in times.items()}
-    print(f"{len(points):,} points x {points.shape[1]} dims, perplexity {args.perplexity:g}: median "
-          + ", ".join(f"{name} {s:.1f} s" for name, s in medians.items())
-          + f"; scikit-learn / openTSNE = {medians['scikit-learn'] / medians['openTSNE']:.2f}")
+    print(
+        f"{len(points):,} points x {points.shape[1]} dims, perplexity {args.perplexity:g}: median "
+        + ", ".join(f"{name} {s:.1f} s" for name, s in medians.items())
+        + f"; scikit-learn / openTSNE = {medians['scikit-learn'] / medians['openTSNE']:.2f}"
+    )
     return 0
 
 

@@ -1,0 +1,22 @@
+"""One formatter and linter (ruff, configured in pyproject.toml) for helpers, tests and tools."""
+
+import shutil
+import subprocess
+
+import pytest
+
+from helpers import provenance
+
+PATHS = ["helpers", "tests", "tools", "conftest.py", "labs/conftest.py"]
+RUFF = shutil.which("ruff")
+
+
+@pytest.mark.parametrize(
+    "command", [["format", "--check"], ["check"]], ids=["format", "lint"]
+)
+def test_ruff_passes(command):
+    assert RUFF, "ruff is not installed: pip install -r requirements.txt"
+    result = subprocess.run(
+        [RUFF, *command, *PATHS], cwd=provenance.ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
