@@ -408,6 +408,16 @@ def _expected(accepted: Mapping[str, str]) -> str:
     return "\n".join(f"  {h}  ({where})" for h, where in accepted.items())
 
 
+READ_LOG_VAR = "LABS_DATA_LOG"  # set by `provenance run`: the data files a lab read
+
+
+def _log_read(path: Path, sha256: str) -> None:
+    """Append ``sha256  path`` to the file ``LABS_DATA_LOG`` names; nothing when it is unset."""
+    if log := os.environ.get(READ_LOG_VAR):
+        with open(log, "a") as f:
+            f.write(f"{sha256}  {Path(path).resolve()}\n")
+
+
 def verify(path: Path, accepted: Mapping[str, str], fix: str) -> str:
     """Check ``path`` against the accepted hashes; return where the matching hash comes from."""
     if not accepted:
@@ -416,6 +426,7 @@ def verify(path: Path, accepted: Mapping[str, str], fix: str) -> str:
             f"(its SHA-256 is {file_hash(path)}).",
             stacklevel=3,
         )
+        _log_read(path, file_hash(path))
         return "unverified (no published checksum)"
     got = file_hash(path)
     if got not in accepted:
@@ -423,6 +434,7 @@ def verify(path: Path, accepted: Mapping[str, str], fix: str) -> str:
             f"Checksum mismatch for {path}.\nExpected one of:\n{_expected(accepted)}\n"
             f"Got:\n  {got}\nThe file is incomplete, damaged or a different version. {fix}"
         )
+    _log_read(path, got)
     return accepted[got]
 
 
