@@ -53,6 +53,11 @@ def test_run_stores_outputs_and_provenance(executed):
     assert record["device"].startswith(("CPU: ", "GPU: "))
     assert {"python", "keras", "numpy", "torch"} <= set(record["versions"])
     assert record["code_sha256"] == provenance.code_hash(nb)
+    assert record["helpers_sha256"] == provenance.helpers_hash()
+    assert record["data_files"] == []  # it read none
+    assert (
+        record["time_split_s"]["sections"][0]["heading"] == "(before the first section)"
+    )
     assert record["wall_time_s"] > 0
     printed = "".join(
         o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
