@@ -125,16 +125,18 @@ def check_writable(path: Path) -> None:
     Tried for real (the notebook opened for appending, a temporary file made in its folder,
     nothing changed), since ``os.access`` answers yes to root whatever the permissions.
     """
-    try:
-        with open(path, "ab"):
-            pass
-        with tempfile.TemporaryFile(dir=path.parent):
-            pass
-    except OSError as e:
-        raise ProvenanceError(
-            f"{path} cannot be written ({e.strerror}: {e.filename}), so it was not "
-            "executed; make the notebook and its folder writable."
-        ) from None
+    attempts = (
+        (str(path), lambda: open(path, "ab")),
+        (f"the folder {path.parent}", lambda: tempfile.TemporaryFile(dir=path.parent)),
+    )
+    for target, attempt in attempts:
+        try:
+            attempt().close()
+        except OSError as e:
+            raise ProvenanceError(
+                f"{target} cannot be written ({e.strerror}), so {path} was not "
+                "executed; make it writable."
+            ) from None
 
 
 @contextmanager
@@ -575,11 +577,11 @@ def run_all(paths, profile: str, timeout: int | None = None) -> list[Outcome]:
     outcomes = []
     for i, path in enumerate(paths):
         print(f"[{i + 1}/{len(paths)}] {path}: executing ({profile})", flush=True)
-        start, record = time.perf_counter(), None
+        start, record, seconds = time.perf_counter(), None, None
         try:
             record = run(path, profile, timeout)
-            result = "ok"
-        except ProvenanceError as e:
+            result, seconds = "ok", record["wall_time_s"]
+        except ProvenanceError as e:  # refused before executing
             result = f"skipped: {e}"
         except KeyboardInterrupt:
             rest = [
@@ -587,10 +589,10 @@ def run_all(paths, profile: str, timeout: int | None = None) -> list[Outcome]:
             ]
             return outcomes + rest
         except Exception as e:  # whatever broke this lab, the next ones still run
-            result = f"failed: {_reason(e)}"
-        seconds = record["wall_time_s"] if record else time.perf_counter() - start
+            result, seconds = f"failed: {_reason(e)}", time.perf_counter() - start
         outcomes.append(Outcome(path, profile, seconds, result, record))
-        print(f"  {result.splitlines()[0]} ({_duration(seconds)})", flush=True)
+        took = f" ({_duration(seconds)})" if seconds is not None else ""
+        print(f"  {result.splitlines()[0]}{took}", flush=True)
     return outcomes
 
 

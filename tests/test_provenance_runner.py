@@ -247,7 +247,9 @@ def test_an_unwritable_notebook_or_folder_is_refused_before_executing(
             provenance.check_writable(path)
         assert provenance.main(["run", str(path), "--profile", "smoke"]) == 1
     out = capsys.readouterr().out
-    assert f"skipped: {path} cannot be written (" in out
+    target = path if what == "notebook" else f"the folder {path.parent}"
+    assert f"skipped: {target} cannot be written (" in out
+    assert f"so {path} was not executed" in out
     assert "executing" in out and "ok (" not in out
     assert path.read_bytes() == before
 
