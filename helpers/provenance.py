@@ -327,6 +327,59 @@ def problems(path) -> list[str]:
     return found
 
 
+# --- the reproduction summary ------------------------------------------------------------------
+
+SUMMARY_PAGE = ROOT / "book" / "reproduction_summary.md"
+
+
+def stored_tables(nb) -> list[dict]:
+    """The reported-vs-ours tables a run stored in its outputs (see ``findings``)."""
+    from . import findings
+
+    return [
+        output["metadata"][findings.METADATA_KEY]
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if findings.METADATA_KEY in output.get("metadata", {})
+    ]
+
+
+def page_title(nb) -> str:
+    """The notebook's first ``# `` heading (its title in the book)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            return cell.source.splitlines()[0][2:].split(":")[0].strip()
+    return "untitled"
+
+
+def summary_page() -> str:
+    """The reproduction summary page, from every lab's stored tables (in the TOC's order)."""
+    import yaml
+
+    from . import findings
+
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    order = [
+        ch["file"].removeprefix("labs/")
+        for part in toc["parts"]
+        for ch in part["chapters"]
+        if ch["file"].startswith("labs/")
+    ]
+    labs = []
+    for name in order:
+        nb = read(LABS / f"{name}.ipynb")
+        labs.append(
+            {
+                "name": name,
+                "title": page_title(nb),
+                "record": nb.metadata.get(METADATA_KEY),
+                "tables": stored_tables(nb),
+            }
+        )
+    return findings.summary_page(labs)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m helpers.provenance",
@@ -345,12 +398,19 @@ def main(argv=None) -> int:
     )
     check_p.add_argument("notebooks", nargs="*", type=Path)
     sub.add_parser("sync-colab", help="rewrite every lab's Colab cell from _config.yml")
+    sub.add_parser(
+        "summary", help="write book/reproduction_summary.md from the labs' tables"
+    )
     args = parser.parse_args(argv)
 
     if args.command == "run":
         for path in args.notebooks:
             record = run(path, args.profile, args.timeout)
             print(f"{path}: {summary(record)}")
+        return 0
+    if args.command == "summary":
+        SUMMARY_PAGE.write_text(summary_page())
+        print(f"wrote {SUMMARY_PAGE.relative_to(ROOT)}")
         return 0
     if args.command == "sync-colab":
         import nbformat
