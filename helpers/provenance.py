@@ -389,7 +389,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     run_p = sub.add_parser("run", help="execute labs in a profile and stamp provenance")
     run_p.add_argument("notebooks", nargs="+", type=Path)
-    run_p.add_argument("--profile", default="full", choices=("smoke", "full"))
+    run_p.add_argument("--profile", default="full", choices=("smoke", "cpu", "full"))
     run_p.add_argument(
         "--timeout", type=int, default=None, help="seconds per cell (default: none)"
     )
