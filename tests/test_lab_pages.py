@@ -157,3 +157,24 @@ def test_exercise_checker_names_what_is_missing():
     assert exercise_problems(nb) == [
         "the lab does not end with a `## Exercises` section"
     ]
+
+
+CODE_COLUMN = (
+    100  # characters a code line may take in the book's article (book/_static)
+)
+
+
+@pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
+def test_code_fits_the_books_code_column(lab):
+    if lab.stem in NOT_YET_CONVERTED:
+        pytest.skip(f"{lab.stem} not yet converted")
+    nb = provenance.read(lab)
+    long = [
+        line
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        and provenance.COLAB_TAG not in cell.metadata.get("tags", [])  # collapsed
+        for line in cell.source.splitlines()
+        if len(line) > CODE_COLUMN
+    ]
+    assert long == []
