@@ -401,12 +401,14 @@ def vgg_style(
 
 R4_NET_1 = dict(blocks=((16, 32), (64, 128)), kernel_size=3, dense=(150,))
 """R4's first deeper net (its Cuadro 1), as :func:`basenet` options: 3x3 convolutions 16, 32 |
-pool | 64, 128 | pool (5x5x128 = 3,200) → Dense 150 → Dense 25; 581,365 params for 25 classes."""
+pool | 64, 128 | pool (5x5x128 = 3,200) → Dense 150 → Dense 25. 581,365 params for 25
+classes, counted from R4's table (R4 prints no counts)."""
 
 R4_NET_2 = dict(blocks=((32, 64), (128, 256)), kernel_size=3, dense=(500, 150))
 """R4's second deeper net (its Cuadro 2): 32, 64 | pool | 128, 256 | pool (5x5x256 = 6,400)
-→ Dense 500 → Dense 150 → Dense 25; 3,667,841 params for 25 classes. With
-``batchnorm="before"`` and ``dropout="r4"`` it is R4's final model (Cuadro 3), 3,672,361."""
+→ Dense 500 → Dense 150 → Dense 25; 3,667,841 params for 25 classes (counted, as for net 1).
+With ``batchnorm="before"`` and ``dropout="r4"`` it is R4's final model (Cuadro 3): 3,672,361,
+2,260 of them BN statistics."""
 
 
 def r4_dropout(blocks, dense, rate: float = 0.25, strong: float = 0.5) -> tuple:
@@ -414,8 +416,9 @@ def r4_dropout(blocks, dense, rate: float = 0.25, strong: float = 0.5) -> tuple:
 
     ``rate`` everywhere, except ``strong`` after the last block and, in a net with two or more
     hidden Dense layers (R4's second net), after the first of them: (0.25, 0.5, 0.25) for
-    :data:`R4_NET_1`, (0.25, 0.5, 0.5, 0.25) for :data:`R4_NET_2`. Where the layers go
-    (after each block's pool, after each hidden Dense's ReLU) is R4's Cuadro 3.
+    :data:`R4_NET_1`, (0.25, 0.5, 0.5, 0.25) for :data:`R4_NET_2`. R4's text puts the 0.5
+    "after the last convolutional layer"; where the layers go (after each block's pool, after
+    each hidden Dense's ReLU) is its Cuadro 3, the only table that shows them.
     """
     after_blocks = [rate] * (len(blocks) - 1) + [strong]
     after_dense = [
