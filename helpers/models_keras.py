@@ -1,6 +1,7 @@
 """Keras 3 architectures of the practicals (backend-neutral: no TensorFlow calls).
 
-Parameter counts are facts from the reports and are checked by ``tests/test_models.py``.
+Parameter counts are facts from the reports and are checked by ``tests/test_models.py`` and
+``tests/test_cnn_models_keras.py`` (with every layer's output shape where a report prints it).
 """
 
 from __future__ import annotations
