@@ -1,7 +1,8 @@
 """Greedy ablation studies: named changes to one base configuration, each kept only if it helps.
 
 A configuration is a flat dict naming everything a run depends on: the options of
-:func:`models_keras.basenet` (``blocks``, ``kernel_size``, ``dense``, ``batchnorm``, ``dropout``),
+:func:`models_keras.basenet` (``blocks``, ``kernel_size``, ``dense``, ``batchnorm``, ``dropout``;
+R4's deeper nets are ``models_keras.R4_NET_1`` and ``R4_NET_2``, its Dropout ``dropout="r4"``),
 the input steps (``normalize``, ``flip``, ``zoom``) and the training (``optimizer``,
 ``learning_rate``, ``epochs``, ``batch_size``, ``n_train``). A step is a dict::
 

@@ -1,6 +1,7 @@
 """Keras 3 architectures of the practicals (backend-neutral: no TensorFlow calls).
 
-Parameter counts are facts from the reports and are checked by ``tests/test_models.py``.
+Parameter counts are facts from the reports and are checked by ``tests/test_models.py`` and
+``tests/test_cnn_models_keras.py`` (with every layer's output shape where a report prints it).
 """
 
 from __future__ import annotations
@@ -295,19 +296,27 @@ def augmentation(
     return keras.Sequential(steps, name="augmentation")
 
 
-def _conv_bn(x, filters: int, kernel: int, name: str, **options):
-    """Conv2D (ReLU) followed by BatchNormalization, the unit of the R3 CIFAR-100 nets."""
-    x = layers.Conv2D(filters, kernel, activation="relu", name=name, **options)(x)
-    return layers.BatchNormalization(name=f"{name}_bn")(x)
+def _layer_names():
+    """Names as a fresh Keras 2 session gives them (``conv2d``, ``conv2d_1``, ...), so that
+    ``model.summary()`` reads like the tables R3 prints: ``name("conv2d")`` is the next one."""
+    counts: dict[str, int] = {}
+
+    def name(kind: str) -> str:
+        counts[kind] = counts.get(kind, -1) + 1
+        return kind if counts[kind] == 0 else f"{kind}_{counts[kind]}"
+
+    return name
 
 
-def _dense_head(x, num_classes: int, dropout: float, units=(512, 512)):
-    """Dense 512 → BN → Dropout, twice, then the softmax layer (313,956 params for 100 classes)."""
-    for i, width in enumerate(units, start=1):
-        x = layers.Dense(width, activation="relu", name=f"dense_{i}")(x)
-        x = layers.BatchNormalization(name=f"dense_{i}_bn")(x)
-        x = layers.Dropout(dropout)(x)
-    return layers.Dense(num_classes, activation="softmax", name="classes")(x)
+def _dense_head(x, num_classes: int, dropout: float, units, name):
+    """R3's classifier: Flatten, then Dense (ReLU) → Dropout → BN for each of ``units``, then
+    the softmax layer. ``name``: the model's :func:`_layer_names`."""
+    x = layers.Flatten(name=name("flatten"))(x)
+    for width in units:
+        x = layers.Dense(width, activation="relu", name=name("dense"))(x)
+        x = layers.Dropout(dropout, name=name("dropout"))(x)
+        x = layers.BatchNormalization(name=name("batch_normalization"))(x)
+    return layers.Dense(num_classes, activation="softmax", name=name("dense"))(x)
 
 
 def alexnet_style(
@@ -316,26 +325,41 @@ def alexnet_style(
     augment: keras.Layer | None = None,
     dropout: float = 0.5,
 ) -> keras.Model:
-    """R3's AlexNet-style net for 32x32 colour images: 5,744,964 params with 100 classes.
+    """R3's AlexNet-style net for 32x32 colour images, layer by layer as R3 prints it.
 
-    AlexNet's five convolutions (96, 256, 384, 384, 256 filters), each followed by batch
-    normalisation; a Dense 512-512 head with BN and Dropout. The report gives the count and the
-    first shapes (15x15x96, 13x13, 6x6x256, 5x5); this wiring meets all of them and the count
-    exactly: a 4x4 stride-2 first convolution, 3x3 after it, an overlapping 3x3 stride-2 pool,
-    and two 2x2 stride-1 pools that bring 6x6 to 5x5 and then to 4x4x256 = 4,096 features.
+    Conv 96 (15x15) → pool (13x13) → BN → Conv 256 (6x6) → pool (5x5) → BN → Conv 384 → BN →
+    Conv 384 → BN → Conv 256 (all 5x5) → pool (4x4) → BN → Flatten (4,096) → [Dense 512 →
+    Dropout → BN] x 2 → Dense k softmax. With 100 classes: 5,744,964 parameters, 4,800 of them
+    the BN statistics (non-trainable), as R3 prints.
+
+    R3 prints the layers, shapes and counts; the rest is ours, inferred from them. Kernels and
+    strides: the only ones that give both R3's shapes and its count are a 4x4 stride-2 first
+    convolution (32 → 15), 3x3 stride-2 valid for the second (13 → 6), 3x3 same for the
+    last three; pools of 3x3 stride 1 (15 → 13) and 2x2 stride 1 (6 → 5, 5 → 4). ReLU
+    activations, Dropout ``dropout`` (R3 gives no rate). Layer names are R3's.
     ``augment``: a layer applied to the input (e.g. :func:`augmentation`), or None.
     """
+    name = _layer_names()
     inputs = keras.Input(shape=input_shape)
     x = augment(inputs) if augment is not None else inputs
-    x = _conv_bn(x, 96, 4, "conv1", strides=2)  # 15x15x96
-    x = _conv_bn(x, 256, 3, "conv2")  # 13x13x256
-    x = layers.MaxPooling2D(3, strides=2)(x)  # 6x6x256
-    x = _conv_bn(x, 384, 3, "conv3", padding="same")
-    x = layers.MaxPooling2D(2, strides=1)(x)  # 5x5x384
-    x = _conv_bn(x, 384, 3, "conv4", padding="same")
-    x = _conv_bn(x, 256, 3, "conv5", padding="same")
-    x = layers.MaxPooling2D(2, strides=1)(x)  # 4x4x256
-    outputs = _dense_head(layers.Flatten()(x), num_classes, dropout)
+
+    def conv(x, filters, kernel, **options):
+        return layers.Conv2D(
+            filters, kernel, activation="relu", name=name("conv2d"), **options
+        )(x)
+
+    def pool_bn(x, size):
+        x = layers.MaxPooling2D(size, strides=1, name=name("max_pooling2d"))(x)
+        return layers.BatchNormalization(name=name("batch_normalization"))(x)
+
+    x = pool_bn(conv(x, 96, 4, strides=2), 3)  # 15x15x96, then 13x13
+    x = pool_bn(conv(x, 256, 3, strides=2), 2)  # 6x6x256, then 5x5
+    for filters in (384, 384):
+        x = layers.BatchNormalization(name=name("batch_normalization"))(
+            conv(x, filters, 3, padding="same")
+        )
+    x = pool_bn(conv(x, 256, 3, padding="same"), 2)  # 5x5x256, then 4x4
+    outputs = _dense_head(x, num_classes, dropout, (512, 512), name)
     return keras.Model(inputs, outputs, name="alexnet_style")
 
 
@@ -344,34 +368,64 @@ def vgg_style(
     input_shape=(32, 32, 3),
     augment: keras.Layer | None = None,
     dropout: float = 0.5,
-    blocks=((64, 64), (128, 128), (256, 256, 256), (384, 384), (384,)),
 ) -> keras.Model:
-    """R3's VGG16-style net for 32x32 colour images: 5,799,984 params with 100 classes.
+    """R3's VGG16-style net for 32x32 colour images, layer by layer as R3 prints it.
 
-    VGG's recipe: only 3x3 convolutions (same padding), each followed by batch normalisation, in
-    blocks that end in a 2x2 max-pool; ``blocks`` lists each block's widths. The default keeps
-    VGG16's first three blocks (64, 64 | 128, 128 | 256, 256, 256) and two narrower ones (384,
-    384 | 384): five pools bring 32x32 to 1x1x384. The same head as :func:`alexnet_style`.
+    Thirteen 3x3 convolutions in five blocks, 32, 32 | 64, 64 | 128 x 3 | 256 x 3 | 256, 256,
+    128, each block ending in a 2x2 max-pool: the first halves 32x32 to 16x16, the other four
+    (stride 1) take one row and column off each (16 → 15 → 14 → 13 → 12). A BN layer comes
+    before every convolution (the first normalises the input images). Flatten (12·12·128 =
+    18,432) → [Dense 128 → Dropout → BN] x 3 → Dense k softmax. With 100 classes: 5,799,440
+    parameters, 4,486 of them the BN statistics (non-trainable), as R3 prints.
 
-    The report gives 5,799,440 parameters. Its count is a multiple of 16, while the 512 → 100
-    softmax layer (51,300) plus convolutions, Dense layers and BatchNorm whose widths are
-    multiples of 16 always leave a remainder of 4: some layer of the report's net has a width
-    that is not a multiple of 16. A BatchNormalization of the 3 input channels (12 params) is the
-    simplest one that closes that gap, and is included here. A search over VGG-like layouts
-    (blocks of equal-width 3x3 convolutions, widths never shrinking, BatchNorm after every
-    convolution or block, this head) found exact matches only among irregular ones (odd first
-    kernels, widths such as 96, 96, 128, 512), so we kept this regular net: 544 parameters
-    (0.01%) more than the report's, in widths the report does not give.
+    R3 prints the layers, shapes and counts; ours, inferred from them: 3x3 kernels with same
+    padding (all 3x3 meets R3's count exactly), the pools' sizes and strides, ReLU
+    activations, Dropout ``dropout`` (R3 gives no rate). Layer names are R3's.
+    ``augment``: a layer applied to the input (e.g. :func:`augmentation`), or None.
     """
+    name = _layer_names()
     inputs = keras.Input(shape=input_shape)
     x = augment(inputs) if augment is not None else inputs
-    x = layers.BatchNormalization(name="input_bn")(x)
-    for b, widths in enumerate(blocks, start=1):
-        for i, width in enumerate(widths, start=1):
-            x = _conv_bn(x, width, 3, f"block{b}_conv{i}", padding="same")
-        x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)
-    outputs = _dense_head(layers.Flatten()(x), num_classes, dropout)
+    blocks = ((32, 32), (64, 64), (128, 128, 128), (256, 256, 256), (256, 256, 128))
+    for b, widths in enumerate(blocks):
+        for width in widths:
+            x = layers.BatchNormalization(name=name("batch_normalization"))(x)
+            x = layers.Conv2D(
+                width, 3, padding="same", activation="relu", name=name("conv2d")
+            )(x)
+        x = layers.MaxPooling2D(
+            2, strides=2 if b == 0 else 1, name=name("max_pooling2d")
+        )(x)
+    outputs = _dense_head(x, num_classes, dropout, (128, 128, 128), name)
     return keras.Model(inputs, outputs, name="vgg_style")
+
+
+R4_NET_1 = dict(blocks=((16, 32), (64, 128)), kernel_size=3, dense=(150,))
+"""R4's first deeper net (its Cuadro 1), as :func:`basenet` options: 3x3 convolutions 16, 32 |
+pool | 64, 128 | pool (5x5x128 = 3,200) → Dense 150 → Dense 25. 581,365 params for 25
+classes, counted from R4's table (R4 prints no counts)."""
+
+R4_NET_2 = dict(blocks=((32, 64), (128, 256)), kernel_size=3, dense=(500, 150))
+"""R4's second deeper net (its Cuadro 2): 32, 64 | pool | 128, 256 | pool (5x5x256 = 6,400)
+→ Dense 500 → Dense 150 → Dense 25; 3,667,841 params for 25 classes (counted, as for net 1).
+With ``batchnorm="before"`` and ``dropout="r4"`` it is R4's final model (Cuadro 3): 3,672,361,
+2,260 of them BN statistics."""
+
+
+def r4_dropout(blocks, dense, rate: float = 0.25, strong: float = 0.5) -> tuple:
+    """R4's Dropout scheme for a :func:`basenet` net, one rate per block and hidden Dense layer.
+
+    ``rate`` everywhere, except ``strong`` after the last block and, in a net with two or more
+    hidden Dense layers (R4's second net), after the first of them: (0.25, 0.5, 0.25) for
+    :data:`R4_NET_1`, (0.25, 0.5, 0.5, 0.25) for :data:`R4_NET_2`. R4's text puts the 0.5
+    "after the last convolutional layer"; where the layers go (after each block's pool, after
+    each hidden Dense's ReLU) is its Cuadro 3, the only table that shows them.
+    """
+    after_blocks = [rate] * (len(blocks) - 1) + [strong]
+    after_dense = [
+        strong if i == 0 and len(dense) > 1 else rate for i in range(len(dense))
+    ]
+    return tuple(after_blocks + after_dense)
 
 
 def basenet(
@@ -384,7 +438,7 @@ def basenet(
     augment: keras.Layer | None = None,
     normalize: keras.Layer | None = None,
     batchnorm: str | None = None,
-    dropout: float | tuple[float, ...] = 0.0,
+    dropout: float | tuple[float, ...] | str = 0.0,
 ) -> keras.Model:
     """R4's BaseNet, and the variations its improvement steps try, as options of one builder.
 
@@ -394,17 +448,22 @@ def basenet(
 
     ``blocks``: the filter counts of each block's convolutions (valid padding, ``kernel_size``),
     a 2x2 max-pool ending each block; ``dense``: the hidden Dense widths. A deeper net is another
-    ``blocks``/``kernel_size``/``dense``, e.g. ``blocks=((32, 64), (128, 256)), kernel_size=3,
-    dense=(500, 150)``. ``augment`` and ``normalize``: layers applied to the input, in that order
+    ``blocks``/``kernel_size``/``dense``: R4's two are :data:`R4_NET_1` and :data:`R4_NET_2`
+    (``basenet(**R4_NET_2)``). ``augment`` and ``normalize``: layers applied to the input, in that order
     (e.g. :func:`augmentation`, and a ``layers.Normalization`` holding the training set's mean
     and variance). ``batchnorm``: ``None``, ``"before"`` or ``"after"`` the ReLU of every
     convolution and hidden Dense layer. ``dropout``: one rate after every block and hidden Dense
-    layer, or one rate for each of them in order (0: none).
+    layer, or one rate for each of them in order (0: none), or ``"r4"``: R4's scheme for this
+    net, :func:`r4_dropout`.
     """
     if batchnorm not in (None, "before", "after"):
         raise ValueError(
             f"batchnorm={batchnorm!r}; use None, 'before' or 'after' (the ReLU)."
         )
+    if isinstance(dropout, str):
+        if dropout != "r4":
+            raise ValueError(f"dropout={dropout!r}; use a rate, rates or 'r4'.")
+        dropout = r4_dropout(blocks, dense)
     rates = (
         [dropout] * (len(blocks) + len(dense))
         if isinstance(dropout, (int, float))

@@ -12,6 +12,10 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
+
+from . import findings
+from .findings import mean_std  # noqa: F401  (labs call plots.mean_std)
 
 # Tables in the book show every cell whole: pandas cuts text at 50 characters by default, which
 # would cut the notes of a reported-vs-ours table in the stored (rendered) outputs.
@@ -90,6 +94,7 @@ def plot_history(
                     label=f"{label} ({split})",
                 )
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabels.get(metric, metric))
         ax.set_title(ylabels.get(metric, metric).split(" (")[0].capitalize())
         if log_y:
@@ -144,40 +149,13 @@ def image_grid(
     return fig
 
 
-def mean_std(values: Sequence[float], digits: int = 4) -> str:
-    """``'0.9712 ± 0.0012 (n=3)'``; a single value is shown alone with n=1."""
-    values = np.asarray(values, dtype=float)
-    if len(values) == 1:
-        return f"{values[0]:.{digits}f} (n=1)"
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f} (n={len(values)})"
-
-
 def reported_vs_ours(rows: Sequence[Mapping], digits: int = 4):
-    """A table putting each reported number beside ours (mean ± sample std over seeds).
+    """The reported-vs-ours table, with verdicts, as a DataFrame.
 
-    Each row: ``experiment``, ``report`` (tag such as "R3"), ``reported`` (number or None),
-    ``ours`` (list of values, one per seed) and optionally ``note`` (e.g. a data substitution).
+    Kept for the labs not yet moved to :func:`findings.reported_vs_ours`, which also stores
+    the table machine-readably for the reproduction summary.
     """
-    table = []
-    for row in rows:
-        ours = np.asarray(row["ours"], dtype=float)
-        reported = row.get("reported")
-        table.append(
-            {
-                "experiment": row["experiment"],
-                "report": row.get("report", ""),
-                "reported": "—" if reported is None else f"{reported:g}",
-                "ours (mean ± std)": mean_std(ours, digits),
-                "difference": "—"
-                if reported is None
-                else f"{ours.mean() - reported:+.{digits}f}",
-                "note": row.get("note", ""),
-            }
-        )
-    frame = pd.DataFrame(table).set_index("experiment")
-    if not frame["note"].astype(bool).any():
-        frame = frame.drop(columns="note")
-    return frame
+    return findings.frame(findings.compare(rows), digits)
 
 
 def compare_bars(
@@ -187,10 +165,13 @@ def compare_bars(
     ylim=None,
     figsize=(7, 4),
     points: bool = False,
+    reported: Mapping[tuple[str, str], float] | None = None,
 ):
-    """Grouped bars of mean ± std: ``results[group][variant] = [value per seed]``.
+    """Grouped bars of mean ± std from zero: ``results[group][variant] = [value per seed]``.
 
-    ``points=True`` also draws every value (each seed, or each fold) as a dot on its bar.
+    ``points=True`` also draws every value (each seed, or each fold) as a dot on its bar;
+    ``reported[group, variant]`` draws a report's value as a black mark across its bar. The
+    legend sits under the axes, off the data.
     """
     groups = list(results)
     variants = list(dict.fromkeys(v for g in groups for v in results[g]))
@@ -214,24 +195,37 @@ def compare_bars(
                     else np.zeros(1)
                 )
                 ax.plot(centre + jitter, v, "o", color="black", markersize=3, alpha=0.6)
+        for centre, group in zip(centres, groups):
+            if reported and (group, variant) in reported:
+                ax.hlines(
+                    reported[group, variant],
+                    centre - width * 0.45,
+                    centre + width * 0.45,
+                    colors="black",
+                    linewidth=2.5,
+                    label="reported" if "reported" not in _labels(ax) else None,
+                )
     ax.set_xticks(x, groups)
     ax.set_ylabel(ylabel)
-    if ylim is None:  # zoom in on the bars' range, so small differences stay visible
-        low = min(
-            np.nanmin(np.asarray(results[g][v], dtype=float))
-            for g in groups
-            for v in results[g]
-        )
-        ylim = (
-            max(0.0, low - 0.1 * (1 - low) - 0.02),
-            min(1.0, ax.get_ylim()[1]) if low > 0 else ax.get_ylim()[1],
-        )
+    if ylim is None:
+        top = ax.get_ylim()[1]
+        ylim = (0.0, 1.0 if top <= 1.1 else top)
     ax.set_ylim(*ylim)
     ax.set_title(title)
-    ax.legend(frameon=False)
+    n_labels = len(_labels(ax))
+    ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.1),
+        ncol=min(4, n_labels),
+        frameon=False,
+    )
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+def _labels(ax) -> list[str]:
+    return ax.get_legend_handles_labels()[1]
 
 
 def predicted_vs_true(

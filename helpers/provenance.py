@@ -6,6 +6,7 @@ This is the only module that knows what a notebook file is. From the repository 
     python -m helpers.provenance run labs/tsne.ipynb --profile-time
     python -m helpers.provenance check --times   # every lab: executed, stamped, not stale
     python -m helpers.provenance sync-colab      # rewrite each lab's Colab cell from _config.yml
+    python -m helpers.provenance summary         # write book/reproduction_summary.md
 
 ``run`` executes each notebook in place (outputs stored in the file) and records in its
 metadata the profile, the device, library versions, Keras backend, wall time and where it went
@@ -684,6 +685,59 @@ def notes(path) -> list[str]:
     return []
 
 
+# --- the reproduction summary ------------------------------------------------------
+
+SUMMARY_PAGE = ROOT / "book" / "reproduction_summary.md"
+
+
+def stored_tables(nb) -> list[dict]:
+    """The reported-vs-ours tables a run stored in its outputs (see ``findings``)."""
+    from . import findings
+
+    return [
+        output["metadata"][findings.METADATA_KEY]
+        for cell in nb.cells
+        if cell.cell_type == "code"
+        for output in cell.get("outputs", [])
+        if findings.METADATA_KEY in output.get("metadata", {})
+    ]
+
+
+def page_title(nb) -> str:
+    """The notebook's first ``# `` heading (its title in the book)."""
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            return cell.source.splitlines()[0][2:].split(":")[0].strip()
+    return "untitled"
+
+
+def summary_page() -> str:
+    """The reproduction summary page, from every lab's stored tables (in the TOC's order)."""
+    import yaml
+
+    from . import findings
+
+    toc = yaml.safe_load((ROOT / "book" / "_toc.yml").read_text())
+    order = [
+        ch["file"].removeprefix("labs/")
+        for part in toc["parts"]
+        for ch in part["chapters"]
+        if ch["file"].startswith("labs/")
+    ]
+    labs = []
+    for name in order:
+        nb = read(LABS / f"{name}.ipynb")
+        labs.append(
+            {
+                "name": name,
+                "title": page_title(nb),
+                "record": nb.metadata.get(METADATA_KEY),
+                "tables": stored_tables(nb),
+            }
+        )
+    return findings.summary_page(labs)
+
+
 # --- the command line --------------------------------------------------------------------
 
 
@@ -737,6 +791,13 @@ def _sync_colab_command(args) -> int:
     return 0
 
 
+def _summary_command(args) -> int:
+    with atomic_write(SUMMARY_PAGE, suffix=".tmp") as out:
+        out.write(summary_page().encode())
+    print(f"wrote {SUMMARY_PAGE.relative_to(ROOT)}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m helpers.provenance",
@@ -769,10 +830,18 @@ def main(argv=None) -> int:
     )
     sync_p = sub.add_parser("sync-colab", help="rewrite each lab's Colab cell")
     sync_p.add_argument("notebooks", nargs="*", help="default: every lab")
+    sub.add_parser(
+        "summary", help="write book/reproduction_summary.md from the labs' tables"
+    )
     args = parser.parse_args(argv)
-    command = {"run": _run_command, "check": _check_command}
+    command = {
+        "run": _run_command,
+        "check": _check_command,
+        "sync-colab": _sync_colab_command,
+        "summary": _summary_command,
+    }[args.command]
     try:
-        return command.get(args.command, _sync_colab_command)(args)
+        return command(args)
     except ProvenanceError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

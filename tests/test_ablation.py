@@ -123,6 +123,22 @@ def test_build_model_follows_the_config():
         ablation.build_model({**ablation.BASENET, "normalize": True}, 10)
 
 
+def test_r4_deeper_nets_and_dropout_scheme_as_steps():
+    from helpers import models_keras
+
+    best = dict(ablation.BASENET)
+    for change, count, rates in [
+        (models_keras.R4_NET_1, 581_365, []),
+        (dict(dropout="r4"), 581_365, [0.25, 0.5, 0.25]),
+        (models_keras.R4_NET_2, 3_667_841, [0.25, 0.5, 0.5, 0.25]),
+    ]:
+        best = {**best, **change}  # as greedy applies a kept step
+        model = ablation.build_model(best, 25)
+        assert model.count_params() == count
+        assert [x.rate for x in model.layers if type(x).__name__ == "Dropout"] == rates
+    assert ablation.describe(dict(dropout="r4")) == "dropout=r4"
+
+
 def test_make_optimizer_uses_the_named_rate_or_keras_default():
     sgd = ablation.make_optimizer(ablation.BASENET)
     assert type(sgd).__name__ == "SGD" and float(sgd.learning_rate) == pytest.approx(

@@ -1,5 +1,7 @@
 """The Keras CNNs of reports R3 and R4: parameter counts, shapes, and the builder's options."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -11,35 +13,105 @@ def _counts(model):
     return model.count_params(), trainable
 
 
-def test_alexnet_style_has_the_reports_count_and_shapes():
-    model = models_keras.alexnet_style(num_classes=100)
-    assert _counts(model) == (
-        5_744_964,
-        5_744_964 - 4_800,
-    )  # R3; BN statistics are non-trainable
-    shapes = [tuple(layer.output.shape[1:]) for layer in model.layers]
-    for shape in [
-        (15, 15, 96),
-        (13, 13, 256),
-        (6, 6, 256),
-        (5, 5, 384),
-        (4, 4, 256),
-        (4096,),
-        (512,),
-        (100,),
-    ]:
-        assert shape in shapes
+# R3's two tables (EJ10): every layer's name and output shape, as R3 prints them.
+R3_ALEXNET = [
+    ("conv2d", (15, 15, 96)),
+    ("max_pooling2d", (13, 13, 96)),
+    ("batch_normalization", (13, 13, 96)),
+    ("conv2d_1", (6, 6, 256)),
+    ("max_pooling2d_1", (5, 5, 256)),
+    ("batch_normalization_1", (5, 5, 256)),
+    ("conv2d_2", (5, 5, 384)),
+    ("batch_normalization_2", (5, 5, 384)),
+    ("conv2d_3", (5, 5, 384)),
+    ("batch_normalization_3", (5, 5, 384)),
+    ("conv2d_4", (5, 5, 256)),
+    ("max_pooling2d_2", (4, 4, 256)),
+    ("batch_normalization_4", (4, 4, 256)),
+    ("flatten", (4096,)),
+    ("dense", (512,)),
+    ("dropout", (512,)),
+    ("batch_normalization_5", (512,)),
+    ("dense_1", (512,)),
+    ("dropout_1", (512,)),
+    ("batch_normalization_6", (512,)),
+    ("dense_2", (100,)),
+]
+R3_VGG16 = [
+    ("batch_normalization", (32, 32, 3)),
+    ("conv2d", (32, 32, 32)),
+    ("batch_normalization_1", (32, 32, 32)),
+    ("conv2d_1", (32, 32, 32)),
+    ("max_pooling2d", (16, 16, 32)),
+    ("batch_normalization_2", (16, 16, 32)),
+    ("conv2d_2", (16, 16, 64)),
+    ("batch_normalization_3", (16, 16, 64)),
+    ("conv2d_3", (16, 16, 64)),
+    ("max_pooling2d_1", (15, 15, 64)),
+    ("batch_normalization_4", (15, 15, 64)),
+    ("conv2d_4", (15, 15, 128)),
+    ("batch_normalization_5", (15, 15, 128)),
+    ("conv2d_5", (15, 15, 128)),
+    ("batch_normalization_6", (15, 15, 128)),
+    ("conv2d_6", (15, 15, 128)),
+    ("max_pooling2d_2", (14, 14, 128)),
+    ("batch_normalization_7", (14, 14, 128)),
+    ("conv2d_7", (14, 14, 256)),
+    ("batch_normalization_8", (14, 14, 256)),
+    ("conv2d_8", (14, 14, 256)),
+    ("batch_normalization_9", (14, 14, 256)),
+    ("conv2d_9", (14, 14, 256)),
+    ("max_pooling2d_3", (13, 13, 256)),
+    ("batch_normalization_10", (13, 13, 256)),
+    ("conv2d_10", (13, 13, 256)),
+    ("batch_normalization_11", (13, 13, 256)),
+    ("conv2d_11", (13, 13, 256)),
+    ("batch_normalization_12", (13, 13, 256)),
+    ("conv2d_12", (13, 13, 128)),
+    ("max_pooling2d_4", (12, 12, 128)),
+    ("flatten", (18432,)),
+    ("dense", (128,)),
+    ("dropout", (128,)),
+    ("batch_normalization_13", (128,)),
+    ("dense_1", (128,)),
+    ("dropout_1", (128,)),
+    ("batch_normalization_14", (128,)),
+    ("dense_2", (128,)),
+    ("dropout_2", (128,)),
+    ("batch_normalization_15", (128,)),
+    ("dense_3", (100,)),
+]
+KIND = {  # R3's layer names tell their type
+    "conv2d": "Conv2D",
+    "max_pooling2d": "MaxPooling2D",
+    "batch_normalization": "BatchNormalization",
+    "flatten": "Flatten",
+    "dense": "Dense",
+    "dropout": "Dropout",
+}
 
 
-def test_vgg_style_count_and_the_reports_remainder_argument():
-    model = models_keras.vgg_style(num_classes=100)
-    assert model.count_params() == 5_799_984
-    assert (
-        abs(model.count_params() - 5_799_440) == 544
-    )  # R3's count: see vgg_style's docstring
-    without_input_bn = model.count_params() - 12
-    assert without_input_bn % 16 == 4 and 5_799_440 % 16 == 0
-    assert model.get_layer("block5_pool").output.shape[1:] == (1, 1, 384)
+def _table(model):
+    """(name, output shape) of every layer after the input, checking each type by its name."""
+    rows = []
+    for layer in model.layers[1:]:
+        assert type(layer).__name__ == KIND[re.sub(r"_\d+$", "", layer.name)]
+        rows.append((layer.name, tuple(layer.output.shape[1:])))
+    return rows
+
+
+@pytest.mark.parametrize(
+    "build, table, counts",
+    [
+        (models_keras.alexnet_style, R3_ALEXNET, (5_744_964, 5_740_164)),
+        (models_keras.vgg_style, R3_VGG16, (5_799_440, 5_794_954)),
+    ],
+    ids=["alexnet", "vgg16"],
+)
+def test_r3_nets_are_r3s_tables_layer_by_layer(build, table, counts):
+    model = build(num_classes=100)
+    assert _table(model) == table
+    assert _counts(model) == counts  # R3: total, trainable (non-trainable 4,800; 4,486)
 
 
 def test_basenet_count_is_computed_from_its_layer_list():
@@ -63,14 +135,115 @@ def test_basenet_options_build_the_ablation_variants():
     assert after[1:4] == ["Conv2D", "ReLU", "BatchNormalization"]
     assert before.count("BatchNormalization") == after.count("BatchNormalization") == 3
     assert names(models_keras.basenet(dropout=0.25)).count("Dropout") == 3
-    deeper = models_keras.basenet(
-        blocks=((32, 64), (128, 256)), kernel_size=3, dense=(500, 150)
-    )
-    assert deeper.get_layer("conv2_2").output.shape[1:] == (10, 10, 256)
     with pytest.raises(ValueError):
         models_keras.basenet(batchnorm="between")
     with pytest.raises(ValueError):
         models_keras.basenet(dropout=(0.1, 0.2))
+    with pytest.raises(ValueError):
+        models_keras.basenet(dropout="R3")
+
+
+# R4's tables of its deeper nets (Cuadros 1-3): each layer's type and output shape (R4 gives
+# sizes and channels; its Linear rows start from the flattened features, our Flatten).
+def _conv_block(widths, size, bn=False, dropout=False):
+    rows = []
+    for width in widths:
+        size -= 2
+        rows += [("Conv2D", (size, size, width))]
+        rows += [("BatchNormalization", (size, size, width))] * bn
+        rows += [("ReLU", (size, size, width))]
+    rows += [("MaxPooling2D", (size // 2, size // 2, widths[-1]))]
+    return rows + [("Dropout", (size // 2, size // 2, widths[-1]))] * dropout
+
+
+def _dense_rows(widths, bn=False, dropout=False):
+    rows = []
+    for width in widths:
+        rows += [("Dense", (width,))] + [("BatchNormalization", (width,))] * bn
+        rows += [("ReLU", (width,))] + [("Dropout", (width,))] * dropout
+    return rows + [("Dense", (25,))]
+
+
+R4_CUADRO_1 = [
+    *_conv_block((16, 32), 32),
+    *_conv_block((64, 128), 14),
+    ("Flatten", (3200,)),
+    *_dense_rows((150,)),
+]
+R4_CUADRO_2 = [
+    *_conv_block((32, 64), 32),
+    *_conv_block((128, 256), 14),
+    ("Flatten", (6400,)),
+    *_dense_rows((500, 150)),
+]
+R4_CUADRO_3 = [
+    *_conv_block((32, 64), 32, bn=True, dropout=True),
+    *_conv_block((128, 256), 14, bn=True, dropout=True),
+    ("Flatten", (6400,)),
+    *_dense_rows((500, 150), bn=True, dropout=True),
+]
+
+
+def _types_and_shapes(model):
+    return [(type(x).__name__, tuple(x.output.shape[1:])) for x in model.layers[1:]]
+
+
+def test_r4_tables_spelled_out():
+    assert R4_CUADRO_1[:5] == [
+        ("Conv2D", (30, 30, 16)),
+        ("ReLU", (30, 30, 16)),
+        ("Conv2D", (28, 28, 32)),
+        ("ReLU", (28, 28, 32)),
+        ("MaxPooling2D", (14, 14, 32)),
+    ]
+    assert R4_CUADRO_3[14:16] == [
+        ("MaxPooling2D", (5, 5, 256)),
+        ("Dropout", (5, 5, 256)),
+    ]
+    assert len(R4_CUADRO_3) == 25 + 1  # R4's 25 rows and our Flatten
+
+
+def test_r4_deeper_nets_are_its_tables_with_counts_from_their_layers():
+    conv = lambda c_in, c_out: c_in * c_out * 9 + c_out  # noqa: E731
+    dense = lambda n_in, n_out: n_in * n_out + n_out  # noqa: E731
+    net_1 = models_keras.basenet(25, **models_keras.R4_NET_1)
+    net_2 = models_keras.basenet(25, **models_keras.R4_NET_2)
+    assert _types_and_shapes(net_1) == R4_CUADRO_1
+    assert _types_and_shapes(net_2) == R4_CUADRO_2
+    count_1 = conv(3, 16) + conv(16, 32) + conv(32, 64) + conv(64, 128)
+    count_1 += dense(3200, 150) + dense(150, 25)
+    count_2 = conv(3, 32) + conv(32, 64) + conv(64, 128) + conv(128, 256)
+    count_2 += dense(6400, 500) + dense(500, 150) + dense(150, 25)
+    assert (count_1, count_2) == (581_365, 3_667_841)
+    assert _counts(net_1) == (count_1, count_1)
+    assert _counts(net_2) == (count_2, count_2)
+
+
+def test_r4_dropout_scheme_and_final_model():
+    net_options = lambda net: (net["blocks"], net["dense"])  # noqa: E731
+    assert models_keras.r4_dropout(*net_options(models_keras.R4_NET_1)) == (
+        0.25,
+        0.5,
+        0.25,
+    )
+    assert models_keras.r4_dropout(*net_options(models_keras.R4_NET_2)) == (
+        0.25,
+        0.5,
+        0.5,
+        0.25,
+    )
+    assert models_keras.r4_dropout(((6,), (16,)), (50,)) == (0.25, 0.5, 0.25)
+    rates = lambda m: [x.rate for x in m.layers if type(x).__name__ == "Dropout"]  # noqa: E731
+    net_1 = models_keras.basenet(**models_keras.R4_NET_1, dropout="r4")
+    assert rates(net_1) == [0.25, 0.5, 0.25]
+    final = models_keras.basenet(
+        **models_keras.R4_NET_2, batchnorm="before", dropout="r4"
+    )
+    assert rates(final) == [0.25, 0.5, 0.5, 0.25]
+    assert _types_and_shapes(final) == R4_CUADRO_3
+    statistics = 2 * (32 + 64 + 128 + 256 + 500 + 150)  # BN moving mean and variance
+    assert _counts(final) == (3_667_841 + 2 * statistics, 3_667_841 + statistics)
+    assert final.count_params() == 3_672_361
 
 
 def test_augmentation_acts_in_training_only_and_adds_no_parameters():

@@ -204,3 +204,26 @@ def test_tables_show_long_notes_whole():
     )
     assert note in frame._repr_html_() and note in repr(frame)
     assert pd.get_option("display.max_colwidth") is None
+
+
+def test_bars_start_at_zero_mark_the_reported_value_and_keep_the_legend_off_the_bars():
+    fig = plots.compare_bars(
+        {"dense": {"orig": [0.95, 0.96], "perm": [0.94, 0.95]}},
+        reported={("dense", "orig"): 0.95},
+    )
+    (ax,) = fig.axes
+    assert ax.get_ylim()[0] == 0.0
+    (mark,) = [c for c in ax.collections if c.get_label() == "reported"]
+    assert mark.get_segments()[0][0][1] == 0.95
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["reported", "orig", "perm"]
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    assert box.y1 <= ax.get_window_extent().y0  # under the axes, not over the bars
+
+
+def test_learning_curves_have_integer_epoch_ticks():
+    history = {"loss": [3.0, 2.0, 1.5], "val_loss": [3.1, 2.2, 1.9]}
+    fig = plots.plot_history({"a": history}, metrics=("loss",))
+    ticks = fig.axes[0].get_xticks()
+    assert all(float(t).is_integer() for t in ticks)
