@@ -140,35 +140,51 @@ def check_writable(path: Path) -> None:
             ) from None
 
 
+def lock_path(path) -> Path:
+    """The lock file of the notebook at ``path``: in the temp folder, named after its
+    absolute path, so nothing is ever left beside the labs."""
+    key = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"labs-provenance-{key}.lock"
+
+
 @contextmanager
 def exclusive(path):
     """Hold the lock that lets one process at a time execute the notebook at ``path``.
 
-    An ``flock`` on a file in the temp folder named after the notebook's absolute path, so
-    nothing is left beside the labs. The system drops it when its holder exits, even when
-    killed, so a stale lock never blocks. :class:`ProvenanceError` if another process holds it.
+    An ``flock`` on :func:`lock_path`, removed when released. The system drops the lock when
+    its holder exits, even when killed, so a stale lock never blocks. :class:`ProvenanceError`
+    if another process holds it.
     """
     try:
         import fcntl
     except ImportError:  # Windows: no lock
         yield
         return
-    key = hashlib.sha256(str(Path(path).resolve()).encode()).hexdigest()[:16]
-    lock = Path(tempfile.gettempdir()) / f"labs-provenance-{key}.lock"
-    with open(lock, "a+") as f:
+    lock = lock_path(path)
+    while True:
+        f = open(lock, "a+")
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             f.seek(0)
+            holder = f.read().strip() or "?"
+            f.close()
             raise ProvenanceError(
-                f"{path} is already being executed (process {f.read().strip() or '?'}, "
-                f"lock {lock}); wait for it to finish."
+                f"{path} is already being executed (process {holder}, lock {lock}); "
+                "wait for it to finish."
             ) from None
+        if lock.exists() and lock.stat().st_ino == os.fstat(f.fileno()).st_ino:
+            break
+        f.close()  # its last holder removed that file meanwhile: lock the new one
+    try:
         f.seek(0)
         f.truncate()
         f.write(str(os.getpid()))
         f.flush()
-        yield  # closing the file releases the lock
+        yield
+    finally:
+        lock.unlink(missing_ok=True)  # removed while still held, then released
+        f.close()
 
 
 def code_sources(nb) -> list[str]:

@@ -87,6 +87,7 @@ def test_a_failing_lab_does_not_stop_the_batch_and_is_left_as_it_was(batch):
     assert "Failed (left as they were): b_failing.ipynb." in out
     assert "Executed and stamped: a_ok.ipynb, c_ok2.ipynb." in out
     assert _leftovers(batch["labs"]) == []
+    assert not any(provenance.lock_path(p).exists() for p in batch["labs"].iterdir())
 
 
 def test_the_table_names_profile_device_wall_time_and_result(batch):
@@ -209,8 +210,10 @@ def test_a_second_run_of_the_same_notebook_is_refused_and_a_dead_holder_blocks_n
     finally:
         holder.kill()  # as a crash would: the system drops its lock
         holder.wait()
-    with provenance.exclusive(path):
+    assert provenance.lock_path(path).exists()  # left by the killed holder ...
+    with provenance.exclusive(path):  # ... and blocking nothing
         pass
+    assert not provenance.lock_path(path).exists()  # removed when released
     assert path.read_bytes() == before
     assert _leftovers(tmp_path) == []
 
