@@ -14,7 +14,24 @@ here, the two folders that travel with the working tree (both git-ignored, so na
   python3 tools/gpu_bundle.py check --dest .whl          (on the GPU machine)
       checks the machine's own packages meet the bundled wheels' requirements.
 
-Then run on the device (the `run` tool; carry [".whl", ".bundle"]); the kernel's cwd is labs/, so
+Several labs at once, in one folder that travels alone (wheels, the union of their data, a manifest):
+
+  python3 tools/gpu_bundle.py bundle --labs labs/a.ipynb labs/b.ipynb [--without cifar100]
+      prints the sizes (working tree + wheels + each data set against the 64 MiB cap), builds
+      .bundle/{wheels,data,manifest.json} when they fit, and prints the run tool's command,
+      carry and timeout_s; --measure prints the sizes only.
+  python3 tools/gpu_bundle.py run-labs --bundle .bundle --out "$OUT" --deadline-s 540   (device)
+      standard library only: installs the wheels into /tmp/site, checks the data sums, runs each
+      lab as its own `python -m helpers.provenance run LAB --profile P` (KERAS_BACKEND=torch),
+      --workers at a time; stops the labs still running --margin-s before the deadline; packs
+      into $OUT summary.json (finished / failed / cut / not-started), logs.tar.gz and
+      notebooks.tar.gz (the finished labs only; split into .partNN files over 15 MiB).
+      --no-install uses this Python's packages (the local test: the wheels are cp312).
+  python3 tools/gpu_bundle.py unpack FILES_AT
+      puts the notebooks of the labs that finished back into labs/ (not over a notebook changed
+      here since it was bundled, unless --force); the logs go to .bundle/logs.
+
+One lab by hand (the `run` tool; carry [".whl", ".bundle"]); the kernel's cwd is labs/, so
 the paths exported are absolute:
 
   set -o pipefail; python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit; python3 tools/gpu_bundle.py check --dest .whl; (cd .bundle/data && sha256sum -c --quiet SHA256SUMS) || exit; export KERAS_BACKEND=torch LABS_DATA_DIR=$PWD/.bundle/data LABS_OFFLINE=1 PYTHONUNBUFFERED=1; python3 -m helpers.provenance run labs/NAME.ipynb --profile full 2>&1 | tee $OUT/run.log; rc=$?; cp labs/NAME.ipynb $OUT/; exit $rc
@@ -452,6 +469,7 @@ def bundle_data(
     for rel in sums:
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(source / rel, dest / rel)
+    dest.mkdir(parents=True, exist_ok=True)
     (dest / "SHA256SUMS").write_text(
         "".join(f"{d}  {r}\n" for r, d in sorted(sums.items()))
     )
@@ -637,12 +655,17 @@ def cmd_bundle(args) -> int:
             file=sys.stderr,
         )
         return 1
-    if dest.exists() and any(dest.iterdir()) and not (dest / MANIFEST).is_file():
-        if not (
-            (dest / "data" / "SHA256SUMS").is_file() and len(list(dest.iterdir())) == 1
-        ):
-            print(f"error: {dest} holds files this tool did not write", file=sys.stderr)
-            return 1
+    foreign = [
+        p.name
+        for p in (dest.iterdir() if dest.is_dir() else [])
+        if p.name not in ("wheels", "data", "logs", MANIFEST)
+    ]
+    if foreign:
+        print(
+            f"error: {dest} holds files this tool did not write: {', '.join(foreign)}",
+            file=sys.stderr,
+        )
+        return 1
     budget = TRAVEL_LIMIT_MIB * MIB - tree - wheel_bytes - MIB  # 1 MiB spare
     try:
         sums = bundle_data(paths, source, dest / "data", budget)
@@ -656,9 +679,7 @@ def cmd_bundle(args) -> int:
     for extra in ("requirements.lock", "present-needs.txt"):
         if (wheels / extra).is_file():
             shutil.copyfile(wheels / extra, dest / "wheels" / extra)
-    for stale in dest.iterdir():
-        if stale.name not in ("wheels", "data", MANIFEST):
-            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    shutil.rmtree(dest / "logs", ignore_errors=True)  # an earlier run's; not to travel
     manifest = {
         "labs": [
             {"path": r, "name": lab.stem, "sha256": file_sha256(lab)}
@@ -673,6 +694,15 @@ def cmd_bundle(args) -> int:
     }
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n")
     carried = dir_size(dest)
+    ignored = subprocess.run(
+        ["git", "check-ignore", "-q", str(dest)], cwd=repo, capture_output=True
+    )
+    if ignored.returncode == 1:
+        print(
+            f"warning: {dest} is not git-ignored, so it travels with the working tree "
+            "and is counted twice above; ignore it (.gitignore or .git/info/exclude)",
+            file=sys.stderr,
+        )
     print(
         f"bundle {dest}: {carried / MIB:.1f} MiB; with the working tree "
         f"{(tree + carried) / MIB:.1f} MiB of {TRAVEL_LIMIT_MIB} MiB"
@@ -871,9 +901,14 @@ def cmd_run_labs(args) -> int:
     bundle, repo = Path(args.bundle).resolve(), Path(args.repo).resolve()
     out = Path(args.out or os.environ.get("OUT") or bundle / "out").resolve()
     out.mkdir(parents=True, exist_ok=True)
-    logs = Path(args.logs or tempfile.mkdtemp(prefix="run-labs-logs-"))
+    logs = Path(args.logs or bundle / "logs")
     logs.mkdir(parents=True, exist_ok=True)
-    manifest = json.loads((bundle / MANIFEST).read_text())
+    try:
+        manifest = json.loads((bundle / MANIFEST).read_text())
+    except (OSError, ValueError) as e:
+        log(f"error: no readable {bundle / MANIFEST} ({e}); build it with `bundle`")
+        (out / SUMMARY).write_text(json.dumps({"error": str(e), "labs": []}) + "\n")
+        return 2
     profile = args.profile or manifest["profile"]
     workers = max(1, args.workers or manifest.get("workers") or 4)
     chosen = set(args.labs or [])
@@ -1132,9 +1167,7 @@ def main(argv=None) -> int:
     )
     r.add_argument("--no-verify", action="store_true", help="skip the data sums")
     r.add_argument("--python", help="default: this Python")
-    r.add_argument(
-        "--logs", help="where the labs' logs go (default: a temporary folder)"
-    )
+    r.add_argument("--logs", help="where the labs' logs go (default: BUNDLE/logs)")
     r.add_argument("--poll-s", type=float, default=0.5, help=argparse.SUPPRESS)
     u = sub.add_parser(
         "unpack", help="here: put the notebooks of the labs that finished into labs/"
