@@ -19,7 +19,9 @@ Several labs at once, in one folder that travels alone (wheels, the union of the
   python3 tools/gpu_bundle.py bundle --labs labs/a.ipynb labs/b.ipynb [--without cifar100]
       prints the sizes (working tree + wheels + each data set against the 64 MiB cap), builds
       .bundle/{wheels,data,manifest.json} when they fit, and prints the run tool's command,
-      carry and timeout_s; --measure prints the sizes only.
+      carry and timeout_s; --measure prints the sizes only. The wheels come from --wheels (.whl,
+      built above); the EfficientNet weights (17 MB) and openTSNE go only with labs that use
+      them (LAB_EXTRAS). A data set the labs fall back without can be left out: --without.
   python3 tools/gpu_bundle.py run-labs --bundle .bundle --out "$OUT" --deadline-s 540   (device)
       standard library only: installs the wheels into /tmp/site, checks the data sums, runs each
       lab as its own `python -m helpers.provenance run LAB --profile P` (KERAS_BACKEND=torch),
@@ -582,7 +584,11 @@ def select_wheels(wheels: Path, labs: list[Path]) -> list[Path]:
 def cmd_bundle(args) -> int:
     """Here: one folder with the wheels, the data and the manifest of a set of labs."""
     repo, dest = Path.cwd(), Path(args.dest)
-    labs = [Path(lab) for lab in args.labs]
+    labs = [
+        lab
+        for given in map(Path, args.labs)
+        for lab in (sorted(given.glob("*.ipynb")) if given.is_dir() else [given])
+    ]
     problems = [f"{lab}: no such notebook" for lab in labs if not lab.is_file()]
     names = [lab.stem for lab in labs]
     problems += [f"two labs named {n}" for n in set(names) if names.count(n) > 1]
@@ -1130,7 +1136,9 @@ def main(argv=None) -> int:
         "bundle",
         help="here: wheels, data and manifest for a set of labs, in one folder",
     )
-    b.add_argument("--labs", nargs="+", required=True, help="labs/NAME.ipynb ...")
+    b.add_argument(
+        "--labs", nargs="+", required=True, help="labs/NAME.ipynb ... or a folder"
+    )
     b.add_argument("--dest", default=".bundle")
     b.add_argument("--wheels", default=".whl", help="built by the wheels command")
     b.add_argument("--source", help="default: $LABS_DATA_DIR")
