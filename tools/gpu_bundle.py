@@ -758,28 +758,36 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def kill_tree(proc: subprocess.Popen, grace: float = 2.0) -> list[int]:
-    """Stop a lab: its runner, its process group, and every process below it (the kernel
-    runs in a session of its own). Returns the pids signalled."""
-    pids = [proc.pid] + descendants(proc.pid)
+def kill_trees(procs: list[subprocess.Popen], grace: float = 2.0) -> list[list[int]]:
+    """Stop labs, all at once: each runner, its process group and every process below it
+    (the kernel runs in a session of its own); SIGTERM, then SIGKILL to what is left after
+    ``grace`` seconds. Returns the pids signalled, per lab."""
+    trees = [[proc.pid] + descendants(proc.pid) for proc in procs]
     for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-        for pid in pids:
+        for proc, pids in zip(procs, trees):
             try:
-                os.kill(pid, sig)
+                os.killpg(proc.pid, sig)
             except (ProcessLookupError, PermissionError):
                 pass
-        try:
-            proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            continue
-        if sig == signal.SIGTERM and not any(alive(p) for p in pids[1:]):
-            break
-        time.sleep(0.2)
-    return pids
+            for pid in pids:
+                try:
+                    os.kill(pid, sig)
+                except (ProcessLookupError, PermissionError):
+                    pass
+        end = time.monotonic() + grace
+        while True:
+            for proc in procs:
+                proc.poll()  # reap the runners
+            if not any(alive(pid) for pids in trees for pid in pids):
+                return trees
+            if time.monotonic() > end:
+                break
+            time.sleep(0.1)
+    return trees
+
+
+def kill_tree(proc: subprocess.Popen, grace: float = 2.0) -> list[int]:
+    return kill_trees([proc], grace)[0]
 
 
 def alive(pid: int) -> bool:
@@ -1014,8 +1022,10 @@ def cmd_run_labs(args) -> int:
             log(f"{lab['name']}: started (pid {proc.pid})")
         if running:
             time.sleep(args.poll_s)
-    for name, (proc, started, lab) in running.items():
-        lab["killed_pids"] = kill_tree(proc)
+    cut = list(running.items())
+    trees = kill_trees([proc for _, (proc, _, _) in cut])
+    for (name, (_, started, lab)), pids in zip(cut, trees):
+        lab["killed_pids"] = pids
         lab["status"], lab["seconds"] = "cut", round(time.monotonic() - started, 1)
         lab["why"] = "still running at the deadline; stopped, its notebook not packed"
         log(f"{name}: cut after {lab['seconds']} s")
