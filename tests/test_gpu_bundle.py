@@ -614,7 +614,12 @@ def test_pack_splits_a_large_archive_and_unpack_joins_it(tmp_path, monkeypatch):
     (out / "summary.json").write_text(
         json.dumps({"profile": "full", "labs": labs, "notebooks": packed})
     )
-    assert gb.main(["unpack", str(out), "--repo", str(here), "--logs-dir", "l"]) == 0
+    assert (
+        gb.main(
+            ["unpack", str(out), "--repo", str(here), "--logs-dir", str(tmp_path / "l")]
+        )
+        == 0
+    )
     for i in range(3):
         name = f"labs/l{i}.ipynb"
         assert (here / name).read_bytes() == (there / name).read_bytes()
