@@ -9,6 +9,7 @@ machine (the same command, the smoke profile, --no-install since the wheels are 
 """
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -64,8 +65,11 @@ def run_labs(
 ) -> tuple[subprocess.CompletedProcess, float]:
     cmd = [sys.executable, "tools/gpu_bundle.py", "run-labs", "--bundle", ".bundle"]
     cmd += ["--out", str(out), "--no-install", "--poll-s", "0.2", *args]
+    env = dict(os.environ, MPLBACKEND="Agg")  # must not reach the kernels
     start = time.monotonic()
-    done = subprocess.run(cmd, cwd=repo, capture_output=True, text=True, timeout=400)
+    done = subprocess.run(
+        cmd, cwd=repo, env=env, capture_output=True, text=True, timeout=400
+    )
     return done, time.monotonic() - start
 
 
@@ -121,6 +125,8 @@ def test_bundle_run_labs_and_unpack_on_this_cpu(tmp_path):
         stamp = json.loads((here / name).read_text())["metadata"]["provenance"]
         assert stamp["profile"] == "smoke" and stamp["keras_backend"] == "torch"
     assert "quick" in (logs / "quick.log").read_text()
+    # figures reach the page (the kernel's inline backend, not one leaked from outside)
+    assert '"image/png"' in (here / "labs" / "permuted_mnist.ipynb").read_text()
 
     # 2. the sleeper is cut a margin before the deadline; the quick one still comes back
     out2 = tmp_path / "out2"

@@ -928,6 +928,14 @@ def cmd_run_labs(args) -> int:
     profile = args.profile or manifest["profile"]
     workers = max(1, args.workers or manifest.get("workers") or 4)
     chosen = set(args.labs or [])
+    unknown = (
+        chosen
+        - {x["name"] for x in manifest["labs"]}
+        - {x["path"] for x in manifest["labs"]}
+    )
+    if unknown:
+        log(f"error: not in the manifest: {', '.join(sorted(unknown))}")
+        return 2
     labs = [
         dict(lab, status="not-started", seconds=None, rc=None)
         for lab in manifest["labs"]
@@ -973,8 +981,9 @@ def cmd_run_labs(args) -> int:
         LABS_OFFLINE="1",
         LABS_PROFILE=profile,
         PYTHONUNBUFFERED="1",
-        MPLBACKEND="Agg",
     )
+    # the kernel sets the inline backend only where none is given: figures must reach the page
+    env.pop("MPLBACKEND", None)
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # keras imports jax
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env.setdefault(var, threads)
