@@ -686,3 +686,28 @@ def test_run_labs_runs_nothing_when_the_data_do_not_match(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert "x.bin" in summary["error"]
     assert summary["labs"][0]["status"] == "not-started"
+
+
+def test_bundle_starts_the_longest_labs_first(
+    tmp_path, data_dir, wheel_dir, monkeypatch
+):
+    repo = tmp_path / "repo"
+    (repo / "labs").mkdir(parents=True)
+    for name, wall in (("short", 10.0), ("long", 100.0), ("new", None)):
+        path = lab(repo / "labs" / f"{name}.ipynb", ["x = 1"])
+        if wall:
+            nb = json.loads(path.read_text())
+            nb["metadata"]["provenance"] = {"profile": "full", "wall_time_s": wall}
+            path.write_text(json.dumps(nb))
+    monkeypatch.chdir(repo)
+    args = ["bundle", "--labs", "labs", "--source", str(data_dir)]
+    args += ["--wheels", str(wheel_dir)]
+
+    def order():
+        manifest = json.loads((repo / ".bundle" / "manifest.json").read_text())
+        return [x["name"] for x in manifest["labs"]]
+
+    assert gb.main(args) == 0
+    assert order() == ["new", "long", "short"]  # never run: maybe the longest
+    assert gb.main(args + ["--order", "given"]) == 0
+    assert order() == ["long", "new", "short"]  # the folder's, sorted by name

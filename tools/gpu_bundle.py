@@ -688,11 +688,21 @@ def cmd_bundle(args) -> int:
         if (wheels / extra).is_file():
             shutil.copyfile(wheels / extra, dest / "wheels" / extra)
     shutil.rmtree(dest / "logs", ignore_errors=True)  # an earlier run's; not to travel
+    entries = [
+        {
+            "path": r,
+            "name": lab.stem,
+            "sha256": file_sha256(lab),
+            "last_wall_s": last_wall_time(lab),
+        }
+        for r, lab in zip(rel, labs)
+    ]
+    if (
+        args.order == "longest-first"
+    ):  # the pool's makespan: the longest labs start first
+        entries.sort(key=lambda e: -(e["last_wall_s"] or float("inf")))
     manifest = {
-        "labs": [
-            {"path": r, "name": lab.stem, "sha256": file_sha256(lab)}
-            for r, lab in zip(rel, labs)
-        ],
+        "labs": entries,
         "profile": args.profile,
         "workers": args.workers,
         "deadline_s": args.deadline_s,
@@ -717,6 +727,15 @@ def cmd_bundle(args) -> int:
     )
     print_run_command(dest, args.deadline_s)
     return 0
+
+
+def last_wall_time(notebook: Path) -> float | None:
+    """The wall time the notebook's provenance records (its last run, wherever it ran)."""
+    try:
+        nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+        return float(nb["metadata"]["provenance"]["wall_time_s"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def print_run_command(dest: Path, deadline_s: int) -> None:
@@ -1169,6 +1188,12 @@ def main(argv=None) -> int:
     )
     b.add_argument("--profile", default="full")
     b.add_argument("--workers", type=int, default=4)
+    b.add_argument(
+        "--order",
+        choices=("longest-first", "given"),
+        default="longest-first",
+        help="the order labs start in: by the wall time their provenance records, or as given",
+    )
     b.add_argument("--deadline-s", type=int, default=DEFAULT_DEADLINE_S)
     b.add_argument(
         "--measure", action="store_true", help="print the sizes only; copy nothing"
