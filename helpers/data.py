@@ -281,6 +281,7 @@ def _image_groups(path: Path, size=None) -> dict[tuple[str, str], list]:
 
 
 def _incomplete(path: Path, where: str, groups) -> DataError:
+    """The error for an image archive lacking images of a class in a split (``where``)."""
     found = ", ".join(f"{s}/{c}/" for s, c in sorted(groups)) or "none"
     return DataError(
         f"{path} has {where}; every class needs images in every split (folders with "

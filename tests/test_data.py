@@ -493,6 +493,15 @@ def in_data_dir(monkeypatch, tmp_path, name, path, fmt, content):
     monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "d"))
 
 
+def hand_placed(monkeypatch, tmp_path, name, path, content, urls=()) -> Path:
+    """A file without a published hash, put in the cache by hand (used with a warning)."""
+    register(monkeypatch, name, "archive", path, "image-archive", urls=urls)
+    placed = tmp_path / "cache" / path
+    placed.parent.mkdir(parents=True, exist_ok=True)
+    placed.write_bytes(content)
+    return placed
+
+
 def cifar_batch(n, key, n_classes, seed):
     rng = np.random.default_rng(seed)
     return pickle.dumps(
@@ -600,17 +609,8 @@ def test_image_folder_from_hand_placed_zip(monkeypatch, tmp_path):
             img = io.BytesIO()
             Image.new("RGB", (40 + i, 30), (60 * i, 0, 0)).save(img, "JPEG")
             z.writestr(member, img.getvalue())
-    register(
-        monkeypatch,
-        "hymenoptera",
-        "archive",
-        "hymenoptera/h.zip",
-        "image-archive",
-        urls=["https://example.org/h.zip"],
-    )
-    placed = tmp_path / "cache" / "hymenoptera" / "h.zip"
-    placed.parent.mkdir(parents=True)
-    placed.write_bytes(buf.getvalue())
+    url = "https://example.org/h.zip"  # not downloaded: no published hash
+    hand_placed(monkeypatch, tmp_path, "hymenoptera", "h/h.zip", buf.getvalue(), [url])
     with pytest.warns(UserWarning, match="unverified"):
         (x, y), (_, yv), classes = data.load_image_folder(
             "hymenoptera", 16, profile="full"
@@ -769,15 +769,6 @@ def test_cifar10_jpegs_missing_a_class_name_it(monkeypatch, tmp_path):
     )
     with pytest.raises(DataError, match="no images in test/truck/"):
         data.load_cifar10(profile="full")
-
-
-def hand_placed(monkeypatch, tmp_path, name, path, content) -> Path:
-    """A file without a published hash, put in the cache by hand (used with a warning)."""
-    register(monkeypatch, name, "archive", path, "image-archive")
-    placed = tmp_path / "cache" / path
-    placed.parent.mkdir(parents=True, exist_ok=True)
-    placed.write_bytes(content)
-    return placed
 
 
 @pytest.mark.parametrize("where", ["inside", "at"])
