@@ -103,6 +103,10 @@ def _smoke(profile: str | None) -> bool:
     return name == "smoke"
 
 
+class _Undecodable(ValueError):
+    """A decoding failure whose message already says what is wrong (and where)."""
+
+
 @contextmanager
 def _decoding(found: Found):
     """Turn any decoding failure (truncated gzip, bad tar, zip, pickle...) into a DataError.
@@ -134,8 +138,9 @@ def _decoding(found: Found):
             if found.verified
             else "The file is truncated or corrupt. Delete it (or re-copy it) and load again."
         )
+        what = str(e) if isinstance(e, _Undecodable) else f"{type(e).__name__}: {e}"
         raise DataError(
-            f"Cannot decode {found.path} ({found.origin}): {type(e).__name__}: {e}\n{fix}"
+            f"Cannot decode {found.path} ({found.origin}): {what}\n{fix}"
         ) from e
 
 
@@ -211,6 +216,28 @@ def load_fashion_mnist(*, profile: str | None = None):
 
 
 # --- Archives and images ----------------------------------------------------------------------------
+_MEMBER_ERRORS = (  # reading one member of a zip or tar
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    NotImplementedError,  # a zip compression method Python lacks (Deflate64...)
+    RuntimeError,  # an encrypted zip member
+)
+
+
+def _read_member(name: str, read, *args) -> bytes:
+    """``read(*args)``: one member's bytes; a failure names the member."""
+    try:
+        return read(*args)
+    except _MEMBER_ERRORS as e:
+        raise _Undecodable(
+            f"cannot read its member {name} ({type(e).__name__}: {e})"
+        ) from e
+
+
 def _archive_files(path: Path, wanted=lambda name: True):
     """Yield ``(member name, bytes)`` of the regular files of a tar (any compression) or zip.
 
@@ -221,16 +248,20 @@ def _archive_files(path: Path, wanted=lambda name: True):
         with zipfile.ZipFile(path) as z:
             for info in z.infolist():
                 if not info.is_dir() and wanted(info.filename):
-                    yield info.filename, z.read(info)
+                    yield (
+                        info.filename,
+                        _read_member(info.filename, z.read, info),
+                    )
         return
     with tarfile.open(path, "r|*") as tar:  # streaming: one pass, no index
         for member in tar:
             if member.isfile() and wanted(member.name):
-                yield member.name, tar.extractfile(member).read()
+                read = tar.extractfile(member).read
+                yield member.name, _read_member(member.name, read)
         # tarfile stops at the first header it cannot read whole; the end-of-archive block is
         # the only whole one it stops at
         if tar.fileobj.tell() != tar.offset + tarfile.BLOCKSIZE:
-            raise tarfile.ReadError(
+            raise _Undecodable(
                 f"the archive ends inside a member's header at byte {tar.offset:,} "
                 f"(after {len(tar.members):,} members): it is truncated"
             )

@@ -816,6 +816,34 @@ def test_a_member_that_is_not_a_readable_image_is_named(monkeypatch, tmp_path, b
         data.load_cifar10(profile="full")
 
 
+def test_an_archive_member_that_cannot_be_read_is_named(monkeypatch, tmp_path):
+    raw = gzip.decompress(
+        (sources.SAMPLES_DIR / "hymenoptera-sample.tar.gz").read_bytes()
+    )
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        third = tar.getmembers()[2]
+    cut = gzip.compress(raw[: third.offset_data + 10])  # inside the third image
+    hand_placed(monkeypatch, tmp_path, "hymenoptera", "h/h.tar.gz", cut)
+    with pytest.warns(UserWarning, match="unverified"):
+        with pytest.raises(DataError, match=f"cannot read its member {third.name} "):
+            data.load_image_folder("hymenoptera", 16, profile="full")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for member, content in hymenoptera().items():
+            z.writestr(member, content)
+    damaged = bytearray(buf.getvalue())
+    with zipfile.ZipFile(buf) as z:
+        info = z.getinfo("h/train/bees/1.jpg")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    damaged[start + 20 : start + 60] = bytes(40)  # zeros inside its compressed data
+    hand_placed(monkeypatch, tmp_path, "hymenoptera", "h/h.zip", bytes(damaged))
+    with pytest.warns(UserWarning, match="unverified"):
+        with pytest.raises(
+            DataError, match="cannot read its member h/train/bees/1.jpg"
+        ):
+            data.load_image_folder("hymenoptera", 16, profile="full")
+
+
 @pytest.mark.parametrize("size", [-5, 0, (64,), "64", (64, 0), (64, 64, 3), True, 2.5])
 def test_image_sizes_are_checked_before_any_file_is_touched(monkeypatch, size):
     monkeypatch.setattr(
