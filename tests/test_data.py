@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import shutil
+import signal
 import tarfile
 import tempfile
 import time
@@ -962,7 +963,8 @@ def as_nobody(fn, *args) -> tuple[str, str]:
         return call()
     read, write = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: never returns into pytest
+    if pid == 0:  # the child: never returns into pytest, and never hangs it
+        signal.alarm(60)
         try:
             os.setgid(65534)
             os.setuid(65534)
@@ -986,8 +988,13 @@ def open_dir():
     path = Path(tempfile.mkdtemp(prefix="labs-test-"))
     path.chmod(0o755)
     yield path
-    for p in [path, *path.rglob("*")]:
+
+    def unlock(p: Path):  # top down: a folder must open before its files can
         p.chmod(0o755 if p.is_dir() else 0o644)
+        for child in p.iterdir() if p.is_dir() else ():
+            unlock(child)
+
+    unlock(path)
     shutil.rmtree(path)
 
 
@@ -1002,7 +1009,7 @@ def test_an_unreadable_data_file_says_so(monkeypatch, open_dir):
         and "PermissionError" in message
     )
     assert "toy/toy.bin" in message and "chmod a+r" in message
-    (open_dir / "d" / "toy").chmod(0o700)  # a folder nobody cannot enter
+    (open_dir / "d" / "toy").chmod(0)  # a folder that cannot be entered
     kind, message = as_nobody(sources.fetch, "toy")
     assert (
         kind == "DataError" and "Cannot look at" in message and "permissions" in message
