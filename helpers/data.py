@@ -19,6 +19,7 @@ import io
 import json
 import lzma
 import math
+import numbers
 import pickle
 import struct
 import tarfile
@@ -38,6 +39,7 @@ from .datasets_sources import (
     Found,
     dataset,
     fetch,
+    file_stamp,
 )
 
 CIFAR10_CLASSES = (
@@ -77,7 +79,11 @@ CIFAR100_FINE_CLASSES = tuple(  # label order of the canonical meta file: alphab
 LETTER_CLASSES = tuple(
     "abcdefghijklmnopqrstuvwxyz"
 )  # EMNIST letters: upper and lower case merged
-IMAGE_FOLDERS = ("hymenoptera", "flowers")
+IMAGE_FOLDER_CLASSES = {  # every class must have images in every split
+    "hymenoptera": ("ants", "bees"),
+    "flowers": ("daisy", "dandelion", "rose", "sunflower", "tulip"),
+}
+IMAGE_FOLDERS = tuple(IMAGE_FOLDER_CLASSES)
 IMAGES = ("dog",)
 FLOWERS_TEST_FRACTION = 0.2  # per class, see load_image_folder
 SPLIT_SEED = 0  # the flowers split
@@ -97,9 +103,17 @@ def _smoke(profile: str | None) -> bool:
     return name == "smoke"
 
 
+class _Undecodable(ValueError):
+    """A decoding failure whose message already says what is wrong (and where)."""
+
+
 @contextmanager
 def _decoding(found: Found):
-    """Turn any decoding failure (truncated gzip, bad tar, zip, pickle...) into a DataError."""
+    """Turn any decoding failure (truncated gzip, bad tar, zip, pickle...) into a DataError.
+
+    A file that matched its published checksum is the published file: deleting it would not
+    help, so the message does not say to.
+    """
     try:
         yield
     except DataError:
@@ -117,9 +131,16 @@ def _decoding(found: Found):
         KeyError,
         ValueError,
     ) as e:
+        fix = (
+            "It matches its published checksum, so it is the published file, not a damaged "
+            "copy, and deleting it would not help: the file as published is truncated or "
+            "corrupt, or this code cannot read it. Please report this (helpers/data.py)."
+            if found.verified
+            else "The file is truncated or corrupt. Delete it (or re-copy it) and load again."
+        )
+        what = str(e) if isinstance(e, _Undecodable) else f"{type(e).__name__}: {e}"
         raise DataError(
-            f"Cannot decode {found.path} ({found.origin}): {type(e).__name__}: {e}\n"
-            f"The file is truncated or corrupt. Delete it (or re-copy it) and load again."
+            f"Cannot decode {found.path} ({found.origin}): {what}\n{fix}"
         ) from e
 
 
@@ -195,18 +216,55 @@ def load_fashion_mnist(*, profile: str | None = None):
 
 
 # --- Archives and images ----------------------------------------------------------------------------
+_MEMBER_ERRORS = (  # reading one member of a zip or tar
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    NotImplementedError,  # a zip compression method Python lacks (Deflate64...)
+    RuntimeError,  # an encrypted zip member
+)
+
+
+def _read_member(name: str, read, *args) -> bytes:
+    """``read(*args)``: one member's bytes; a failure names the member."""
+    try:
+        return read(*args)
+    except _MEMBER_ERRORS as e:
+        raise _Undecodable(
+            f"cannot read its member {name} ({type(e).__name__}: {e})"
+        ) from e
+
+
 def _archive_files(path: Path, wanted=lambda name: True):
-    """Yield ``(member name, bytes)`` of the regular files of a tar (any compression) or zip."""
+    """Yield ``(member name, bytes)`` of the regular files of a tar (any compression) or zip.
+
+    A tar cut inside a member's header would read as a shorter archive (tarfile stops there
+    silently), so a tar must end with its end-of-archive block (zip has a central directory).
+    """
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as z:
             for info in z.infolist():
                 if not info.is_dir() and wanted(info.filename):
-                    yield info.filename, z.read(info)
+                    yield (
+                        info.filename,
+                        _read_member(info.filename, z.read, info),
+                    )
         return
     with tarfile.open(path, "r|*") as tar:  # streaming: one pass, no index
         for member in tar:
             if member.isfile() and wanted(member.name):
-                yield member.name, tar.extractfile(member).read()
+                read = tar.extractfile(member).read
+                yield member.name, _read_member(member.name, read)
+        # tarfile stops at the first header it cannot read whole; the end-of-archive block is
+        # the only whole one it stops at
+        if tar.fileobj.tell() != tar.offset + tarfile.BLOCKSIZE:
+            raise _Undecodable(
+                f"the archive ends inside a member's header at byte {tar.offset:,} "
+                f"(after {len(tar.members):,} members): it is truncated"
+            )
 
 
 def _decode_image(data: bytes, size: tuple[int, int] | None) -> np.ndarray:
@@ -226,6 +284,8 @@ def _decode_image(data: bytes, size: tuple[int, int] | None) -> np.ndarray:
 
 def _image_groups(path: Path, size=None) -> dict[tuple[str, str], list]:
     """``{(folder, class): [(file name, image), ...]}`` of ``.../<folder>/<class>/<file>.jpg``, sorted."""
+    from PIL import Image
+
     groups: dict[tuple[str, str], list] = {}
     for member, data in _archive_files(
         path, lambda n: n.lower().endswith((".jpg", ".jpeg", ".png"))
@@ -233,9 +293,15 @@ def _image_groups(path: Path, size=None) -> dict[tuple[str, str], list]:
         parts = member.split("/")  # str.split: PurePosixPath is slow over 60,000 names
         if len(parts) < 3 or any(p.startswith((".", "__MACOSX")) for p in parts):
             continue
-        groups.setdefault((parts[-3], parts[-2]), []).append(
-            (parts[-1], _decode_image(data, size))
-        )
+        try:
+            image = _decode_image(data, size)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+            raise DataError(
+                f"{path}: its member {member} is not a readable image "
+                f"({type(e).__name__}: {e}). The archive is damaged or holds a file that is "
+                f"not an image: replace the archive with a good copy, or remove that member."
+            ) from e
+        groups.setdefault((parts[-3], parts[-2]), []).append((parts[-1], image))
     if not groups:
         raise DataError(
             f"{path} holds no images laid out as <folder>/<class>/<file>.jpg."
@@ -245,14 +311,24 @@ def _image_groups(path: Path, size=None) -> dict[tuple[str, str], list]:
     }
 
 
-def _stack(groups, split: str, classes) -> tuple[np.ndarray, np.ndarray]:
+def _incomplete(path: Path, where: str, groups) -> DataError:
+    """The error for an image archive lacking images of a class in a split (``where``)."""
+    found = ", ".join(f"{s}/{c}/" for s, c in sorted(groups)) or "none"
+    return DataError(
+        f"{path} has {where}; every class needs images in every split (folders with "
+        f"images: {found}). The archive is incomplete or not this data set: replace it with "
+        f"a complete copy."
+    )
+
+
+def _stack(groups, split: str, classes, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The images of ``split``, ordered by class; a DataError naming any class folder without images."""
+    if empty := [c for c in classes if not groups.get((split, c))]:
+        where = ", ".join(f"{split}/{c}/" for c in empty)
+        raise _incomplete(path, f"no images in {where}", groups)
     items = [
-        (img, label)
-        for label, c in enumerate(classes)
-        for _, img in groups.get((split, c), [])
+        (img, label) for label, c in enumerate(classes) for _, img in groups[(split, c)]
     ]
-    if not items:
-        raise DataError(f"no images in the {split!r} split")
     return np.stack([img for img, _ in items]), np.array(
         [label for _, label in items], np.int64
     )
@@ -302,7 +378,7 @@ def load_cifar10(*, profile: str | None = None):
         else:
             groups = _image_groups(found.path)
             train, test = (
-                _shuffled(*_stack(groups, s, CIFAR10_CLASSES))
+                _shuffled(*_stack(groups, s, CIFAR10_CLASSES, found.path))
                 for s in ("train", "test")
             )
     return tuple(
@@ -485,10 +561,9 @@ def _imdb_encoded(path: str, fmt: str, origin: str, stamp: tuple):
 
 def _imdb(profile):
     found = fetch("imdb", sample=_smoke(profile))
-    st = found.path.stat()
     with _decoding(found):
         return _imdb_encoded(
-            str(found.path), found.fmt, found.origin, (st.st_size, st.st_mtime_ns)
+            str(found.path), found.fmt, found.origin, file_stamp(found.path)
         )
 
 
@@ -550,6 +625,22 @@ def imdb_word_index(*, profile: str | None = None) -> dict[str, int]:
 
 
 # --- Image folders -----------------------------------------------------------------------------------
+def _image_size(size) -> tuple[int, int]:
+    """``size`` as (height, width): a positive int, or a pair of them; else a ValueError."""
+
+    def positive(n):
+        return isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0
+
+    if positive(size):
+        return int(size), int(size)
+    if isinstance(size, (tuple, list)) and len(size) == 2 and all(map(positive, size)):
+        return int(size[0]), int(size[1])
+    raise ValueError(
+        f"size={size!r}: give a positive int (square images, e.g. 224) or a pair of them "
+        f"(height, width), e.g. (224, 224)."
+    )
+
+
 def load_image_folder(
     name: str, size: int | tuple[int, int] = 224, *, profile: str | None = None
 ):
@@ -561,7 +652,9 @@ def load_image_folder(
     placeholder, is skipped). ``"flowers"``: daisy, dandelion, rose,
     sunflower, tulip, no split of its own: per class, file names sorted, shuffled with
     ``SPLIT_SEED`` and the first ``FLOWERS_TEST_FRACTION`` (rounded) taken as test.
-    Smoke: 16 images per class per split (flowers: 24 per class).
+    Smoke: 16 images per class per split (flowers: 24 per class). Every class must have images
+    in every split (a flowers class at least 3 images), or this raises a :class:`DataError`
+    naming the folder.
     """
     if name not in IMAGE_FOLDERS:
         close = difflib.get_close_matches(str(name), IMAGE_FOLDERS, n=1, cutoff=0.4)
@@ -569,29 +662,29 @@ def load_image_folder(
         raise DataError(
             f"Unknown image folder {name!r}.{hint} Known: {', '.join(IMAGE_FOLDERS)}."
         )
-    size = (size, size) if isinstance(size, int) else tuple(size)
+    size = _image_size(size)
     found = fetch(name, sample=_smoke(profile))
     with _decoding(found):
         groups = _image_groups(found.path, size)
+    classes = list(IMAGE_FOLDER_CLASSES[name])
     if name == "hymenoptera":
-        classes = sorted({c for _, c in groups})
-        return (*(_stack(groups, s, classes) for s in ("train", "val")), classes)
-    return _split_flowers(groups)
+        splits = (_stack(groups, s, classes, found.path) for s in ("train", "val"))
+        return (*splits, classes)
+    return _split_flowers(groups, classes, found.path)
 
 
-def _split_flowers(groups) -> tuple:
-    by_class: dict[str, list] = {}
+def _split_flowers(groups, classes: list[str], path: Path) -> tuple:
+    by_class: dict[str, list] = {c: [] for c in classes}
     for (_, c), items in sorted(groups.items()):
         by_class.setdefault(_FLOWER_NAMES.get(c, c), []).extend(items)
-    classes, rng = sorted(by_class), np.random.default_rng(SPLIT_SEED)
-    split = {"train": [], "test": []}
+    rng, split = np.random.default_rng(SPLIT_SEED), {"train": [], "test": []}
     for label, c in enumerate(classes):
         items = sorted(by_class[c], key=lambda item: item[0])
-        test = set(
-            rng.permutation(len(items))[
-                : round(len(items) * FLOWERS_TEST_FRACTION)
-            ].tolist()
-        )
+        n_test = round(len(items) * FLOWERS_TEST_FRACTION)
+        if not 0 < n_test < len(items):
+            where = f"{len(items)} images of {c!r} (at least 3 are needed to split)"
+            raise _incomplete(path, where, groups)
+        test = set(rng.permutation(len(items))[:n_test].tolist())
         for i, (_, img) in enumerate(items):
             split["test" if i in test else "train"].append((img, label))
     return (

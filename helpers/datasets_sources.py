@@ -15,15 +15,21 @@ Every file is checked against the SHA-256 values it accepts before it is used. E
 value says where it comes from: the canonical upstream file (with the published source of the
 value) or the known offline copy. A download is streamed to a temporary file in the cache
 folder, checked, and only then renamed into place, so an interrupted or wrong download leaves
-nothing behind. Every problem is a :class:`DataError` that says what happened and what to do.
+nothing behind (a killed one leaves a temporary file, removed by a later run once stale). Every
+problem, a folder or an unreadable file where a data file should be, a cache folder that cannot
+be written, is a :class:`DataError` that says what happened and what to do.
 """
 
 from __future__ import annotations
 
 import difflib
+import glob
 import hashlib
 import os
+import shutil
+import stat
 import tempfile
+import time
 import urllib.request
 import warnings
 from collections.abc import Mapping
@@ -38,6 +44,10 @@ OFFLINE_VAR = "LABS_OFFLINE"
 DEFAULT_CACHE = Path("~/.cache/deep-learning-practicals")
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 TIMEOUT_S = 60  # per network operation, not for the whole download
+# A temporary file untouched this long was left by a killed process (a live download writes
+# at least every few seconds), so the next run may remove it.
+STALE_S = 30 * 60
+UNVERIFIED = "unverified (no published checksum)"
 LAYOUT_HELP = "see 'Data folder layout' in helpers/samples/README.md"
 _urlopen = urllib.request.urlopen  # tests replace this
 
@@ -82,6 +92,11 @@ class Found:
     path: Path
     fmt: str
     origin: str
+
+    @property
+    def verified(self) -> bool:
+        """True when the file matched a published (or recorded) checksum."""
+        return self.origin != UNVERIFIED
 
 
 # --- The registry ---------------------------------------------------------------------------------
@@ -358,8 +373,13 @@ def data_dir() -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
+        what = (
+            f"{path.resolve()} is a file, not a folder"
+            if path.exists()
+            else f"there is no folder {path.resolve()}"
+        )
         raise DataError(
-            f"{DATA_DIR_VAR}={value!r}, but there is no folder {path.resolve()}. Point "
+            f"{DATA_DIR_VAR}={value!r}, but {what}. Point "
             f"{DATA_DIR_VAR} at a folder laid out like the project's shared data "
             f"({LAYOUT_HELP}), or unset it to use the cache and downloads."
         )
@@ -369,6 +389,31 @@ def data_dir() -> Path | None:
 def cache_dir() -> Path:
     """The download cache: ``LABS_CACHE_DIR`` or ``~/.cache/deep-learning-practicals``."""
     return Path(os.environ.get(CACHE_DIR_VAR, "").strip() or DEFAULT_CACHE).expanduser()
+
+
+def usable_cache(sub: str | Path = "") -> Path:
+    """The cache folder (or its subfolder ``sub``), created if need be; a DataError when it is a
+    file or cannot be written (which no download can fix)."""
+    folder = cache_dir() / sub
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):  # can we write there?
+            pass
+    except OSError as e:
+        blocker = next(
+            (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()),
+            None,
+        )
+        why = (
+            f"{blocker} is a file, not a folder"
+            if blocker
+            else f"it cannot be written ({type(e).__name__}: {e})"
+        )
+        raise DataError(
+            f"The cache folder {folder} cannot be used: {why}. Point {CACHE_DIR_VAR} at a "
+            f"folder you can write to, or unset it (the default is {DEFAULT_CACHE})."
+        ) from e
+    return folder
 
 
 def offline() -> bool:
@@ -388,19 +433,53 @@ def dataset(name: str) -> DataSet:
 
 
 # --- Verification ----------------------------------------------------------------------------------
+def regular_file(path: Path, fix: str) -> bool:
+    """True when ``path`` is a file, False when nothing is there; a DataError when something
+    else is (a folder, a device...) or it cannot be looked at. ``fix`` says what to do."""
+    try:
+        st = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as e:
+        raise DataError(
+            f"Cannot look at {path} ({type(e).__name__}: {e}): check the permissions of "
+            f"its folders."
+        ) from e
+    if stat.S_ISREG(st.st_mode):
+        return True
+    what = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+    raise DataError(f"{path} is {what}, where a data file should be. {fix}")
+
+
+def file_stamp(path: Path) -> tuple:
+    """What changes when a file is rewritten or replaced: device, inode, size, mtime, ctime.
+
+    ctime cannot be set back by hand, and a replaced file has another inode, so a file swapped
+    for one of the same size and modification time still gets another stamp.
+    """
+    st = path.stat()
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
 _hash_memo: dict[tuple, str] = {}
 
 
 def file_hash(path: Path, algorithm: str = "sha256") -> str:
-    """A file's SHA-256 (or another ``hashlib`` digest), remembered per path, size and modification time."""
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns, algorithm)
-    if key not in _hash_memo:
-        digest = hashlib.new(algorithm)
-        with open(path, "rb") as f:
-            while chunk := f.read(1 << 22):
-                digest.update(chunk)
-        _hash_memo[key] = digest.hexdigest()
+    """A file's SHA-256 (or another ``hashlib`` digest), remembered per path and
+    :func:`file_stamp`; a DataError when the file cannot be read."""
+    try:
+        key = (str(path.resolve()), *file_stamp(path), algorithm)
+        if key not in _hash_memo:
+            digest = hashlib.new(algorithm)
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 22):
+                    digest.update(chunk)
+            _hash_memo[key] = digest.hexdigest()
+    except OSError as e:
+        raise DataError(
+            f"Cannot read {path} ({type(e).__name__}: {e}). Make it readable "
+            f"(chmod a+r {path}) or replace it."
+        ) from e
     return _hash_memo[key]
 
 
@@ -427,7 +506,7 @@ def verify(path: Path, accepted: Mapping[str, str], fix: str) -> str:
             stacklevel=3,
         )
         _log_read(path, file_hash(path))
-        return "unverified (no published checksum)"
+        return UNVERIFIED
     got = file_hash(path)
     if got not in accepted:
         raise DataError(
@@ -459,11 +538,9 @@ def _fetch_sample(name: str, entry: DataSet, role: str) -> Found:
         )
     fname, fmt = entry.samples[role]
     path = SAMPLES_DIR / fname
-    if not path.is_file():
-        raise DataError(
-            f"The smoke sample {path} is missing: restore it from git "
-            f"(git checkout -- helpers/samples) or run tools/make_smoke_samples.py."
-        )
+    restore = "Restore it with `git checkout -- helpers/samples` or rerun tools/make_smoke_samples.py."
+    if not regular_file(path, restore):
+        raise DataError(f"The smoke sample {path} is missing. {restore}")
     sums = _sample_sums()
     accepted = (
         {sums[fname]: "smoke sample (helpers/samples/SHA256SUMS)"}
@@ -475,8 +552,7 @@ def _fetch_sample(name: str, entry: DataSet, role: str) -> Found:
             f"{fname} is not listed in {SAMPLES_DIR / 'SHA256SUMS'}: "
             f"run tools/make_smoke_samples.py."
         )
-    fix = "Restore it with `git checkout -- helpers/samples` or rerun tools/make_smoke_samples.py."
-    return Found(path, fmt, verify(path, accepted, fix))
+    return Found(path, fmt, verify(path, accepted, restore))
 
 
 # --- Finding and downloading -----------------------------------------------------------------------
@@ -500,12 +576,14 @@ def fetch(name: str, role: str | None = None, *, sample: bool = False) -> Found:
     for f in entry.files[role]:
         for label, root in places:
             path = root / f.path
-            if path.is_file():
-                fix = (
-                    "Delete it; it will be downloaded again."
-                    if label == "cache"
-                    else "Re-copy it from the project's shared data, or delete it."
-                )
+            fix = (
+                "Delete it; it will be downloaded again."
+                if label == "cache"
+                else "Re-copy it from the project's shared data, or delete it."
+            )
+            if label == "cache":
+                sweep_partials(path)
+            if regular_file(path, fix):
                 return Found(path, f.fmt, verify(path, f.sha256, fix))
             looked.append(f"{label}: {path} (not there)")
     return _download_any(name, entry.files[role], looked)
@@ -513,6 +591,21 @@ def fetch(name: str, role: str | None = None, *, sample: bool = False) -> Found:
 
 def _download_any(name: str, files: tuple[DataFile, ...], looked: list[str]) -> Found:
     """Download the first file that has a URL and a published hash; explain every failure."""
+
+    def check_cache(
+        sub="",
+    ):  # a cache that cannot be written is the problem, not the network
+        try:
+            usable_cache(sub)
+        except DataError as e:
+            raise DataError(
+                f"Data set {name!r}: no copy of {files[0].path} was found, and none can be "
+                f"downloaded or placed in the cache.\nLooked in:\n"
+                + "".join(f"  - {x}\n" for x in looked)
+                + str(e)
+            ) from e
+
+    check_cache()
     tried, mismatch = [], False
     for f in files:
         dest = cache_dir() / f.path
@@ -529,6 +622,7 @@ def _download_any(name: str, files: tuple[DataFile, ...], looked: list[str]) -> 
                 f"{f.urls[0]}: not tried, downloads are off ({OFFLINE_VAR} is set)."
             )
         else:
+            check_cache(Path(f.path).parent)
             for url in f.urls:
                 try:
                     return Found(dest, f.fmt, download(url, dest, f.sha256))
@@ -563,6 +657,7 @@ def atomic_write(dest: Path, suffix: str = ".part"):
     ``with`` block ends without an exception; on any exception the partial file is removed and
     ``dest`` is left as it was (a reader sees the old file or the whole new one)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
+    sweep_partials(dest, suffix)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix)
     try:
         with os.fdopen(fd, "wb") as out:
@@ -571,6 +666,26 @@ def atomic_write(dest: Path, suffix: str = ".part"):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def sweep_stale(folder: Path, pattern: str) -> None:
+    """Remove the files or folders in ``folder`` matching ``pattern`` that nothing has written
+    to for ``STALE_S`` seconds: leftovers of killed processes. Live ones are left alone."""
+    for p in folder.glob(pattern):
+        try:
+            newest = max(
+                q.lstat().st_mtime for q in [p, *(p.rglob("*") if p.is_dir() else ())]
+            )
+            if time.time() - newest > STALE_S:
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+        except OSError:  # removed meanwhile by another process, or not ours to remove
+            pass
+
+
+def sweep_partials(dest: Path, suffix: str = ".part") -> None:
+    """Sweep stale temporary files that :func:`atomic_write` left beside ``dest``."""
+    if dest.parent.is_dir():
+        sweep_stale(dest.parent, f".{glob.escape(dest.name)}.*{suffix}")
 
 
 def download(url: str, dest: Path, accepted: Mapping[str, str]) -> str:
@@ -594,4 +709,5 @@ def download(url: str, dest: Path, accepted: Mapping[str, str]) -> str:
                 f"({size:,} bytes); nothing was kept."
             )
     print(f"  done: {size / 1e6:.1f} MB, SHA-256 verified.", flush=True)
+    _log_read(dest, got)
     return accepted[got]

@@ -18,7 +18,9 @@ Weights files are looked for, in this order, and each is checked against its SHA
 
 A missing or corrupt file stops with a message that says what to do. Keras publishes an MD5 for
 ResNet50's file and no checksum for MobileNet's, which is then used with a warning that prints
-its SHA-256.
+its SHA-256, once it has passed the checks a file without a checksum can have: an HDF5
+signature, a whole HDF5 file with Keras' layer list, and (before a download enters the cache,
+and on every load) weights that load into the model.
 
 ``load(name, framework="torch")`` gives Keras' MobileNet and ResNet50 as PyTorch modules with
 the same weights (:mod:`helpers.keras_ports`), for training code written in PyTorch.
@@ -46,6 +48,9 @@ from .datasets_sources import (
     data_dir,
     file_hash,
     offline,
+    regular_file,
+    sweep_stale,
+    usable_cache,
     verify,
 )
 
@@ -72,6 +77,11 @@ class WeightsFile:
     md5: str | None = (
         None  # the publisher's MD5 where it gives no SHA-256 (neither: a warning)
     )
+
+    @property
+    def checksummed(self) -> bool:
+        """True when a published checksum (SHA-256 or MD5) identifies the file."""
+        return bool(self.sha256 or self.md5)
 
 
 @dataclass(frozen=True)
@@ -202,13 +212,14 @@ def weights_file(name: str, weights_path: str | Path | None = None) -> Path:
             (f"package {w.package}", Path(found.origin).parent / w.path_in_module)
         )
     for where, path in candidates:
-        if path.is_file():
+        if regular_file(path, _fix(name, where, path)):
             _check(name, path, _fix(name, where, path))
             return path
         if where == "weights_path":
             raise DataUnavailable(
                 f"weights_path={str(weights_path)!r}: there is no file {path}."
             )
+    usable_cache()  # a cache that cannot be written is the problem, not the network
     if w.url and not offline():
         return _download(name, w)
     raise DataUnavailable(_missing(name, [p for _, p in candidates]))
@@ -249,8 +260,8 @@ def _missing(name: str, looked: list[Path]) -> str:
 def _download(name: str, w: WeightsFile) -> Path:
     import keras
 
-    folder = cache_dir() / "weights"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = usable_cache("weights")
+    sweep_stale(folder, ".download-*")  # left by a killed download
     with tempfile.TemporaryDirectory(
         dir=folder, prefix=".download-"
     ) as tmp:  # the cache gets whole files only
@@ -263,22 +274,75 @@ def _download(name: str, w: WeightsFile) -> Path:
                 f"Downloading {w.url} failed ({type(e).__name__}: {e}).\n"
                 + _missing(name, [folder / w.name])
             ) from e
-        _check(name, part, f"Nothing was kept; {_how_to_get(name)}")
+        fix = f"Nothing was kept; {_how_to_get(name)}"
+        _check(name, part, fix)
+        if not w.checksummed:  # then at least: do the weights load?
+            _build(name, part, fix)
         os.replace(part, folder / w.name)
     return folder / w.name
 
 
 def _check(name: str, path: Path, fix: str) -> None:
-    """Check a weights file against its published SHA-256, else its MD5, else warn (``verify``)."""
+    """Check a weights file against its published SHA-256, else its MD5; without either, check
+    that it is a whole Keras weights file, then warn (``verify``)."""
     w = spec(name).weights
-    if w.sha256 or not w.md5:
-        verify(path, {w.sha256: f"{name} ImageNet weights"} if w.sha256 else {}, fix)
-        return
-    if (got := file_hash(path, "md5")) != w.md5:
-        raise DataError(
-            f"Checksum mismatch for {path}: MD5 {got}, expected {w.md5} (Keras' "
-            f"published value). The file is incomplete, damaged or a different version. {fix}"
+    if w.sha256:
+        verify(path, {w.sha256: f"{name} ImageNet weights"}, fix)
+    elif w.md5:
+        if (got := file_hash(path, "md5")) != w.md5:
+            raise DataError(
+                f"Checksum mismatch for {path}: MD5 {got}, expected {w.md5} (Keras' "
+                f"published value). The file is incomplete, damaged or a different version. {fix}"
+            )
+    else:
+        file_hash(path)  # a DataError if it cannot be read
+        if w.name.endswith(".h5"):
+            _check_keras_h5(path, fix)
+        verify(path, {}, fix)
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _check_keras_h5(path: Path, fix: str) -> None:
+    """A DataError unless ``path`` is a whole HDF5 file holding Keras weights (``layer_names``)."""
+    import h5py
+
+    with open(path, "rb") as f:
+        head = f.read(256)
+    if not head.startswith(HDF5_SIGNATURE):
+        looks = (
+            "a web page (an error or sign-in page saved in its place)"
+            if b"<html" in head.lower() or b"<!doctype" in head.lower()
+            else f"it starts with {head[:16]!r}"
         )
+        raise DataError(f"{path} is not an HDF5 weights file: {looks}. {fix}")
+    try:  # HDF5 compares the file's size with the size its header records
+        with h5py.File(path, "r") as h5:
+            layers = h5.attrs.get("layer_names")
+    except OSError as e:
+        raise DataError(
+            f"{path} is not a whole HDF5 file ({e}): a download cut short, or a damaged "
+            f"copy. {fix}"
+        ) from e
+    if layers is None or not len(layers):
+        raise DataError(
+            f"{path} is an HDF5 file but holds no Keras weights (no layer_names). {fix}"
+        )
+
+
+def _build(name: str, path: Path | None, fix: str):
+    """Backbone ``name`` built with the weights at ``path``; weights without a checksum that do
+    not load into it are a DataError (checksummed ones are the published file)."""
+    s = spec(name)
+    if path is None or s.weights.checksummed:
+        return s.build(path)
+    try:
+        return s.build(path)
+    except Exception as e:  # noqa: BLE001  (Keras reports unfitting weights in many types)
+        raise DataError(
+            f"The weights {path} do not load into {name} ({type(e).__name__}: {e}). {fix}"
+        ) from e
 
 
 # --- Backbones -----------------------------------------------------------------------------------
@@ -315,7 +379,7 @@ def load(
             f"Backbone {name!r} needs the package {s.requirement}: pip install {s.requirement}"
         )
     path = weights_file(name, weights_path) if pretrained else None
-    model = s.build(path)
+    model = _build(name, path, path and _fix(name, "cache", path))
     if framework != s.framework:  # a Keras net → its PyTorch port
         from .keras_ports import PORTS, copy_weights
 

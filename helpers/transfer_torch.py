@@ -20,6 +20,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +32,7 @@ from torch import nn
 
 from . import data, pretrained, train
 from . import profile as _profile
-from .datasets_sources import atomic_write, cache_dir
+from .datasets_sources import CACHE_DIR_VAR, atomic_write, cache_dir
 
 TWO_CLASS_METHODS = (
     "scratch",
@@ -338,7 +341,9 @@ def two_class_representations(
 
     ``settings``: a :class:`TwoClassSettings`, a dict overriding the profile's defaults, or None.
     The result is cached as an .npz under ``cache_dir() / "representations"``, keyed by seed,
-    profile, settings and this module's source, so calling again is cheap.
+    profile, settings and the helpers' source (:func:`helpers.provenance.helpers_hash`), so
+    calling again is cheap. A cache file that cannot be read is computed again and replaced
+    (atomically); a cache that cannot be written costs a warning, not the result.
     """
     name = _profile.current() if profile is None else _profile.validate(profile)
     s = (
@@ -347,18 +352,17 @@ def two_class_representations(
         else two_class_settings(name, **(settings or {}))
     )
     path = _cache_path(seed, name, s)
-    if path.is_file():
-        try:
-            return _load(path)
-        except (OSError, ValueError, KeyError):
-            path.unlink(missing_ok=True)  # unreadable: compute again
+    if (cached := _load(path)) is not None:
+        return cached
     result = _compute(seed, name, s)
     _save(path, result)
     return result
 
 
 def _cache_path(seed: int, profile: str, s: TwoClassSettings) -> Path:
-    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    from .provenance import helpers_hash  # lazily: provenance is the notebook runner
+
+    source = helpers_hash()
     key = json.dumps(
         {
             "seed": seed,
@@ -483,9 +487,12 @@ def _representation(
 
 
 _ARRAYS = ("train_features", "train_labels", "val_features", "val_labels")
+# What a damaged .npz raises (empty, truncated, a missing entry, a bad compressed stream...)
+_UNREADABLE = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error)
 
 
 def _save(path: Path, result: dict[str, Representation]) -> None:
+    """Cache ``result`` at ``path`` (all or nothing); a cache that cannot be written is a warning."""
     arrays = {}
     for i, (key, r) in enumerate(result.items()):
         arrays[f"{i}/method"] = np.array(key)
@@ -493,13 +500,35 @@ def _save(path: Path, result: dict[str, Representation]) -> None:
         arrays[f"{i}/val_accuracy"] = np.array(r.val_accuracy)
         arrays[f"{i}/description"] = np.array(r.description)
         arrays.update({f"{i}/history/{k}": np.array(v) for k, v in r.history.items()})
-    with atomic_write(
-        path, suffix=".tmp"
-    ) as f:  # a reader sees the old file or the whole new one
-        np.savez(f, **arrays)
+    try:  # a reader sees the old file or the whole new one
+        with atomic_write(path, suffix=".tmp") as f:
+            np.savez(f, **arrays)
+    except OSError as e:
+        warnings.warn(
+            f"The representations could not be cached at {path} ({type(e).__name__}: "
+            f"{e}); they will be computed again next time. Check that path, or point "
+            f"{CACHE_DIR_VAR} at a folder you can write to.",
+            stacklevel=3,
+        )
 
 
-def _load(path: Path) -> dict[str, Representation]:
+def _load(path: Path) -> dict[str, Representation] | None:
+    """The result cached at ``path``; None when there is none, or it cannot be read (with a
+    warning: it is then computed again, and replaced)."""
+    try:
+        return _read(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except _UNREADABLE as e:
+        warnings.warn(
+            f"The cached representations {path} cannot be read ({type(e).__name__}: {e}); "
+            f"computing them again to replace it.",
+            stacklevel=3,
+        )
+        return None
+
+
+def _read(path: Path) -> dict[str, Representation]:
     with np.load(path, allow_pickle=False) as z:
         n = len({k.split("/")[0] for k in z.files})
         result = {}
@@ -515,4 +544,6 @@ def _load(path: Path) -> dict[str, Representation]:
                 str(z[f"{i}/description"]),
                 history,
             )
+    if list(result) != list(TWO_CLASS_METHODS):
+        raise ValueError(f"it holds {list(result)}, not {list(TWO_CLASS_METHODS)}")
     return result
