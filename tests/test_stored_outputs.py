@@ -24,7 +24,6 @@ STAMPED_FULL_ON_A_CPU = {
     "cnns_pytorch",
     "filter_visualisation",
     "keras_basics",
-    "permuted_mnist",
     "transfer_imagenet",
     "transfer_small_data",
     "tsne",
