@@ -71,17 +71,24 @@ def is_smoke() -> bool:
 
 
 def reductions(cpu: dict, full: dict) -> list[str]:
-    """Each setting where ``cpu`` departs from ``full``, as ``"epochs 10 (full: 20)"``."""
-    return [
-        f"{key} {_short(cpu[key])} (full: {_short(full[key])})"
-        for key in full
-        if cpu[key] != full[key]
-    ]
+    """Each setting where ``cpu`` departs from ``full``: ``"epochs: 10 (full: 20)"``, and for
+    lists of different lengths (seeds, say) their lengths: ``"seeds: 3 (full: 5)"``."""
+    cut = []
+    for key in full:
+        mine, theirs = cpu[key], full[key]
+        if mine == theirs:
+            continue
+        if _is_list(mine) and _is_list(theirs) and len(mine) != len(theirs):
+            mine, theirs = len(mine), len(theirs)
+        cut.append(f"{key}: {_short(mine)} (full: {_short(theirs)})")
+    return cut
+
+
+def _is_list(value) -> bool:
+    return isinstance(value, (list, tuple, range))
 
 
 def _short(value) -> str:
-    if isinstance(value, (list, tuple, range)) and len(value) > 3:
-        return f"{len(value)} values"
     if isinstance(value, int) and not isinstance(value, bool) and value >= 10_000:
         return f"{value:,}"
     return str(value)
