@@ -58,7 +58,7 @@ def progress(total: int, desc: str = "training", unit: str = "epoch"):
         desc=desc,
         unit=unit,
         file=sys.stdout,
-        ncols=100,
+        ncols=88,  # the book's code column
         mininterval=5.0,
         bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
         + unit
