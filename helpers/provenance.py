@@ -2,19 +2,24 @@
 
 This is the only module that knows what a notebook file is. From the repository root::
 
-    python -m helpers.provenance run labs/ --profile cpu   # every lab, one after another
+    # every lab, one after another
+    python -m helpers.provenance run labs/ --profile cpu
     python -m helpers.provenance run labs/tsne.ipynb --profile-time
-    python -m helpers.provenance check --times   # every lab: executed, stamped, not stale
-    python -m helpers.provenance sync-colab      # rewrite each lab's Colab cell from _config.yml
-    python -m helpers.provenance summary         # write book/reproduction_summary.md
+    # every lab: executed, stamped, not stale
+    python -m helpers.provenance check --times
+    # rewrite each lab's Colab cell from _config.yml
+    python -m helpers.provenance sync-colab
+    # write book/reproduction_summary.md
+    python -m helpers.provenance summary
 
 ``run`` executes each notebook in place (outputs stored in the file) and records in its
-metadata the profile, the device, library versions, Keras backend, wall time and where it went
-(per ``## `` section), a hash of the code cells, a hash of the helpers and the SHA-256 of every
-data file the run read; a short provenance note goes into the page, right under the title.
-A lab that fails is left exactly as it was and the others still run; a table at the end says
-which failed. One process at a time executes a notebook (a lock in the temp folder). Relative
-``LABS_DATA_DIR`` and ``LABS_CACHE_DIR`` are taken relative to where ``run`` is started.
+metadata the profile, the device, library versions, Keras backend, wall time and where
+it went (per ``## `` section), a hash of the code cells, a hash of the helpers and the
+SHA-256 of every data file the run read; a short provenance note goes into the page,
+right under the title. A lab that fails is left exactly as it was and the others still
+run; a table at the end says which failed. One process at a time executes a notebook (a
+lock in the temp folder). Relative ``LABS_DATA_DIR`` and ``LABS_CACHE_DIR`` are taken
+relative to where ``run`` is started.
 """
 
 from __future__ import annotations
@@ -56,7 +61,8 @@ LIBRARIES = (
     "scikit-learn",
     "openTSNE",
 )
-# The first pattern that matches a `## ` heading names the phase of its section; else "other".
+# The first pattern that matches a `## ` heading names the phase of its section;
+# else "other".
 PHASES = (
     ("evaluation", r"\bevaluat|\btest(ing)?\b|\bresults\b|reported vs"),
     ("training", r"\btrain|^models?\b|\bfit(ting)?\b"),
@@ -69,11 +75,12 @@ class ProvenanceError(Exception):
     """A notebook, setting or lock the runner cannot use; the message names it."""
 
 
-# --- reading and writing notebooks -------------------------------------------------------
+# --- reading and writing notebooks ----------------------------------------------------
 
 
 def read(path):
-    """The notebook at ``path`` (nbformat v4); a clear :class:`ProvenanceError` if it is not one."""
+    """The notebook at ``path`` (nbformat v4); a clear :class:`ProvenanceError` if it is
+    not one."""
     import nbformat
 
     path = Path(path)
@@ -90,8 +97,8 @@ def read(path):
 
 
 def notebook_paths(names) -> list[Path]:
-    """The notebooks ``names`` mean (a folder: every ``*.ipynb`` in it, sorted), each read
-    once so that a missing or broken one is reported before anything runs."""
+    """The notebooks ``names`` mean (a folder: every ``*.ipynb`` in it, sorted), each
+    read once so that a missing or broken one is reported before anything runs."""
     paths = []
     for name in map(Path, names):
         found = sorted(name.glob("*.ipynb")) if name.is_dir() else [name]
@@ -105,8 +112,8 @@ def notebook_paths(names) -> list[Path]:
 
 def write(nb, path) -> None:
     """Write ``nb`` to ``path`` all or nothing (a temporary file beside it, then
-    ``os.replace``), keeping the file's permissions: a failure midway, such as a full disk,
-    leaves the old file as it was."""
+    ``os.replace``), keeping the file's permissions: a failure midway, such as a full
+    disk, leaves the old file as it was."""
     import nbformat
 
     path = Path(path)
@@ -123,8 +130,9 @@ def write(nb, path) -> None:
 def check_writable(path: Path) -> None:
     """Raise :class:`ProvenanceError` unless ``path`` and its folder can be written.
 
-    Tried for real (the notebook opened for appending, a temporary file made in its folder,
-    nothing changed), since ``os.access`` answers yes to root whatever the permissions.
+    Tried for real (the notebook opened for appending, a temporary file made in
+    its folder, nothing changed), since ``os.access`` answers yes to root whatever
+    the permissions.
     """
     attempts = (
         (str(path), lambda: open(path, "ab")),
@@ -151,9 +159,9 @@ def lock_path(path) -> Path:
 def exclusive(path):
     """Hold the lock that lets one process at a time execute the notebook at ``path``.
 
-    An ``flock`` on :func:`lock_path`, removed when released. The system drops the lock when
-    its holder exits, even when killed, so a stale lock never blocks. :class:`ProvenanceError`
-    if another process holds it.
+    An ``flock`` on :func:`lock_path`, removed when released. The system drops the lock
+    when its holder exits, even when killed, so a stale lock never blocks.
+    :class:`ProvenanceError` if another process holds it.
     """
     try:
         import fcntl
@@ -193,7 +201,8 @@ def code_sources(nb) -> list[str]:
 
 
 def code_hash(nb) -> str:
-    """SHA-256 over the code cells (trailing whitespace ignored): changes when the code changes."""
+    """SHA-256 over the code cells (trailing whitespace ignored): changes when the
+    code changes."""
     digest = hashlib.sha256()
     for source in code_sources(nb):
         normalised = "\n".join(line.rstrip() for line in source.strip().splitlines())
@@ -202,10 +211,11 @@ def code_hash(nb) -> str:
 
 
 def helpers_hash() -> str:
-    """SHA-256 over the source of every module in ``helpers/`` (names and contents, sorted).
+    """SHA-256 over the source of every module in ``helpers/`` (names and
+    contents, sorted).
 
-    It changes whenever the code the labs call changes: stamped with each run, and the key of
-    caches of results computed by that code.
+    It changes whenever the code the labs call changes: stamped with each run, and the
+    key of caches of results computed by that code.
     """
     digest = hashlib.sha256()
     for module in sorted((ROOT / "helpers").glob("*.py")):
@@ -218,11 +228,12 @@ def lab_paths() -> list[Path]:
     return sorted(LABS.glob("*.ipynb"))
 
 
-# --- the Colab cell ----------------------------------------------------------------------
+# --- the Colab cell -------------------------------------------------------------------
 
 
 def repository() -> tuple[str, str]:
-    """(url, branch) of the book's repository, from ``_config.yml`` (its one definition)."""
+    """(url, branch) of the book's repository, from ``_config.yml`` (its
+    one definition)."""
     import yaml
 
     try:
@@ -239,22 +250,26 @@ def repository() -> tuple[str, str]:
 
 
 def colab_cell_source() -> str:
-    """The first code cell of every lab: installs the helpers in Colab, does nothing elsewhere."""
+    """The first code cell of every lab: installs the helpers in Colab, does
+    nothing elsewhere."""
     url, branch = repository()
     return (
-        "# Colab only: install this book's helpers from its repository (elsewhere: nothing to do).\n"
+        "# Colab only: install this book's helpers from its repository "
+        "(elsewhere: nothing to do).\n"
         "import sys\n"
         "\n"
         'if "google.colab" in sys.modules:\n'
         "    import subprocess\n"
         "\n"
         f'    package = "{PACKAGE}[colab] @ git+{url}@{branch}"\n'
-        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], check=True)'
+        '    subprocess.run([sys.executable, "-m", "pip", "install", "-q", package], '
+        "check=True)"
     )
 
 
 def sync_colab_cell(nb) -> bool:
-    """Make the first code cell the Colab cell (collapsed in the book); True if it changed."""
+    """Make the first code cell the Colab cell (collapsed in the book); True if
+    it changed."""
     import nbformat
 
     source, tags = colab_cell_source(), [COLAB_TAG, "hide-input"]
@@ -268,7 +283,7 @@ def sync_colab_cell(nb) -> bool:
     return True
 
 
-# --- describing where a notebook ran -----------------------------------------------------
+# --- describing where a notebook ran --------------------------------------------------
 
 
 @functools.cache
@@ -295,7 +310,8 @@ def _cpu_model() -> str:
 
 
 def keras_backend() -> str:
-    """The Keras backend a kernel started now would use (``KERAS_BACKEND`` or keras.json)."""
+    """The Keras backend a kernel started now would use (``KERAS_BACKEND``
+    or keras.json)."""
     if os.environ.get("KERAS_BACKEND"):
         return os.environ["KERAS_BACKEND"]
     import json
@@ -318,7 +334,7 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-# --- where the time goes -----------------------------------------------------------------
+# --- where the time goes --------------------------------------------------------------
 
 
 def phase(heading: str) -> str:
@@ -327,8 +343,8 @@ def phase(heading: str) -> str:
 
 
 def cell_seconds(cell) -> float | None:
-    """Seconds the kernel was busy with a code cell, from the timestamps nbclient stores in
-    its metadata (None if it was not executed)."""
+    """Seconds the kernel was busy with a code cell, from the timestamps nbclient stores
+    in its metadata (None if it was not executed)."""
     times = cell.get("metadata", {}).get("execution", {})
     start, end = times.get("iopub.status.busy"), times.get("iopub.status.idle")
     if not (start and end):
@@ -338,8 +354,8 @@ def cell_seconds(cell) -> float | None:
 
 
 def time_split(nb) -> dict:
-    """Seconds spent in each ``## `` section's code cells (heading and phase kept), and the
-    totals per phase; sections without executed code are left out."""
+    """Seconds spent in each ``## `` section's code cells (heading and phase kept), and
+    the totals per phase; sections without executed code are left out."""
     section = {"heading": BEFORE_SECTIONS, "phase": "other", "cells": 0, "seconds": 0.0}
     sections = [section]
     for cell in nb.cells:
@@ -387,13 +403,14 @@ def _duration(seconds: float) -> str:
     return f"{minutes} min {rest:02d} s"
 
 
-# --- the data files a run read -----------------------------------------------------------
+# --- the data files a run read --------------------------------------------------------
 
 
 def kernel_env(profile: str, data_log: Path) -> dict[str, str]:
-    """The environment a lab's kernel gets: this one, plus the profile, this checkout's
-    helpers first on the path, the data log, and absolute data and cache folders (relative
-    ones are taken from the caller's working directory, not the kernel's, ``labs/``)."""
+    """The environment a lab's kernel gets: this one, plus the profile, this
+    checkout's helpers first on the path, the data log, and absolute data and cache
+    folders (relative ones are taken from the caller's working directory, not the
+    kernel's, ``labs/``)."""
     from . import profile as profiles
 
     env = dict(os.environ)
@@ -435,7 +452,7 @@ def data_files(log: Path, env: dict[str, str]) -> list[dict]:
     return files
 
 
-# --- the provenance record ---------------------------------------------------------------
+# --- the provenance record ------------------------------------------------------------
 
 
 def describe(
@@ -485,7 +502,8 @@ def summary(record: dict) -> str:
 
 
 def stamp(nb, record: dict) -> None:
-    """Store ``record`` in the metadata and (re)write the provenance note under the title."""
+    """Store ``record`` in the metadata and (re)write the provenance note under
+    the title."""
     import nbformat
 
     nb.metadata[METADATA_KEY] = record
@@ -496,16 +514,16 @@ def stamp(nb, record: dict) -> None:
     nb.cells.insert(1 if nb.cells and nb.cells[0].cell_type == "markdown" else 0, note)
 
 
-# --- executing ---------------------------------------------------------------------------
+# --- executing ------------------------------------------------------------------------
 
 
 def run(path, profile: str | None = None, timeout: int | None = None) -> dict:
-    """Execute the notebook at ``path`` in ``profile`` (default: ``profile.default()``) and
-    store its outputs and provenance in place.
+    """Execute the notebook at ``path`` in ``profile`` (default: ``profile.default()``)
+    and store its outputs and provenance in place.
 
     Refused with :class:`ProvenanceError`, before anything runs, while another process
-    executes it or when it cannot be written. The file is replaced only by the whole executed
-    notebook: after any failure it is exactly as it was.
+    executes it or when it cannot be written. The file is replaced only by the whole
+    executed notebook: after any failure it is exactly as it was.
     """
     from nbclient import NotebookClient
 
@@ -531,8 +549,8 @@ def run(path, profile: str | None = None, timeout: int | None = None) -> dict:
             timeout=timeout,
             kernel_name="python3",
             resources={"metadata": {"path": str(path.parent)}},
-            # TensorFlow prints C++ start-up logs straight to file descriptor 2; keep them
-            # out of the page.
+            # TensorFlow prints C++ start-up logs straight to file descriptor 2; keep
+            # them out of the page.
             extra_arguments=["--IPKernelApp.capture_fd_output=False"],
         )
         start = time.perf_counter()
@@ -548,10 +566,12 @@ def run(path, profile: str | None = None, timeout: int | None = None) -> dict:
 
 
 def coalesce_streams(outputs: list) -> list:
-    """Merge consecutive stream outputs and apply carriage returns, as a live notebook shows them.
+    """Merge consecutive stream outputs and apply carriage returns, as a live notebook
+    shows them.
 
-    A progress bar redraws its line with ``\\r``; stored raw, every redraw would become a line of
-    the page. Kept: the final state of each line, exactly what the reader saw at the end.
+    A progress bar redraws its line with ``\\r``; stored raw, every redraw would become
+    a line of the page. Kept: the final state of each line, exactly what the reader saw
+    at the end.
     """
     merged = []
     for output in outputs:
@@ -575,8 +595,8 @@ def coalesce_streams(outputs: list) -> list:
 
 @dataclass
 class Outcome:
-    """What became of one lab of a batch: ``result`` is ``ok``, ``failed: ...`` (executed
-    and broke; the file is unchanged) or ``skipped: ...`` (not executed)."""
+    """What became of one lab of a batch: ``result`` is ``ok``, ``failed: ...``
+    (executed and broke; the file is unchanged) or ``skipped: ...`` (not executed)."""
 
     lab: Path
     profile: str
@@ -590,7 +610,8 @@ class Outcome:
 
 
 def run_all(paths, profile: str, timeout: int | None = None) -> list[Outcome]:
-    """Execute ``paths`` one after another; a lab that fails does not stop the others."""
+    """Execute ``paths`` one after another; a lab that fails does not stop
+    the others."""
     outcomes = []
     for i, path in enumerate(paths):
         print(f"[{i + 1}/{len(paths)}] {path}: executing ({profile})", flush=True)
@@ -614,7 +635,8 @@ def run_all(paths, profile: str, timeout: int | None = None) -> list[Outcome]:
 
 
 def _reason(error: BaseException) -> str:
-    """``Name: first line of the message`` (for a failing cell, the cell's exception)."""
+    """``Name: first line of the message`` (for a failing cell, the
+    cell's exception)."""
     name = getattr(error, "ename", None) or type(error).__name__
     text = str(getattr(error, "evalue", error)).strip()
     return f"{name}: {text.splitlines()[0]}" if text else name
@@ -648,11 +670,12 @@ def table(outcomes: list[Outcome]) -> str:
     return "\n".join(lines)
 
 
-# --- checking stored outputs -------------------------------------------------------------
+# --- checking stored outputs ----------------------------------------------------------
 
 
 def problems(path) -> list[str]:
-    """Why the stored outputs of the notebook at ``path`` cannot be trusted (empty if they can)."""
+    """Why the stored outputs of the notebook at ``path`` cannot be trusted (empty if
+    they can)."""
     nb = read(path)
     found = []
     code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
@@ -670,7 +693,8 @@ def problems(path) -> list[str]:
     record = nb.metadata.get(METADATA_KEY)
     if not record:
         found.append(
-            "no provenance in the metadata (execute it with `python -m helpers.provenance run`)"
+            "no provenance in the metadata "
+            "(execute it with `python -m helpers.provenance run`)"
         )
     elif record.get("code_sha256") != code_hash(nb):
         found.append(
@@ -728,7 +752,8 @@ def page_title(nb) -> str:
 
 
 def summary_page() -> str:
-    """The reproduction summary page, from every lab's stored tables (in the TOC's order)."""
+    """The reproduction summary page, from every lab's stored tables (in the
+    TOC's order)."""
     import yaml
 
     from . import findings
@@ -754,7 +779,7 @@ def summary_page() -> str:
     return findings.summary_page(labs)
 
 
-# --- the command line --------------------------------------------------------------------
+# --- the command line -----------------------------------------------------------------
 
 
 def _profile_arg(name: str) -> str:

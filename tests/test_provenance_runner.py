@@ -55,8 +55,8 @@ def _leftovers(folder):
 
 @pytest.fixture(scope="module")
 def batch(tmp_path_factory):
-    """``run labs --profile SMOKE --profile-time`` started in a folder whose data and cache
-    folders are given relative to it; the second lab fails."""
+    """``run labs --profile SMOKE --profile-time`` started in a folder whose data and
+    cache folders are given relative to it; the second lab fails."""
     root = tmp_path_factory.mktemp("book")
     (root / "data" / "toy").mkdir(parents=True)
     (root / "data" / "toy" / "numbers.csv").write_text("1,2,3\n")
@@ -178,7 +178,7 @@ def test_check_notes_labs_made_with_other_helpers_without_failing(
         assert out.startswith(f"{path}: note: ") and expected in out
 
 
-# --- refusing before executing: a lock, a notebook that cannot be written --------------
+# --- refusing before executing: a lock, a notebook that cannot be written -------------
 
 
 def test_a_second_run_of_the_same_notebook_is_refused_and_a_dead_holder_blocks_nothing(
@@ -221,8 +221,8 @@ def test_a_second_run_of_the_same_notebook_is_refused_and_a_dead_holder_blocks_n
 @contextlib.contextmanager
 def _unwritable(path):
     """Make ``path`` unwritable for this process. Root ignores permission bits (and
-    ``os.access`` says yes to root), so as root the immutable attribute is used: it stops
-    root too. Skips where neither works."""
+    ``os.access`` says yes to root), so as root the immutable attribute is used: it
+    stops root too. Skips where neither works."""
     if os.geteuid() != 0:
         mode = path.stat().st_mode
         path.chmod(0o555 if path.is_dir() else 0o444)
@@ -257,7 +257,7 @@ def test_an_unwritable_notebook_or_folder_is_refused_before_executing(
     assert path.read_bytes() == before
 
 
-# --- atomic writes ---------------------------------------------------------------------
+# --- atomic writes --------------------------------------------------------------------
 
 
 def test_a_write_stopped_by_the_file_size_limit_leaves_the_original(tmp_path):
@@ -334,7 +334,7 @@ def test_sync_colab_writes_only_what_changed(tmp_path, capsys):
     assert _leftovers(tmp_path) == []
 
 
-# --- clear errors ----------------------------------------------------------------------
+# --- clear errors ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -413,7 +413,7 @@ def test_an_interrupted_batch_says_which_labs_were_not_executed(monkeypatch, tmp
     assert "Skipped (not executed): b.ipynb, c.ipynb." in provenance.table(outcomes)
 
 
-# --- the pieces ------------------------------------------------------------------------
+# --- the pieces -----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
