@@ -1,23 +1,25 @@
 """Where each data-set file comes from, and how it is found, verified and downloaded.
 
-The loaders in :mod:`helpers.data` ask :func:`fetch` for a file. In the ``full`` profile a file is
-looked for, in this order:
+The loaders in :mod:`helpers.data` ask :func:`fetch` for a file. In the ``full`` profile
+a file is looked for, in this order:
 
 1. ``LABS_DATA_DIR``: a folder laid out like the project's shared data (``mnist/...``,
    ``cifar10/...``; see ``helpers/samples/README.md``);
-2. the cache, ``LABS_CACHE_DIR`` (default ``~/.cache/deep-learning-practicals``), same layout;
+2. the cache, ``LABS_CACHE_DIR`` (default ``~/.cache/deep-learning-practicals``),
+   same layout;
 3. a download from the canonical URL into the cache, unless ``LABS_OFFLINE=1``.
 
-In the ``smoke`` profile the committed sample in ``helpers/samples/`` is used instead, and
-nothing is downloaded.
+In the ``smoke`` profile the committed sample in ``helpers/samples/`` is used instead,
+and nothing is downloaded.
 
-Every file is checked against the SHA-256 values it accepts before it is used. Each accepted
-value says where it comes from: the canonical upstream file (with the published source of the
-value) or the known offline copy. A download is streamed to a temporary file in the cache
-folder, checked, and only then renamed into place, so an interrupted or wrong download leaves
-nothing behind (a killed one leaves a temporary file, removed by a later run once stale). Every
-problem, a folder or an unreadable file where a data file should be, a cache folder that cannot
-be written, is a :class:`DataError` that says what happened and what to do.
+Every file is checked against the SHA-256 values it accepts before it is used. Each
+accepted value says where it comes from: the canonical upstream file (with the published
+source of the value) or the known offline copy. A download is streamed to a temporary
+file in the cache folder, checked, and only then renamed into place, so an interrupted
+or wrong download leaves nothing behind (a killed one leaves a temporary file, removed
+by a later run once stale). Every problem, a folder or an unreadable file where a data
+file should be, a cache folder that cannot be written, is a :class:`DataError` that says
+what happened and what to do.
 """
 
 from __future__ import annotations
@@ -44,8 +46,8 @@ OFFLINE_VAR = "LABS_OFFLINE"
 DEFAULT_CACHE = Path("~/.cache/deep-learning-practicals")
 SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
 TIMEOUT_S = 60  # per network operation, not for the whole download
-# A temporary file untouched this long was left by a killed process (a live download writes
-# at least every few seconds), so the next run may remove it.
+# A temporary file untouched this long was left by a killed process (a live download
+# writes at least every few seconds), so the next run may remove it.
 STALE_S = 30 * 60
 UNVERIFIED = "unverified (no published checksum)"
 LAYOUT_HELP = "see 'Data folder layout' in helpers/samples/README.md"
@@ -62,7 +64,8 @@ class DataUnavailable(DataError):
 
 @dataclass(frozen=True)
 class DataFile:
-    """One file: its path in a data folder, its format, the hashes it accepts, its URLs."""
+    """One file: its path in a data folder, its format, the hashes it accepts,
+    its URLs."""
 
     path: str
     fmt: str
@@ -74,10 +77,12 @@ class DataFile:
 
 @dataclass(frozen=True)
 class DataSet:
-    """A data set: for each role (``"archive"``, ``"train_images"``, ...) its files, best first.
+    """A data set: for each role (``"archive"``, ``"train_images"``, ...) its files,
+    best first.
 
-    ``samples`` names, per role, the committed smoke sample (a file in ``helpers/samples``) and its
-    format. A ``bundled`` data set is small enough to ship whole: its sample is the real file.
+    ``samples`` names, per role, the committed smoke sample (a file in
+    ``helpers/samples``) and its format. A ``bundled`` data set is small enough to ship
+    whole: its sample is the real file.
     """
 
     files: Mapping[str, tuple[DataFile, ...]]
@@ -87,7 +92,8 @@ class DataSet:
 
 @dataclass(frozen=True)
 class Found:
-    """A verified file: where it is, its format, and where it comes from (canonical, offline, ...)."""
+    """A verified file: where it is, its format, and where it comes from (canonical,
+    offline, ...)."""
 
     path: Path
     fmt: str
@@ -99,7 +105,7 @@ class Found:
         return self.origin != UNVERIFIED
 
 
-# --- The registry ---------------------------------------------------------------------------------
+# --- The registry ---------------------------------------------------------------------
 _OFF = "offline copy (the project's shared data, SHA256SUMS)"
 _TFDS = "canonical (tensorflow/datasets, tensorflow_datasets/url_checksums/{}.txt)"
 _IDX = {
@@ -118,7 +124,8 @@ def _idx_set(
     offline: dict,
     offline_note: str,
 ) -> DataSet:
-    """The four gzipped IDX files of MNIST or Fashion-MNIST, canonical and offline hashes."""
+    """The four gzipped IDX files of MNIST or Fashion-MNIST, canonical and
+    offline hashes."""
     files = {
         role: (
             DataFile(
@@ -142,7 +149,8 @@ DATASETS: dict[str, DataSet] = {
         "mnist",
         "mnist",
         (
-            "https://storage.googleapis.com/cvdf-datasets/mnist/",  # the URLs TFDS checks
+            # the URLs TFDS checks
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
             "https://ossci-datasets.s3.amazonaws.com/mnist/",
         ),  # torchvision's mirror, same files
         {
@@ -163,7 +171,8 @@ DATASETS: dict[str, DataSet] = {
         "fashion-mnist",
         "fashion_mnist",
         (
-            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",  # the URLs TFDS checks
+            # the URLs TFDS checks
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
             "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
         ),  # Keras' mirror
         {
@@ -183,7 +192,8 @@ DATASETS: dict[str, DataSet] = {
     "cifar10": DataSet(
         {
             "archive": (
-                # SHA-256 from Keras: keras/src/datasets/cifar10.py (get_file(..., file_hash=...)).
+                # SHA-256 from Keras: keras/src/datasets/cifar10.py
+                # (get_file(..., file_hash=...)).
                 DataFile(
                     "cifar10/cifar-10-python.tar.gz",
                     "cifar-python",
@@ -206,7 +216,8 @@ DATASETS: dict[str, DataSet] = {
     "cifar100": DataSet(
         {
             "archive": (
-                # SHA-256 from Keras: keras/src/datasets/cifar100.py (get_file(..., file_hash=...)).
+                # SHA-256 from Keras: keras/src/datasets/cifar100.py
+                # (get_file(..., file_hash=...)).
                 DataFile(
                     "cifar100/cifar-100-python.tar.gz",
                     "cifar-python",
@@ -221,8 +232,9 @@ DATASETS: dict[str, DataSet] = {
     "emnist": DataSet(
         {
             "archive": (
-                # SHA-256 from tensorflow_datasets/url_checksums/emnist.txt (561,753,746 bytes); the
-                # biometrics.nist.gov URL is the one torchvision uses for the same gzip.zip.
+                # SHA-256 from tensorflow_datasets/url_checksums/emnist.txt (561,753,746
+                # bytes); the biometrics.nist.gov URL is the one torchvision uses for
+                # the same gzip.zip.
                 DataFile(
                     "emnist/gzip.zip",
                     "emnist-zip",
@@ -275,7 +287,8 @@ DATASETS: dict[str, DataSet] = {
                         "d8e6a804c058c17960105100b1e24731fda99cb766d4accacc1164bdf2c6809b": f"{_OFF}; the canonical zip's files as tar.gz"
                     },
                 ),
-                # No published SHA-256 for this zip was found: it is never downloaded automatically.
+                # No published SHA-256 for this zip was found: it is never
+                # downloaded automatically.
                 DataFile(
                     "hymenoptera/hymenoptera_data.zip",
                     "image-archive",
@@ -296,7 +309,8 @@ DATASETS: dict[str, DataSet] = {
                         "005f1341e34afdef93fc8c1f08bdf35b4e1ee8903eeb3a72dbbc18180051d296": f"{_OFF}; Kaggle 'flowers recognition', 4,317 photos at 128x128, no public URL"
                     },
                 ),
-                # The nearest published download: TF Flowers, the same five classes, 3,670 photos.
+                # The nearest published download: TF Flowers, the same five classes,
+                # 3,670 photos.
                 DataFile(
                     "flowers/flower_photos.tgz",
                     "image-archive",
@@ -315,7 +329,8 @@ DATASETS: dict[str, DataSet] = {
         },
         {"archive": ("flowers5-sample.tar.gz", "image-archive")},
     ),
-    # Shipped whole in helpers/samples; these hashes check the copies made from the shared data.
+    # Shipped whole in helpers/samples; these hashes check the copies made from the
+    # shared data.
     "boston": DataSet(
         {
             "csv": (
@@ -365,9 +380,10 @@ DATASETS: dict[str, DataSet] = {
 }
 
 
-# --- Settings --------------------------------------------------------------------------------------
+# --- Settings -------------------------------------------------------------------------
 def data_dir() -> Path | None:
-    """The folder named by ``LABS_DATA_DIR``, or None when unset; a missing folder is an error."""
+    """The folder named by ``LABS_DATA_DIR``, or None when unset; a missing folder is
+    an error."""
     value = os.environ.get(DATA_DIR_VAR, "").strip()
     if not value:
         return None
@@ -387,13 +403,14 @@ def data_dir() -> Path | None:
 
 
 def cache_dir() -> Path:
-    """The download cache: ``LABS_CACHE_DIR`` or ``~/.cache/deep-learning-practicals``."""
+    """The download cache: ``LABS_CACHE_DIR`` or
+    ``~/.cache/deep-learning-practicals``."""
     return Path(os.environ.get(CACHE_DIR_VAR, "").strip() or DEFAULT_CACHE).expanduser()
 
 
 def usable_cache(sub: str | Path = "") -> Path:
-    """The cache folder (or its subfolder ``sub``), created if need be; a DataError when it is a
-    file or cannot be written (which no download can fix)."""
+    """The cache folder (or its subfolder ``sub``), created if need be; a DataError when
+    it is a file or cannot be written (which no download can fix)."""
     folder = cache_dir() / sub
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -422,7 +439,8 @@ def offline() -> bool:
 
 
 def dataset(name: str) -> DataSet:
-    """The registry entry of ``name``; an unknown name suggests the closest known ones."""
+    """The registry entry of ``name``; an unknown name suggests the closest
+    known ones."""
     if name in DATASETS:
         return DATASETS[name]
     close = difflib.get_close_matches(str(name), DATASETS, n=3, cutoff=0.5)
@@ -432,10 +450,11 @@ def dataset(name: str) -> DataSet:
     )
 
 
-# --- Verification ----------------------------------------------------------------------------------
+# --- Verification ---------------------------------------------------------------------
 def regular_file(path: Path, fix: str) -> bool:
-    """True when ``path`` is a file, False when nothing is there; a DataError when something
-    else is (a folder, a device...) or it cannot be looked at. ``fix`` says what to do."""
+    """True when ``path`` is a file, False when nothing is there; a DataError when
+    something else is (a folder, a device...) or it cannot be looked at. ``fix`` says
+    what to do."""
     try:
         st = path.stat()
     except (FileNotFoundError, NotADirectoryError):
@@ -452,10 +471,11 @@ def regular_file(path: Path, fix: str) -> bool:
 
 
 def file_stamp(path: Path) -> tuple:
-    """What changes when a file is rewritten or replaced: device, inode, size, mtime, ctime.
+    """What changes when a file is rewritten or replaced: device, inode, size,
+    mtime, ctime.
 
-    ctime cannot be set back by hand, and a replaced file has another inode, so a file swapped
-    for one of the same size and modification time still gets another stamp.
+    ctime cannot be set back by hand, and a replaced file has another inode, so a file
+    swapped for one of the same size and modification time still gets another stamp.
     """
     st = path.stat()
     return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
@@ -498,7 +518,8 @@ def _log_read(path: Path, sha256: str) -> None:
 
 
 def verify(path: Path, accepted: Mapping[str, str], fix: str) -> str:
-    """Check ``path`` against the accepted hashes; return where the matching hash comes from."""
+    """Check ``path`` against the accepted hashes; return where the matching hash
+    comes from."""
     if not accepted:
         warnings.warn(
             f"{path} has no published SHA-256, so it is used unverified "
@@ -555,12 +576,13 @@ def _fetch_sample(name: str, entry: DataSet, role: str) -> Found:
     return Found(path, fmt, verify(path, accepted, restore))
 
 
-# --- Finding and downloading -----------------------------------------------------------------------
+# --- Finding and downloading ----------------------------------------------------------
 def fetch(name: str, role: str | None = None, *, sample: bool = False) -> Found:
-    """Find (or download) one verified file of data set ``name``; see the module docstring.
+    """Find (or download) one verified file of data set ``name``; see the
+    module docstring.
 
-    ``role`` picks the file when a data set has several (``"train_images"``...); ``sample=True``
-    returns the committed smoke sample instead.
+    ``role`` picks the file when a data set has several (``"train_images"``...);
+    ``sample=True`` returns the committed smoke sample instead.
     """
     entry = dataset(name)
     role = role or next(iter(entry.files))
@@ -590,7 +612,8 @@ def fetch(name: str, role: str | None = None, *, sample: bool = False) -> Found:
 
 
 def _download_any(name: str, files: tuple[DataFile, ...], looked: list[str]) -> Found:
-    """Download the first file that has a URL and a published hash; explain every failure."""
+    """Download the first file that has a URL and a published hash; explain
+    every failure."""
 
     def check_cache(
         sub="",
@@ -653,9 +676,10 @@ def _download_any(name: str, files: tuple[DataFile, ...], looked: list[str]) -> 
 
 @contextmanager
 def atomic_write(dest: Path, suffix: str = ".part"):
-    """Write ``dest`` all or nothing: yields a binary file beside it, moved into place only when the
-    ``with`` block ends without an exception; on any exception the partial file is removed and
-    ``dest`` is left as it was (a reader sees the old file or the whole new one)."""
+    """Write ``dest`` all or nothing: yields a binary file beside it, moved into place
+    only when the ``with`` block ends without an exception; on any exception the partial
+    file is removed and ``dest`` is left as it was (a reader sees the old file or the
+    whole new one)."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     sweep_partials(dest, suffix)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=suffix)
@@ -669,8 +693,9 @@ def atomic_write(dest: Path, suffix: str = ".part"):
 
 
 def sweep_stale(folder: Path, pattern: str) -> None:
-    """Remove the files or folders in ``folder`` matching ``pattern`` that nothing has written
-    to for ``STALE_S`` seconds: leftovers of killed processes. Live ones are left alone."""
+    """Remove the files or folders in ``folder`` matching ``pattern`` that nothing has
+    written to for ``STALE_S`` seconds: leftovers of killed processes. Live ones are
+    left alone."""
     for p in folder.glob(pattern):
         try:
             newest = max(
@@ -689,10 +714,12 @@ def sweep_partials(dest: Path, suffix: str = ".part") -> None:
 
 
 def download(url: str, dest: Path, accepted: Mapping[str, str]) -> str:
-    """Stream ``url`` to a temporary file beside ``dest``, check its SHA-256, then move it into place.
+    """Stream ``url`` to a temporary file beside ``dest``, check its SHA-256, then move
+    it into place.
 
-    Returns where the matching hash comes from. On any failure (network error, interruption,
-    mismatch) the temporary file is removed and ``dest`` is left untouched.
+    Returns where the matching hash comes from. On any failure (network
+    error, interruption, mismatch) the temporary file is removed and ``dest``
+    is left untouched.
     """
     print(f"Downloading {url} to {dest} ...", flush=True)
     with atomic_write(dest) as out:

