@@ -70,14 +70,16 @@ FASHION_MNIST_CLASSES = (
     "Ankle boot",
 )
 CIFAR100_FINE_CLASSES = tuple(  # label order of the canonical meta file: alphabetical
-    "apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly "
-    "camel can castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup "
-    "dinosaur dolphin elephant flatfish forest fox girl hamster house kangaroo keyboard lamp lawn_mower "
-    "leopard lion lizard lobster man maple_tree motorcycle mountain mouse mushroom oak_tree orange orchid "
-    "otter palm_tree pear pickup_truck pine_tree plain plate poppy porcupine possum rabbit raccoon ray "
-    "road rocket rose sea seal shark shrew skunk skyscraper snail snake spider squirrel streetcar "
-    "sunflower sweet_pepper table tank telephone television tiger tractor train trout tulip turtle "
-    "wardrobe whale willow_tree wolf woman worm".split()
+    "apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy "
+    "bridge bus butterfly camel can castle caterpillar cattle chair chimpanzee clock "
+    "cloud cockroach couch crab crocodile cup dinosaur dolphin elephant flatfish "
+    "forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion "
+    "lizard lobster man maple_tree motorcycle mountain mouse mushroom oak_tree orange "
+    "orchid otter palm_tree pear pickup_truck pine_tree plain plate poppy porcupine "
+    "possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper "
+    "snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone "
+    "television tiger tractor train trout tulip turtle wardrobe whale willow_tree wolf "
+    "woman worm".split()
 )
 LETTER_CLASSES = tuple(
     "abcdefghijklmnopqrstuvwxyz"
@@ -136,11 +138,15 @@ def _decoding(found: Found):
         ValueError,
     ) as e:
         fix = (
-            "It matches its published checksum, so it is the published file, not a damaged "
-            "copy, and deleting it would not help: the file as published is truncated or "
-            "corrupt, or this code cannot read it. Please report this (helpers/data.py)."
+            "It matches its published checksum, so it is the published file, not a "
+            "damaged copy, and deleting it would not help: the file as published is "
+            "truncated or corrupt, or this code cannot read it. Please report this "
+            "(helpers/data.py)."
             if found.verified
-            else "The file is truncated or corrupt. Delete it (or re-copy it) and load again."
+            else (
+                "The file is truncated or corrupt. Delete it (or re-copy it) and load "
+                "again."
+            )
         )
         what = str(e) if isinstance(e, _Undecodable) else f"{type(e).__name__}: {e}"
         raise DataError(
@@ -155,7 +161,8 @@ def _check(
     y = np.asarray(y, dtype=np.int64)
     if len(x) != len(y) or (len(y) and not 0 <= y.min() <= y.max() < n_classes):
         raise DataError(
-            f"{what}: {len(x)} images but {len(y)} labels, or labels outside 0..{n_classes - 1}."
+            f"{what}: {len(x)} images but {len(y)} labels, or labels outside "
+            f"0..{n_classes - 1}."
         )
     return x, y
 
@@ -181,14 +188,14 @@ def parse_idx(raw: bytes, ndim: int, what: str = "IDX data") -> np.ndarray:
     header = 4 + 4 * ndim
     if len(raw) < header or raw[:4] != bytes((0, 0, 8, ndim)):
         raise DataError(
-            f"{what}: not an IDX file of {ndim}-D uint8 data (magic {raw[:4].hex() or 'none'}, "
-            f"expected {bytes((0, 0, 8, ndim)).hex()})."
+            f"{what}: not an IDX file of {ndim}-D uint8 data (magic "
+            f"{raw[:4].hex() or 'none'}, expected {bytes((0, 0, 8, ndim)).hex()})."
         )
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     if len(raw) != header + math.prod(shape):
         raise DataError(
-            f"{what}: the header says {shape}, i.e. {header + math.prod(shape):,} bytes, "
-            f"but there are {len(raw):,}: the file is truncated or padded."
+            f"{what}: the header says {shape}, i.e. {header + math.prod(shape):,} "
+            f"bytes, but there are {len(raw):,}: the file is truncated or padded."
         )
     return np.frombuffer(raw, np.uint8, offset=header).reshape(shape).copy()
 
@@ -311,8 +318,9 @@ def _image_groups(path: Path, size=None) -> dict[tuple[str, str], list]:
         except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
             raise DataError(
                 f"{path}: its member {member} is not a readable image "
-                f"({type(e).__name__}: {e}). The archive is damaged or holds a file that is "
-                f"not an image: replace the archive with a good copy, or remove that member."
+                f"({type(e).__name__}: {e}). The archive is damaged or holds a file "
+                "that is not an image: replace the archive with a good copy, or remove "
+                "that member."
             ) from e
         groups.setdefault((parts[-3], parts[-2]), []).append((parts[-1], image))
     if not groups:
@@ -330,8 +338,8 @@ def _incomplete(path: Path, where: str, groups) -> DataError:
     found = ", ".join(f"{s}/{c}/" for s, c in sorted(groups)) or "none"
     return DataError(
         f"{path} has {where}; every class needs images in every split (folders with "
-        f"images: {found}). The archive is incomplete or not this data set: replace it with "
-        f"a complete copy."
+        f"images: {found}). The archive is incomplete or not this data set: replace it "
+        "with a complete copy."
     )
 
 
@@ -672,8 +680,8 @@ def _image_size(size) -> tuple[int, int]:
     if isinstance(size, (tuple, list)) and len(size) == 2 and all(map(positive, size)):
         return int(size[0]), int(size[1])
     raise ValueError(
-        f"size={size!r}: give a positive int (square images, e.g. 224) or a pair of them "
-        f"(height, width), e.g. (224, 224)."
+        f"size={size!r}: give a positive int (square images, e.g. 224) or a pair of "
+        "them (height, width), e.g. (224, 224)."
     )
 
 

@@ -144,6 +144,22 @@ def _idx_set(
     return DataSet(files, samples)
 
 
+# SHA-256 values of the files in DATASETS whose entries nest too deep for a
+# 64-digit hash to fit on the line; where each comes from is said there.
+_CIFAR10_PY = "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce"
+_CIFAR10_JPG = "d34c68f61cca57aa9144c8f25bda427abb9921bd642d5857a2fc1a6b4416f965"
+_CIFAR100_PY = "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7"
+_EMNIST_ZIP = "fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e"
+_IMDB_JSON = "9db1956bc84dbe5ee1dfd74bc3f8a7f80e1f3bd077e13b939578b02671516a00"
+_IMDB_TAR = "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe"
+_HYMENOPTERA_TAR = "d8e6a804c058c17960105100b1e24731fda99cb766d4accacc1164bdf2c6809b"
+_FLOWERS5_TAR = "005f1341e34afdef93fc8c1f08bdf35b4e1ee8903eeb3a72dbbc18180051d296"
+_FLOWER_PHOTOS_TGZ = "4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c"
+_BOSTON_CSV = "a5f8f009a6e4a89a7d332b56be822368802b8b090afca3db88051ed066285572"
+_PIMA_CSV = "8349b6375b439518bea9db76e72c9b78883cbc2500ac250e24ae0819f6efcfbd"
+_DOG_JPG = "5a9522051c3cec2bbd2f6323fccba32e8fbf3ddcc2b3e2fd46b04c720bc6f866"
+
+
 DATASETS: dict[str, DataSet] = {
     "mnist": _idx_set(
         "mnist",
@@ -154,18 +170,35 @@ DATASETS: dict[str, DataSet] = {
             "https://ossci-datasets.s3.amazonaws.com/mnist/",
         ),  # torchvision's mirror, same files
         {
-            "train-images-idx3-ubyte.gz": "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-            "train-labels-idx1-ubyte.gz": "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-            "t10k-images-idx3-ubyte.gz": "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-            "t10k-labels-idx1-ubyte.gz": "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+            "train-images-idx3-ubyte.gz": (
+                "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609"
+            ),
+            "train-labels-idx1-ubyte.gz": (
+                "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c"
+            ),
+            "t10k-images-idx3-ubyte.gz": (
+                "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6"
+            ),
+            "t10k-labels-idx1-ubyte.gz": (
+                "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"
+            ),
         },
         {
-            "train-images-idx3-ubyte.gz": "8e59d4e6322d5e291f26338633ee8015e1369ee4616a784cd934bc27c2948978",
-            "train-labels-idx1-ubyte.gz": "e867c6895efbe4af17eefa0d68f5a582082c6bab63cf2ed41e4f3b232b29abf4",
-            "t10k-images-idx3-ubyte.gz": "ba05d2d6e06f59dd97d2d5378250478bb5c9b64296a5c2681700569121e3a2d7",
-            "t10k-labels-idx1-ubyte.gz": "94088eab8a64f51a9b34cc9716f54b6548ef8b2fd16ada6d1575091b933dbf4b",
+            "train-images-idx3-ubyte.gz": (
+                "8e59d4e6322d5e291f26338633ee8015e1369ee4616a784cd934bc27c2948978"
+            ),
+            "train-labels-idx1-ubyte.gz": (
+                "e867c6895efbe4af17eefa0d68f5a582082c6bab63cf2ed41e4f3b232b29abf4"
+            ),
+            "t10k-images-idx3-ubyte.gz": (
+                "ba05d2d6e06f59dd97d2d5378250478bb5c9b64296a5c2681700569121e3a2d7"
+            ),
+            "t10k-labels-idx1-ubyte.gz": (
+                "94088eab8a64f51a9b34cc9716f54b6548ef8b2fd16ada6d1575091b933dbf4b"
+            ),
         },
-        "gzip wrapping differs; train-images rebuilt from a PNG copy, pixels within 1 grey level",
+        "gzip wrapping differs; train-images rebuilt from a PNG copy, pixels within 1 "
+        "grey level",
     ),
     "fashion_mnist": _idx_set(
         "fashion-mnist",
@@ -176,16 +209,32 @@ DATASETS: dict[str, DataSet] = {
             "https://storage.googleapis.com/tensorflow/tf-keras-datasets/",
         ),  # Keras' mirror
         {
-            "train-images-idx3-ubyte.gz": "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-            "train-labels-idx1-ubyte.gz": "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-            "t10k-images-idx3-ubyte.gz": "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-            "t10k-labels-idx1-ubyte.gz": "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+            "train-images-idx3-ubyte.gz": (
+                "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84"
+            ),
+            "train-labels-idx1-ubyte.gz": (
+                "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845"
+            ),
+            "t10k-images-idx3-ubyte.gz": (
+                "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073"
+            ),
+            "t10k-labels-idx1-ubyte.gz": (
+                "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5"
+            ),
         },
         {
-            "train-images-idx3-ubyte.gz": "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7",
-            "train-labels-idx1-ubyte.gz": "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056",
-            "t10k-images-idx3-ubyte.gz": "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa",
-            "t10k-labels-idx1-ubyte.gz": "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05",
+            "train-images-idx3-ubyte.gz": (
+                "b0564c3eedabfbf835052cff8503ea422014ce006caf5b757f851416ee8300c7"
+            ),
+            "train-labels-idx1-ubyte.gz": (
+                "0ae29f65d86684f32d1b9c85147786c547b9c6aebcaf235f0400a0cce308b056"
+            ),
+            "t10k-images-idx3-ubyte.gz": (
+                "cc1d090a38ace84dfa1aa66e3ada7c336ef481a96936906477e6dd344da56eaa"
+            ),
+            "t10k-labels-idx1-ubyte.gz": (
+                "8d3605d196f4be44669e46906da9733c8131fef761fdbfec72c424d5222f1a05"
+            ),
         },
         "Debian's dataset-fashion-mnist: same pixels, different gzip wrapping",
     ),
@@ -197,16 +246,16 @@ DATASETS: dict[str, DataSet] = {
                 DataFile(
                     "cifar10/cifar-10-python.tar.gz",
                     "cifar-python",
-                    {
-                        "6d958be074577803d12ecdefd02955f39262c83c16fe9348329d7fe0b5c001ce": "canonical (keras/src/datasets/cifar10.py)"
-                    },
+                    {_CIFAR10_PY: "canonical (keras/src/datasets/cifar10.py)"},
                     ("https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz",),
                 ),
                 DataFile(
                     "cifar10/cifar10_jpg.tar.gz",
                     "jpg-tar",
                     {
-                        "d34c68f61cca57aa9144c8f25bda427abb9921bd642d5857a2fc1a6b4416f965": f"{_OFF}; JPEG re-encoding (quality ~75), sorted by class"
+                        _CIFAR10_JPG: (
+                            f"{_OFF}; JPEG re-encoding (quality ~75), sorted by class"
+                        )
                     },
                 ),
             )
@@ -221,9 +270,7 @@ DATASETS: dict[str, DataSet] = {
                 DataFile(
                     "cifar100/cifar-100-python.tar.gz",
                     "cifar-python",
-                    {
-                        "85cd44d02ba6437773c5bbd22e183051d648de2e7d6b014e1ef29b855ba677a7": "canonical (keras/src/datasets/cifar100.py)"
-                    },
+                    {_CIFAR100_PY: "canonical (keras/src/datasets/cifar100.py)"},
                     ("https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz",),
                 ),
             )
@@ -238,11 +285,7 @@ DATASETS: dict[str, DataSet] = {
                 DataFile(
                     "emnist/gzip.zip",
                     "emnist-zip",
-                    {
-                        "fb9bb67e33772a9cc0b895e4ecf36d2cf35be8b709693c3564cea2a019fcda8e": _TFDS.format(
-                            "emnist"
-                        )
-                    },
+                    {_EMNIST_ZIP: _TFDS.format("emnist")},
                     (
                         "https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip",
                         "https://www.itl.nist.gov/iaui/vip/cs_links/EMNIST/gzip.zip",
@@ -257,18 +300,12 @@ DATASETS: dict[str, DataSet] = {
                 DataFile(
                     "imdb/imdb_raw.json.xz",
                     "imdb-json-xz",
-                    {
-                        "9db1956bc84dbe5ee1dfd74bc3f8a7f80e1f3bd077e13b939578b02671516a00": f"{_OFF}; the labelled reviews as JSON"
-                    },
+                    {_IMDB_JSON: f"{_OFF}; the labelled reviews as JSON"},
                 ),
                 DataFile(
                     "imdb/aclImdb_v1.tar.gz",
                     "imdb-tar",
-                    {
-                        "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe": _TFDS.format(
-                            "imdb_reviews"
-                        )
-                    },
+                    {_IMDB_TAR: _TFDS.format("imdb_reviews")},
                     (
                         "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",
                     ),
@@ -283,9 +320,7 @@ DATASETS: dict[str, DataSet] = {
                 DataFile(
                     "hymenoptera/hymenoptera_data.tar.gz",
                     "image-archive",
-                    {
-                        "d8e6a804c058c17960105100b1e24731fda99cb766d4accacc1164bdf2c6809b": f"{_OFF}; the canonical zip's files as tar.gz"
-                    },
+                    {_HYMENOPTERA_TAR: f"{_OFF}; the canonical zip's files as tar.gz"},
                 ),
                 # No published SHA-256 for this zip was found: it is never
                 # downloaded automatically.
@@ -306,7 +341,10 @@ DATASETS: dict[str, DataSet] = {
                     "flowers/flowers5_128.tar.gz",
                     "image-archive",
                     {
-                        "005f1341e34afdef93fc8c1f08bdf35b4e1ee8903eeb3a72dbbc18180051d296": f"{_OFF}; Kaggle 'flowers recognition', 4,317 photos at 128x128, no public URL"
+                        _FLOWERS5_TAR: (
+                            f"{_OFF}; Kaggle 'flowers recognition', 4,317 photos at "
+                            "128x128, no public URL"
+                        )
                     },
                 ),
                 # The nearest published download: TF Flowers, the same five classes,
@@ -315,9 +353,7 @@ DATASETS: dict[str, DataSet] = {
                     "flowers/flower_photos.tgz",
                     "image-archive",
                     {
-                        "4c54ace7911aaffe13a365c34f650e71dd5bf1be0a58b464e5a7183e3e595d9c": _TFDS.format(
-                            "tf_flowers"
-                        )
+                        _FLOWER_PHOTOS_TGZ: _TFDS.format("tf_flowers")
                         + "; TF Flowers, 3,670 photos"
                     },
                     (
@@ -337,9 +373,7 @@ DATASETS: dict[str, DataSet] = {
                 DataFile(
                     "tabular/boston_housing.csv",
                     "csv",
-                    {
-                        "a5f8f009a6e4a89a7d332b56be822368802b8b090afca3db88051ed066285572": _OFF
-                    },
+                    {_BOSTON_CSV: _OFF},
                 ),
             )
         },
@@ -352,9 +386,7 @@ DATASETS: dict[str, DataSet] = {
                 DataFile(
                     "tabular/pima_indians_diabetes.csv",
                     "csv",
-                    {
-                        "8349b6375b439518bea9db76e72c9b78883cbc2500ac250e24ae0819f6efcfbd": _OFF
-                    },
+                    {_PIMA_CSV: _OFF},
                 ),
             )
         },
@@ -367,10 +399,7 @@ DATASETS: dict[str, DataSet] = {
                 DataFile(
                     "images/dog.jpg",
                     "jpg",
-                    {
-                        "5a9522051c3cec2bbd2f6323fccba32e8fbf3ddcc2b3e2fd46b04c720bc6f866": _OFF
-                        + "; darknet's data/dog.jpg"
-                    },
+                    {_DOG_JPG: _OFF + "; darknet's data/dog.jpg"},
                 ),
             )
         },
@@ -427,8 +456,9 @@ def usable_cache(sub: str | Path = "") -> Path:
             else f"it cannot be written ({type(e).__name__}: {e})"
         )
         raise DataError(
-            f"The cache folder {folder} cannot be used: {why}. Point {CACHE_DIR_VAR} at a "
-            f"folder you can write to, or unset it (the default is {DEFAULT_CACHE})."
+            f"The cache folder {folder} cannot be used: {why}. Point {CACHE_DIR_VAR} "
+            "at a folder you can write to, or unset it (the default is "
+            f"{DEFAULT_CACHE})."
         ) from e
     return folder
 
@@ -461,8 +491,8 @@ def regular_file(path: Path, fix: str) -> bool:
         return False
     except OSError as e:
         raise DataError(
-            f"Cannot look at {path} ({type(e).__name__}: {e}): check the permissions of "
-            f"its folders."
+            f"Cannot look at {path} ({type(e).__name__}: {e}): check the permissions "
+            "of its folders."
         ) from e
     if stat.S_ISREG(st.st_mode):
         return True
@@ -511,7 +541,8 @@ READ_LOG_VAR = "LABS_DATA_LOG"  # set by `provenance run`: the data files a lab 
 
 
 def _log_read(path: Path, sha256: str) -> None:
-    """Append ``sha256  path`` to the file ``LABS_DATA_LOG`` names; nothing when it is unset."""
+    """Append ``sha256  path`` to the file ``LABS_DATA_LOG`` names; nothing when it
+    is unset."""
     if log := os.environ.get(READ_LOG_VAR):
         with open(log, "a") as f:
             f.write(f"{sha256}  {Path(path).resolve()}\n")
@@ -532,7 +563,8 @@ def verify(path: Path, accepted: Mapping[str, str], fix: str) -> str:
     if got not in accepted:
         raise DataError(
             f"Checksum mismatch for {path}.\nExpected one of:\n{_expected(accepted)}\n"
-            f"Got:\n  {got}\nThe file is incomplete, damaged or a different version. {fix}"
+            f"Got:\n  {got}\nThe file is incomplete, damaged or a different version. "
+            f"{fix}"
         )
     _log_read(path, got)
     return accepted[got]
@@ -542,7 +574,8 @@ def _sample_sums() -> dict[str, str]:
     sums = SAMPLES_DIR / "SHA256SUMS"
     if not sums.is_file():
         raise DataError(
-            f"{sums} is missing: reinstall the project or run tools/make_smoke_samples.py."
+            f"{sums} is missing: reinstall the project or run "
+            "tools/make_smoke_samples.py."
         )
     pairs = (
         line.split(None, 1) for line in sums.read_text().splitlines() if line.strip()
@@ -553,13 +586,17 @@ def _sample_sums() -> dict[str, str]:
 def _fetch_sample(name: str, entry: DataSet, role: str) -> Found:
     if role not in entry.samples:
         raise DataUnavailable(
-            f"There is no committed smoke sample of {name!r}, and the smoke profile never downloads. "
-            f"Run with LABS_PROFILE=full (with internet access, or {DATA_DIR_VAR} set to a folder laid "
-            f"out like the project's shared data: {LAYOUT_HELP}), or pass profile='full'."
+            f"There is no committed smoke sample of {name!r}, and the smoke profile "
+            "never downloads. Run with LABS_PROFILE=full (with internet access, or "
+            f"{DATA_DIR_VAR} set to a folder laid out like the project's shared data: "
+            f"{LAYOUT_HELP}), or pass profile='full'."
         )
     fname, fmt = entry.samples[role]
     path = SAMPLES_DIR / fname
-    restore = "Restore it with `git checkout -- helpers/samples` or rerun tools/make_smoke_samples.py."
+    restore = (
+        "Restore it with `git checkout -- helpers/samples` or rerun "
+        "tools/make_smoke_samples.py."
+    )
     if not regular_file(path, restore):
         raise DataError(f"The smoke sample {path} is missing. {restore}")
     sums = _sample_sums()
@@ -622,8 +659,8 @@ def _download_any(name: str, files: tuple[DataFile, ...], looked: list[str]) -> 
             usable_cache(sub)
         except DataError as e:
             raise DataError(
-                f"Data set {name!r}: no copy of {files[0].path} was found, and none can be "
-                f"downloaded or placed in the cache.\nLooked in:\n"
+                f"Data set {name!r}: no copy of {files[0].path} was found, and none "
+                "can be downloaded or placed in the cache.\nLooked in:\n"
                 + "".join(f"  - {x}\n" for x in looked)
                 + str(e)
             ) from e
@@ -636,9 +673,9 @@ def _download_any(name: str, files: tuple[DataFile, ...], looked: list[str]) -> 
             tried.append(f"{f.path}: has no public download (only the offline copy).")
         elif not f.sha256:
             tried.append(
-                f"{f.urls[0]}: not downloaded automatically, since no published SHA-256 "
-                f"exists for it. Download it yourself and put it at {dest} (or at "
-                f"$LABS_DATA_DIR/{f.path}); it will then be used, with a warning."
+                f"{f.urls[0]}: not downloaded automatically, since no published "
+                f"SHA-256 exists for it. Download it yourself and put it at {dest} (or "
+                f"at $LABS_DATA_DIR/{f.path}); it will then be used, with a warning."
             )
         elif offline():
             tried.append(
@@ -659,8 +696,8 @@ def _download_any(name: str, files: tuple[DataFile, ...], looked: list[str]) -> 
                 ) as e:  # URLError, timeouts: OSError
                     tried.append(f"{url}: {type(e).__name__}: {e}")
     cause = (
-        "A download did not match its published checksum (see above): the server may serve a "
-        "different file, or the transfer was corrupted. Try again later, or"
+        "A download did not match its published checksum (see above): the server may "
+        "serve a different file, or the transfer was corrupted. Try again later, or"
         if mismatch
         else "Connect to the internet, or"
     )
@@ -669,8 +706,8 @@ def _download_any(name: str, files: tuple[DataFile, ...], looked: list[str]) -> 
         + "".join(f"  - {x}\n" for x in looked)
         + "Download:\n"
         + "".join(f"  - {x}\n" for x in tried)
-        + f"{cause} set {DATA_DIR_VAR} to a folder laid out like the project's shared data "
-        f"({LAYOUT_HELP})."
+        + f"{cause} set {DATA_DIR_VAR} to a folder laid out like the project's shared "
+        f"data ({LAYOUT_HELP})."
     )
 
 
@@ -732,8 +769,8 @@ def download(url: str, dest: Path, accepted: Mapping[str, str]) -> str:
         got = digest.hexdigest()
         if got not in accepted:
             raise DataError(
-                f"checksum mismatch: expected one of\n{_expected(accepted)}\n    got {got} "
-                f"({size:,} bytes); nothing was kept."
+                f"checksum mismatch: expected one of\n{_expected(accepted)}\n    got "
+                f"{got} ({size:,} bytes); nothing was kept."
             )
     print(f"  done: {size / 1e6:.1f} MB, SHA-256 verified.", flush=True)
     _log_read(dest, got)

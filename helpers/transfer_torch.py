@@ -59,8 +59,8 @@ def backbone_trunk(backbone) -> nn.Module:
     model = backbone.model if isinstance(backbone, pretrained.Backbone) else backbone
     if not hasattr(model, "extract_features"):
         raise TypeError(
-            f"{type(model).__name__} has no extract_features(); a torch backbone is needed "
-            "(pretrained.load(name, framework='torch'))."
+            f"{type(model).__name__} has no extract_features(); a torch backbone is "
+            "needed (pretrained.load(name, framework='torch'))."
         )
     return _Trunk(model)
 
@@ -449,7 +449,8 @@ def _compute(seed: int, profile: str, s: TwoClassSettings) -> dict[str, Represen
             f_val,
             y_val,
             float(svm.score(f_val, y_val)),
-            f"frozen ImageNet {s.backbone}: its {f_train.shape[1]} pooled features, a linear SVM on them",
+            f"frozen ImageNet {s.backbone}: its {f_train.shape[1]} pooled features, a "
+            "linear SVM on them",
         )
         head = train.fit_torch(
             lambda: nn.Linear(f_train.shape[1], 2),
@@ -541,8 +542,8 @@ def _load(path: Path) -> dict[str, Representation] | None:
         return None
     except _UNREADABLE as e:
         warnings.warn(
-            f"The cached representations {path} cannot be read ({type(e).__name__}: {e}); "
-            f"computing them again to replace it.",
+            f"The cached representations {path} cannot be read ({type(e).__name__}: "
+            f"{e}); computing them again to replace it.",
             stacklevel=3,
         )
         return None

@@ -124,7 +124,10 @@ def test_wheel_tags_for_the_gpu_machine(tmp_path):
     ok = [
         "x-1-py3-none-any.whl",
         "x-1-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-        "x-1-cp311-abi3-manylinux1_x86_64.manylinux_2_28_x86_64.manylinux_2_5_x86_64.whl",
+        (
+            "x-1-cp311-abi3-manylinux1_x86_64.manylinux_2_28_x86_64."
+            "manylinux_2_5_x86_64.whl"
+        ),
         "x-1-py2.py3-none-any.whl",
     ]
     bad = [
@@ -219,8 +222,15 @@ def test_lab_needs_reads_loader_calls(tmp_path):
         tmp_path / "lab.ipynb",
         [
             "from helpers import data\n(x, y), _ = data.load_mnist()",
-            "train, test, classes = data.load_image_folder('hymenoptera', size=160)\nimg = data.load_image()",
-            "model.load_weights('w.h5')\nnet.load_state_dict(sd)\nx = load_something_new(3)\ndata.load_image_folder(name)",
+            (
+                "train, test, classes = "
+                "data.load_image_folder('hymenoptera', size=160)\n"
+                "img = data.load_image()"
+            ),
+            (
+                "model.load_weights('w.h5')\nnet.load_state_dict(sd)\n"
+                "x = load_something_new(3)\ndata.load_image_folder(name)"
+            ),
         ],
     )
     paths, unknown = gb.lab_needs(nb)

@@ -6,42 +6,59 @@ torchinfo. This tool prepares, here, the two folders that travel with the workin
 (both git-ignored, so name them in carry):
 
   python3 tools/gpu_bundle.py wheels --dest .whl
-      downloads cp312/abi3/pure-Python manylinux x86_64 wheels of exactly what the GPU machine lacks,
-      found by reading Requires-Dist from each wheel's METADATA and stopping at what it already has;
-      writes .whl/requirements.lock (what was bundled) and .whl/present-needs.txt (what the bundle
-      needs from the machine's own packages, checked there by `check`).
-  python3 tools/gpu_bundle.py data --lab labs/NAME.ipynb --dest .bundle/data  [--datasets mnist ...]
-      copies from LABS_DATA_DIR only the data sets that lab loads, in the same layout, with SHA256SUMS.
+      downloads cp312/abi3/pure-Python manylinux x86_64 wheels of exactly what the GPU
+      machine lacks, found by reading Requires-Dist from each wheel's METADATA and
+      stopping at what it already has; writes .whl/requirements.lock (what was bundled)
+      and .whl/present-needs.txt (what the bundle needs from the machine's own packages,
+      checked there by `check`).
+  python3 tools/gpu_bundle.py data --lab labs/NAME.ipynb --dest .bundle/data
+          [--datasets mnist ...]
+      copies from LABS_DATA_DIR only the data sets that lab loads, in the same layout,
+      with SHA256SUMS.
   python3 tools/gpu_bundle.py check --dest .whl          (on the GPU machine)
       checks the machine's own packages meet the bundled wheels' requirements.
 
 Several labs at once, in one folder that travels alone (wheels, the union of their data,
 a manifest):
 
-  python3 tools/gpu_bundle.py bundle --labs labs/a.ipynb labs/b.ipynb [--without cifar100]
-      prints the sizes (working tree + wheels + each data set against the 64 MiB cap), builds
-      .bundle/{wheels,data,manifest.json} when they fit, and prints the run tool's command,
-      carry and timeout_s; --measure prints the sizes only. The wheels come from --wheels (.whl,
-      built above); the EfficientNet weights (17 MB) and openTSNE go only with labs that use
-      them (LAB_EXTRAS). A data set the labs fall back without can be left out: --without.
-  python3 tools/gpu_bundle.py run-labs --bundle .bundle --out "$OUT" --deadline-s 540   (device)
-      standard library only: installs the wheels into /tmp/site, checks the data sums, runs each
-      lab as its own `python -m helpers.provenance run LAB --profile P` (KERAS_BACKEND=torch),
-      --workers at a time; stops the labs still running --margin-s before the deadline; packs
-      into $OUT summary.json (finished / failed / cut / not-started), logs.tar.gz and
-      notebooks.tar.gz (the finished labs only; split into .partNN files over 15 MiB).
-      --no-install uses this Python's packages (the local test: the wheels are cp312).
+  python3 tools/gpu_bundle.py bundle --labs labs/a.ipynb labs/b.ipynb
+          [--without cifar100]
+      prints the sizes (working tree + wheels + each data set against the 64 MiB cap),
+      builds .bundle/{wheels,data,manifest.json} when they fit, and prints the run
+      tool's command, carry and timeout_s; --measure prints the sizes only. The wheels
+      come from --wheels (.whl, built above); the EfficientNet weights (17 MB) and
+      openTSNE go only with labs that use them (LAB_EXTRAS). A data set the labs fall
+      back without can be left out: --without.
+  python3 tools/gpu_bundle.py run-labs --bundle .bundle --out "$OUT" --deadline-s 540
+      (on the device) standard library only: installs the wheels into /tmp/site, checks
+      the data sums, runs each lab as its own `python -m helpers.provenance run LAB
+      --profile P` (KERAS_BACKEND=torch), --workers at a time; stops the labs still
+      running --margin-s before the deadline; packs into $OUT summary.json (finished /
+      failed / cut / not-started), logs.tar.gz and notebooks.tar.gz (the finished labs
+      only; split into .partNN files over 15 MiB). --no-install uses this Python's
+      packages (the local test: the wheels are cp312).
   python3 tools/gpu_bundle.py unpack FILES_AT
-      puts the notebooks of the labs that finished back into labs/ (not over a notebook changed
-      here since it was bundled, unless --force); the logs go to .bundle/logs.
+      puts the notebooks of the labs that finished back into labs/ (not over a notebook
+      changed here since it was bundled, unless --force); the logs go to .bundle/logs.
 
 One lab by hand (the `run` tool; carry [".whl", ".bundle"]); the kernel's cwd is labs/,
 so the paths exported are absolute:
 
-  set -o pipefail; python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:$PWD || exit; python3 tools/gpu_bundle.py check --dest .whl; (cd .bundle/data && sha256sum -c --quiet SHA256SUMS) || exit; export KERAS_BACKEND=torch LABS_DATA_DIR=$PWD/.bundle/data LABS_OFFLINE=1 PYTHONUNBUFFERED=1; python3 -m helpers.provenance run labs/NAME.ipynb --profile full 2>&1 | tee $OUT/run.log; rc=$?; cp labs/NAME.ipynb $OUT/; exit $rc
+  set -o pipefail; python3 -m pip install -q --no-index --no-deps --no-compile \
+--no-cache-dir --upgrade --target /tmp/site .whl/*.whl && \
+export PYTHONPATH=/tmp/site:$PWD || exit; \
+python3 tools/gpu_bundle.py check --dest .whl; \
+(cd .bundle/data && sha256sum -c --quiet SHA256SUMS) || exit; \
+export KERAS_BACKEND=torch LABS_DATA_DIR=$PWD/.bundle/data \
+LABS_OFFLINE=1 PYTHONUNBUFFERED=1; \
+python3 -m helpers.provenance run labs/NAME.ipynb --profile full 2>&1 \
+| tee $OUT/run.log; rc=$?; cp labs/NAME.ipynb $OUT/; exit $rc
 
 Only the standard library and `packaging` are needed (both there too).
 """
+# The by-hand command above: each of its lines but the last ends with a backslash, which
+# joins them in __doc__, so --help and print_device_command show it on one line, as
+# before; its lines after the first start at column 0 so that no spaces are added.
 
 from __future__ import annotations
 
@@ -85,27 +102,30 @@ TRAVEL_LIMIT_MIB = (
 GPU_HAS = frozenset(
     canonicalize_name(n)
     for n in """
-absl-py accelerate aiofiles aiohappyeyeballs aiohttp aiosignal annotated-doc anyio attrs botorch
-build certifi charset-normalizer chex click cloudpickle cmake colorama contourpy coverage
-cuda-bindings cuda-core cuda-pathfinder cuda-toolkit cupy-cuda13x cycler cython diffrax e3nn einops
-equinox etils execnet filelock flatbuffers flax fonttools formulaic frozenlist fsspec gpytorch grpcio
-h11 h5py hf-xet httpcore httpx huggingface-hub humanize hypothesis idna imageio iniconfig
-interface-meta jax jax-cuda13-pjrt jax-cuda13-plugin jaxlib jaxtyping jinja2 joblib kiwisolver
-lazy-loader lightning lightning-utilities linear-operator lineax llvmlite lxml markdown
-markdown-it-py markupsafe matplotlib mdurl meson ml-dtypes mpi4py mpmath msgpack multidict
-multipledispatch mypy-extensions nanobind narwhals networkx ninja numba numba-cuda numpy numpyro
-nvidia-cublas nvidia-cuda-cupti nvidia-cuda-nvrtc nvidia-cuda-runtime nvidia-cudnn-cu13 nvidia-cufft
-nvidia-cufile nvidia-curand nvidia-cusolver nvidia-cusparse nvidia-cusparselt-cu13 nvidia-ml-py
-nvidia-nccl-cu13 nvidia-nvjitlink nvidia-nvshmem-cu13 nvidia-nvtx onnx onnx-ir onnxruntime
-onnxscript opencv-python-headless optax opt-einsum opt-einsum-fx optimistix orbax-checkpoint
-packaging pandas pathspec patsy peft pillow pip pluggy portalocker prometheus-client propcache
-protobuf psutil pyarrow pybind11 py-cpuinfo pygments pyparsing pyproject-hooks pyre-extensions
-pytest pytest-benchmark pytest-cov pytest-mock pytest-timeout pytest-xdist python-dateutil
-pytorch-lightning pyyaml regex requests rich sacrebleu safetensors scikit-build-core scikit-image
-scikit-learn scipy seaborn sentencepiece sentence-transformers setuptools shellingham simplejson six
-sortedcontainers statsmodels sympy tabulate tensorboard tensorboard-data-server tensorstore
-threadpoolctl tifffile tiktoken timm tokenizers toolz torch torchaudio torchdiffeq torch-geometric
-torchmetrics torchvision tqdm transformers treescope triton typer typing-extensions typing-inspect
+absl-py accelerate aiofiles aiohappyeyeballs aiohttp aiosignal annotated-doc anyio attrs
+botorch build certifi charset-normalizer chex click cloudpickle cmake colorama contourpy
+coverage cuda-bindings cuda-core cuda-pathfinder cuda-toolkit cupy-cuda13x cycler cython
+diffrax e3nn einops equinox etils execnet filelock flatbuffers flax fonttools formulaic
+frozenlist fsspec gpytorch grpcio h11 h5py hf-xet httpcore httpx huggingface-hub
+humanize hypothesis idna imageio iniconfig interface-meta jax jax-cuda13-pjrt
+jax-cuda13-plugin jaxlib jaxtyping jinja2 joblib kiwisolver lazy-loader lightning
+lightning-utilities linear-operator lineax llvmlite lxml markdown markdown-it-py
+markupsafe matplotlib mdurl meson ml-dtypes mpi4py mpmath msgpack multidict
+multipledispatch mypy-extensions nanobind narwhals networkx ninja numba numba-cuda numpy
+numpyro nvidia-cublas nvidia-cuda-cupti nvidia-cuda-nvrtc nvidia-cuda-runtime
+nvidia-cudnn-cu13 nvidia-cufft nvidia-cufile nvidia-curand nvidia-cusolver
+nvidia-cusparse nvidia-cusparselt-cu13 nvidia-ml-py nvidia-nccl-cu13 nvidia-nvjitlink
+nvidia-nvshmem-cu13 nvidia-nvtx onnx onnx-ir onnxruntime onnxscript
+opencv-python-headless optax opt-einsum opt-einsum-fx optimistix orbax-checkpoint
+packaging pandas pathspec patsy peft pillow pip pluggy portalocker prometheus-client
+propcache protobuf psutil pyarrow pybind11 py-cpuinfo pygments pyparsing pyproject-hooks
+pyre-extensions pytest pytest-benchmark pytest-cov pytest-mock pytest-timeout
+pytest-xdist python-dateutil pytorch-lightning pyyaml regex requests rich sacrebleu
+safetensors scikit-build-core scikit-image scikit-learn scipy seaborn sentencepiece
+sentence-transformers setuptools shellingham simplejson six sortedcontainers statsmodels
+sympy tabulate tensorboard tensorboard-data-server tensorstore threadpoolctl tifffile
+tiktoken timm tokenizers toolz torch torchaudio torchdiffeq torch-geometric torchmetrics
+torchvision tqdm transformers treescope triton typer typing-extensions typing-inspect
 urllib3 uvloop wadler-lindig werkzeug wheel wrapt xarray xxhash yarl zipp
 """.split()
 )
@@ -186,7 +206,8 @@ LOADERS = {
 DEFAULT_ARG = {"load_image": "dog"}
 NOT_DATA = frozenset({"load_state_dict", "load_weights", "load_model", "load_ext"})
 LOAD_CALL = re.compile(
-    r"\b(load_\w+|imdb_word_index|two_class_representations)\s*\(\s*(?:\w+\s*=\s*)?(?:[rbuRBU]?(['\"])(.*?)\2)?"
+    r"\b(load_\w+|imdb_word_index|two_class_representations)\s*\(\s*"
+    r"(?:\w+\s*=\s*)?(?:[rbuRBU]?(['\"])(.*?)\2)?"
 )
 
 # ---------------------------------------------------------------- wheels
@@ -334,7 +355,8 @@ def cmd_wheels(args) -> int:
     for n in sorted(wheels):
         print(f"  {wheels[n].name:70s} {wheels[n].stat().st_size / MIB:6.2f} MB")
     print(
-        f"{len(wheels)} wheels, {total / MIB:.1f} MB in {dest}; left out: {', '.join(sorted(left_out)) or 'none'}"
+        f"{len(wheels)} wheels, {total / MIB:.1f} MB in {dest}; left out: "
+        f"{', '.join(sorted(left_out)) or 'none'}"
     )
     print("needs from the machine's own packages:", ", ".join(sorted(present_needs)))
     print_device_command("labs/NAME.ipynb", args.dest)
@@ -464,7 +486,8 @@ def bundle_data(
     size = sum(f.stat().st_size for f in files)
     if size > budget:
         raise ValueError(
-            f"the lab's data is {size / MIB:.1f} MB, over the {budget / MIB:.1f} MB left to travel"
+            f"the lab's data is {size / MIB:.1f} MB, over the {budget / MIB:.1f} MB "
+            "left to travel"
         )
     listed = {}
     if (source / "SHA256SUMS").is_file():
@@ -518,7 +541,8 @@ def cmd_data(args) -> int:
     paths = [p for p in paths if not (p.startswith("?") and p[1:] in paths)]
     if unknown:
         print(
-            "warning: cannot tell what these calls load (add them to LOADERS or use --datasets):",
+            "warning: cannot tell what these calls load (add them to LOADERS or use "
+            "--datasets):",
             "; ".join(unknown),
             file=sys.stderr,
         )
@@ -534,7 +558,8 @@ def cmd_data(args) -> int:
         return 1
     total = sum((Path(args.dest) / r).stat().st_size for r in sums)
     print(
-        f"{len(sums)} files, {total / MIB:.1f} MB in {args.dest} ({', '.join(paths) or 'nothing'})"
+        f"{len(sums)} files, {total / MIB:.1f} MB in {args.dest} "
+        f"({', '.join(paths) or 'nothing'})"
     )
     print_device_command(
         args.lab or "labs/NAME.ipynb", args.wheels, str(Path(args.dest).parts[0])
@@ -659,22 +684,25 @@ def cmd_bundle(args) -> int:
         f"{'working tree (tracked + untracked, not ignored)':48s} {tree / MIB:7.1f} MiB"
     )
     print(
-        f"{f'wheels ({len(chosen)}; left out: {len(left)})':48s} {wheel_bytes / MIB:7.1f} MiB"
+        f"{f'wheels ({len(chosen)}; left out: {len(left)})':48s} "
+        f"{wheel_bytes / MIB:7.1f} MiB"
     )
     for p in paths:
         note = "  (not in the source)" if p in missing else ""
         print(f"{'data ' + p:48s} {sizes[p] / MIB:7.1f} MiB{note}")
     print(
         f"{'total that travels':48s} {total / MIB:7.1f} MiB "
-        f"(limit {TRAVEL_LIMIT_MIB} MiB: {'fits' if total < TRAVEL_LIMIT_MIB * MIB - MIB else 'OVER'})"
+        f"(limit {TRAVEL_LIMIT_MIB} MiB: "
+        f"{'fits' if total < TRAVEL_LIMIT_MIB * MIB - MIB else 'OVER'})"
     )
     if args.measure:
         return 0 if total < TRAVEL_LIMIT_MIB * MIB - MIB else 1
     required_missing = [p for p in missing if not p.startswith("?")]
     if required_missing:
         print(
-            f"error: not in {source}: {', '.join(required_missing)}; if the labs fall back "
-            f"without it, leave it out with --without {' '.join(required_missing)}",
+            f"error: not in {source}: {', '.join(required_missing)}; if the labs fall "
+            "back without it, leave it out with --without "
+            f"{' '.join(required_missing)}",
             file=sys.stderr,
         )
         return 1
@@ -1138,7 +1166,8 @@ def cmd_unpack(args) -> int:
             continue
         if dest.is_file() and file_sha256(dest) != lab["sha256"] and not args.force:
             print(
-                f"{state} skipped: {lab['path']} changed here since it was bundled (--force)"
+                f"{state} skipped: {lab['path']} changed here since it was bundled "
+                "(--force)"
             )
             problems += 1
             continue
@@ -1211,7 +1240,10 @@ def main(argv=None) -> int:
         "--order",
         choices=("longest-first", "given"),
         default="longest-first",
-        help="the order labs start in: by the wall time their provenance records, or as given",
+        help=(
+            "the order labs start in: by the wall time their provenance records, or "
+            "as given"
+        ),
     )
     b.add_argument("--deadline-s", type=int, default=DEFAULT_DEADLINE_S)
     b.add_argument(
