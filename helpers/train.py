@@ -276,6 +276,36 @@ def _loss_and_accuracy(model, x, y, batch_size: int) -> dict[str, float]:
     }
 
 
+def train_epoch(
+    net, opt, x, y, *, batch_size: int, order, augment: Callable | None = None
+) -> tuple[float, float]:
+    """One epoch of training, the loop a student writes: batch by batch, forward, loss,
+    backward, step. Returns the epoch's loss and accuracy, running means over its batches (as
+    Keras reports them).
+
+    ``x``, ``y``: tensors already on the net's device; the batches are cut from them by indexing
+    with a permutation drawn from the seeded ``torch.Generator`` ``order`` (no ``DataLoader``,
+    no per-image work). ``augment``: optional ``batch -> batch`` applied to the inputs.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    net.train()  # training mode: Dropout (and BatchNorm) on
+    total_loss = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device)
+    for batch in torch.randperm(len(x), generator=order).to(x.device).split(batch_size):
+        inputs = x[batch] if augment is None else augment(x[batch])
+        out = net(inputs)  # forward
+        logits = out[0] if isinstance(out, tuple) else out  # (logits, features)
+        loss = F.cross_entropy(logits, y[batch])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # gradients of the loss with respect to every weight
+        opt.step()  # one optimiser step along them
+        total_loss += loss.detach() * len(batch)
+        correct += (logits.detach().argmax(1) == y[batch]).sum()
+    return float(total_loss) / len(x), float(correct) / len(x)
+
+
 def fit_torch(
     model,
     data,
@@ -291,6 +321,7 @@ def fit_torch(
     bar=None,
     keep_model: bool = False,
     augment: Callable | None = None,
+    on_epoch_end: Callable | None = None,
 ) -> Run:
     """Train a PyTorch classifier for one seed, then evaluate it on the test set: the PyTorch twin
     of :func:`fit_keras`, returning the same :class:`Run` (Keras history names, so
@@ -304,13 +335,12 @@ def fit_torch(
     Validation as in :func:`fit_keras`. ``device``: ``None`` = the GPU if there is one.
     ``augment``: an optional function ``batch -> batch`` applied to each training batch on the
     device (random crops, flips...; it draws from torch's seeded generator); evaluation never sees it.
+    ``on_epoch_end(epoch, net)``: called after each epoch (1-based) and its validation, e.g. to
+    keep the net's predictions or weights at a given epoch.
 
-    All data go to the device once, as tensors; each epoch draws a seeded permutation and takes
-    its batches by indexing (no ``DataLoader``, no per-sample work). The training loss and
-    accuracy of an epoch are running means over its batches, as Keras reports them.
+    All data go to the device once, as tensors; each epoch is one :func:`train_epoch`.
     """
     import torch
-    import torch.nn.functional as F
 
     (x, y), test_data = data
     profile.seed_everything(seed)
@@ -337,24 +367,12 @@ def fit_torch(
     order = torch.Generator().manual_seed(seed)
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
     start = time.perf_counter()
-    for _ in range(epochs):
-        net.train()
-        total_loss = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
-        for batch in (
-            torch.randperm(len(x_fit), generator=order).to(device).split(batch_size)
-        ):
-            inputs = x_fit[batch] if augment is None else augment(x_fit[batch])
-            logits = net(inputs)
-            logits = logits[0] if isinstance(logits, tuple) else logits
-            loss = F.cross_entropy(logits, y_fit[batch])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total_loss += loss.detach() * len(batch)
-            correct += (logits.detach().argmax(1) == y_fit[batch]).sum()
-        history["loss"].append(float(total_loss) / len(x_fit))
-        history["accuracy"].append(float(correct) / len(x_fit))
+    for epoch in range(1, epochs + 1):
+        loss, accuracy = train_epoch(
+            net, opt, x_fit, y_fit, batch_size=batch_size, order=order, augment=augment
+        )
+        history["loss"].append(loss)
+        history["accuracy"].append(accuracy)
         if validation is not None:
             scores = _loss_and_accuracy(net, *validation, batch_size=1024)
             history.setdefault("val_loss", []).append(scores["loss"])
@@ -366,6 +384,8 @@ def fit_torch(
                     refresh=False,
                 )
             bar.update(1)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, net)
     test = (
         _loss_and_accuracy(net, *test_data, batch_size=1024)
         if test_data is not None

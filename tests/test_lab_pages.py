@@ -17,7 +17,6 @@ LABS = provenance.lab_paths()
 NOT_YET_CONVERTED = {
     "augmentation_ablation",
     "cnns_keras",
-    "cnns_pytorch",
     "filter_visualisation",
     "keras_basics",
     "transfer_imagenet",
