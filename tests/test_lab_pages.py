@@ -16,7 +16,6 @@ LABS = provenance.lab_paths()
 # passes fails the test.
 NOT_YET_CONVERTED = {
     "augmentation_ablation",
-    "cnns_keras",
     "filter_visualisation",
     "keras_basics",
     "transfer_imagenet",
