@@ -128,6 +128,9 @@ def fit_keras(
     metrics=("accuracy",),
     bar=None,
     keep_model: bool = False,
+    steps_per_execution: int = 1,
+    jit_compile: bool | str = "auto",
+    validation_batch_size: int | None = None,
 ) -> Run:
     """Build, compile and fit a Keras model for one seed, then evaluate it on the test set.
 
@@ -148,6 +151,8 @@ def fit_keras(
         optimizer=optimizer() if callable(optimizer) else optimizer,
         loss=loss,
         metrics=list(metrics),
+        steps_per_execution=steps_per_execution,
+        jit_compile=jit_compile,
     )
     callbacks = [_tick_callback(bar)] if bar is not None else []
     start = time.perf_counter()
@@ -157,6 +162,7 @@ def fit_keras(
         validation_data=validation,
         epochs=epochs,
         batch_size=batch_size,
+        validation_batch_size=validation_batch_size,
         verbose=0,
         callbacks=callbacks,
     )

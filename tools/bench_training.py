@@ -1,0 +1,368 @@
+"""Training speed on the CPU: each lab net's baseline and its variants, timed in one run, as ratios.
+
+    python tools/bench_training.py [--n 10000] [--epochs 1] [--repeats 3] [--cases keras torch]
+
+Cases (``--cases``; a net's name picks one net, ``keras``/``torch``/``data`` a group):
+
+* Keras (``helpers.train.fit_keras``): ``tominet`` and ``dense_mnist_net`` on MNIST (batch 128, as
+  the labs), ``basenet`` on CIFAR-10 (the lab's BASENET settings: SGD 0.01, batch 32). Baseline:
+  ``steps_per_execution=1``, ``jit_compile=False`` (what "auto" means on a CPU-only TensorFlow),
+  validation at the training batch size. Variants: ``steps_per_execution`` 32, XLA
+  (``jit_compile=True``), both, and validation batches of 1024.
+* PyTorch (``helpers.train.fit_torch``): ``SimpleCNN`` on MNIST and ``AlexNet32`` on CIFAR-10
+  (Adam, batch 128, as the lab). Baseline: PyTorch's default thread count. Variants: one thread,
+  and ``channels_last`` (model and each batch). ``predict``: the logits of the test images (a
+  trained SimpleCNN / AlexNet32) under ``torch.no_grad()`` vs ``torch.inference_mode()``.
+* ``data``: ``data.load_mnist()`` and ``data.load_cifar10()`` called twice in this process (what
+  an in-process memo would save), with the data under ``LABS_DATA_DIR``.
+
+Each training measurement is one fresh model trained for ``--epochs`` on the first ``--n``
+training images (a seeded tenth held out for validation, as the labs do), then evaluated on the
+first ``--n-test`` test images; its time includes building, tracing/compiling and evaluating, as
+each of the labs' seeds pays them. The arms of a case run interleaved (A B C ..., the order
+rotated each repeat), ``--repeats`` times; repeat r uses seed r for every arm, so each variant is
+paired with the baseline of the same seed; one uncounted baseline run warms each case up. Printed per variant: the median and min-max of the
+paired ratios variant time / baseline time (< 1: faster), and "same numbers": the largest
+|variant - baseline| of the final test accuracy and loss over the seeds, next to the baseline's
+spread over the seeds (max - min). A variant keeps the numbers when its differences are within
+that spread (and, with one repeat, within ``--tolerance``). Timings depend on the machine and its
+load, so nothing here is asserted: run it and read the numbers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from helpers import data, train  # noqa: E402  (helpers first: import order, see helpers/__init__)
+
+KERAS_BASELINE = dict(
+    steps_per_execution=1, jit_compile=False, validation_batch_size=None
+)
+KERAS_VARIANTS = {
+    "steps_per_execution=32": dict(steps_per_execution=32),
+    "jit_compile=True": dict(jit_compile=True),
+    "spe=32 + jit": dict(steps_per_execution=32, jit_compile=True),
+    "validation batch 1024": dict(validation_batch_size=1024),
+}
+KERAS_NETS = ("tominet", "dense_mnist_net", "basenet")
+TORCH_NETS = ("SimpleCNN", "AlexNet32")
+
+
+# --- data -------------------------------------------------------------------------------------------
+_loaded: dict[str, tuple] = {}
+
+
+def _scaled(name: str, n: int, n_test: int, layout: str):
+    """The first ``n`` / ``n_test`` images of MNIST or CIFAR-10 as float32 in [0, 1], NHWC or NCHW."""
+    if name not in _loaded:
+        _loaded[name] = (data.load_mnist if name == "mnist" else data.load_cifar10)()
+    (x, y), (x_test, y_test) = _loaded[name]
+
+    def scale(a):
+        a = a.astype("float32") / 255
+        a = a[..., None] if a.ndim == 3 else a
+        return np.ascontiguousarray(a.transpose(0, 3, 1, 2)) if layout == "NCHW" else a
+
+    return (scale(x[:n]), y[:n]), (scale(x_test[:n_test]), y_test[:n_test])
+
+
+# --- arms: each returns (seconds, {"accuracy": ..., "loss": ...}) -----------------------------------
+def keras_arm(net: str, options: dict, args):
+    from helpers import ablation, models_keras
+
+    if net == "basenet":
+        split = _scaled("cifar10", args.n, args.n_test, "NHWC")
+        config = ablation.BASENET
+
+        def fit(seed):
+            return train.fit_keras(
+                lambda: ablation.build_model(config, 10),
+                split,
+                seed=seed,
+                epochs=args.epochs,
+                batch_size=config["batch_size"],
+                optimizer=lambda: ablation.make_optimizer(config),
+                **{**KERAS_BASELINE, **options},
+            )
+    else:
+        split = _scaled("mnist", args.n, args.n_test, "NHWC")
+        build = getattr(models_keras, net)
+
+        def fit(seed):
+            return train.fit_keras(
+                build,
+                split,
+                seed=seed,
+                epochs=args.epochs,
+                batch_size=128,
+                **{**KERAS_BASELINE, **options},
+            )
+
+    def arm(seed):
+        start = time.perf_counter()
+        run = fit(seed)
+        return time.perf_counter() - start, run.test
+
+    return arm
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None):
+    import torch
+
+    before = torch.get_num_threads()
+    if n:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _torch_builder(net: str, channels_last: bool):
+    import torch
+
+    from helpers import models_torch
+
+    build = getattr(models_torch, net)
+    if not channels_last:
+        return build
+
+    class ChannelsLast(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = build().to(memory_format=torch.channels_last)
+
+        def forward(self, x):
+            return self.net(x.contiguous(memory_format=torch.channels_last))
+
+    return ChannelsLast
+
+
+def torch_arm(net: str, threads: int | None, channels_last: bool, args):
+    split = _scaled(
+        "mnist" if net == "SimpleCNN" else "cifar10", args.n, args.n_test, "NCHW"
+    )
+
+    def arm(seed):
+        with torch_threads(threads):
+            start = time.perf_counter()
+            run = train.fit_torch(
+                _torch_builder(net, channels_last),
+                split,
+                seed=seed,
+                epochs=args.epochs,
+                batch_size=128,
+                device="cpu",
+            )
+            return time.perf_counter() - start, run.test
+
+    return arm
+
+
+def predict_logits(model, x, grad_mode, batch_size: int = 1024):
+    """``train.predict_torch``'s loop, under ``grad_mode`` (``torch.no_grad`` or ``inference_mode``)."""
+    import torch
+
+    x = torch.as_tensor(x)
+    model.eval()
+    with grad_mode():
+        out = [
+            model(x[i : i + batch_size])[0].float().cpu()
+            for i in range(0, len(x), batch_size)
+        ]
+    return torch.cat(out).numpy()
+
+
+def predict_arms(net: str, args) -> dict:
+    import torch
+    import torch.nn.functional as F
+
+    (x, y), (x_test, y_test) = _scaled(
+        "mnist" if net == "SimpleCNN" else "cifar10", args.n, args.n_test, "NCHW"
+    )
+    model = train.fit_torch(
+        _torch_builder(net, False),
+        ((x[:2000], y[:2000]), None),
+        seed=0,
+        epochs=1,
+        validation_fraction=0,
+        device="cpu",
+        keep_model=True,
+    ).model
+    images = np.concatenate([x_test] * max(1, args.n // len(x_test)))[: args.n]
+    labels = np.concatenate([y_test] * max(1, args.n // len(y_test)))[: args.n]
+
+    def arm_of(mode):
+        def arm(seed):
+            start = time.perf_counter()
+            logits = predict_logits(model, images, mode)
+            seconds = time.perf_counter() - start
+            loss = float(
+                F.cross_entropy(torch.as_tensor(logits), torch.as_tensor(labels))
+            )
+            return seconds, {
+                "accuracy": float(np.mean(logits.argmax(1) == labels)),
+                "loss": loss,
+            }
+
+        return arm
+
+    return {
+        "no_grad": arm_of(torch.no_grad),
+        "inference_mode": arm_of(torch.inference_mode),
+    }
+
+
+# --- running and reporting --------------------------------------------------------------------------
+def compare(title: str, arms: dict, repeats: int, tolerance: float) -> list[dict]:
+    """Run ``arms`` (the first is the baseline) interleaved, ``repeats`` rounds, and print ratios."""
+    names = list(arms)
+    seconds = {name: [] for name in names}
+    results = {name: [] for name in names}
+    print(f"\n{title}", flush=True)
+    arms[names[0]](0)  # warm-up (first graph, thread pools, caches), not counted
+    for r in range(repeats):
+        order = (
+            names[r % len(names) :] + names[: r % len(names)]
+        )  # rotate: no fixed position
+        for name in order:
+            s, test = arms[name](r)
+            seconds[name].append(s)
+            results[name].append(test)
+            print(
+                f"  seed {r}: {name:24s} {s:7.2f} s, test accuracy {test['accuracy']:.4f}, "
+                f"loss {test['loss']:.4f}",
+                flush=True,
+            )
+    base = names[0]
+    acc = lambda name: np.array([t["accuracy"] for t in results[name]])  # noqa: E731
+    loss = lambda name: np.array([t["loss"] for t in results[name]])  # noqa: E731
+    spread_acc, spread_loss = np.ptp(acc(base)), np.ptp(loss(base))
+    print(
+        f"  baseline {base}: median {statistics.median(seconds[base]):.2f} s "
+        f"(min {min(seconds[base]):.2f}, max {max(seconds[base]):.2f}); seeds' spread: "
+        f"accuracy {spread_acc:.4f}, loss {spread_loss:.4f}"
+    )
+    rows = []
+    for name in names[1:]:
+        ratios = [v / b for v, b in zip(seconds[name], seconds[base])]
+        d_acc = float(np.max(np.abs(acc(name) - acc(base))))
+        d_loss = float(np.max(np.abs(loss(name) - loss(base))))
+        limit_acc = spread_acc if repeats > 1 else tolerance
+        limit_loss = spread_loss if repeats > 1 else tolerance
+        same = d_acc <= max(limit_acc, 1e-6) and d_loss <= max(limit_loss, 1e-6)
+        print(
+            f"  ratio {name} / {base}: median {statistics.median(ratios):.3f} "
+            f"(min {min(ratios):.3f}, max {max(ratios):.3f}, n={len(ratios)}); "
+            f"|d accuracy| <= {d_acc:.4f}, |d loss| <= {d_loss:.4f}: "
+            f"{'same numbers' if same else 'NOT the same numbers'}",
+            flush=True,
+        )
+        rows.append(
+            dict(case=title, variant=name, ratios=ratios, d_acc=d_acc, d_loss=d_loss)
+        )
+    return rows
+
+
+def time_loads(repeats: int) -> None:
+    """Seconds of each loader called ``repeats`` times in this process (a memo makes calls 2+ free)."""
+    for load in (data.load_mnist, data.load_cifar10):
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            load()
+            times.append(time.perf_counter() - start)
+        print(
+            f"\n{load.__name__}() called {repeats} times in one process: "
+            + ", ".join(f"{t:.2f} s" for t in times)
+            + f"; call 2 / call 1 = {times[1] / times[0]:.3f}",
+            flush=True,
+        )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, default=10_000, help="training images")
+    parser.add_argument("--n-test", type=int, default=2_000, help="test images")
+    parser.add_argument("--epochs", type=int, default=1)
+    parser.add_argument(
+        "--repeats", type=int, default=3, help="rounds = seeds 0, 1, ..."
+    )
+    parser.add_argument(
+        "--tolerance",
+        type=float,
+        default=0.01,
+        help="|d accuracy| and |d loss| allowed when --repeats 1 (no seeds' spread)",
+    )
+    parser.add_argument(
+        "--cases",
+        nargs="+",
+        default=["keras", "torch", "predict"],
+        help="keras, torch, predict, data, or net names (tominet, SimpleCNN, ...)",
+    )
+    parser.add_argument(
+        "--keras-variants",
+        nargs="+",
+        default=list(KERAS_VARIANTS),
+        help="which Keras variants to run (default: all)",
+    )
+    args = parser.parse_args(argv)
+    wanted = set(args.cases)
+    import torch
+
+    print(
+        f"{args.n:,} training images (a tenth for validation), {args.n_test:,} test images, "
+        f"{args.epochs} epoch(s), {args.repeats} repeats; torch {torch.get_num_threads()} threads",
+        flush=True,
+    )
+    rows = []
+    for net in KERAS_NETS:
+        if wanted & {"keras", net}:
+            arms = {"baseline": keras_arm(net, {}, args)}
+            arms.update(
+                {
+                    v: keras_arm(net, KERAS_VARIANTS[v], args)
+                    for v in args.keras_variants
+                }
+            )
+            rows += compare(f"Keras {net}", arms, args.repeats, args.tolerance)
+    for net in TORCH_NETS:
+        if wanted & {"torch", net}:
+            arms = {
+                f"{torch.get_num_threads()} threads": torch_arm(net, None, False, args),
+                "1 thread": torch_arm(net, 1, False, args),
+                "channels_last": torch_arm(net, None, True, args),
+            }
+            rows += compare(f"PyTorch {net}", arms, args.repeats, args.tolerance)
+    for net in TORCH_NETS:
+        if wanted & {"predict", f"predict-{net}"}:
+            arms = predict_arms(net, args)
+            rows += compare(
+                f"predict {net} ({args.n:,} images)", arms, args.repeats, args.tolerance
+            )
+    if "data" in wanted:
+        time_loads(2)
+    if rows:
+        print("\nsummary: ratio variant / baseline, median (min-max), n")
+        for row in rows:
+            r = row["ratios"]
+            print(
+                f"  {row['case']:26s} {row['variant']:24s} {statistics.median(r):.3f} "
+                f"({min(r):.3f}-{max(r):.3f}), n={len(r)}; |d acc| {row['d_acc']:.4f}, "
+                f"|d loss| {row['d_loss']:.4f}"
+            )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
