@@ -7,26 +7,31 @@ Cases (``--cases``; a net's name picks one net, ``keras``/``torch``/``data`` a g
 * Keras (``helpers.train.fit_keras``): ``tominet`` and ``dense_mnist_net`` on MNIST (batch 128, as
   the labs), ``basenet`` on CIFAR-10 (the lab's BASENET settings: SGD 0.01, batch 32). Baseline:
   ``steps_per_execution=1``, ``jit_compile=False`` (what "auto" means on a CPU-only TensorFlow),
-  validation at the training batch size. Variants: ``steps_per_execution`` 32, XLA
-  (``jit_compile=True``), both, and validation batches of 1024.
+  validation at the training batch size. Variants (``--keras-variants``): ``steps_per_execution``
+  32, XLA (``jit_compile=True``), both, and validation batches of 1024.
 * PyTorch (``helpers.train.fit_torch``): ``SimpleCNN`` on MNIST and ``AlexNet32`` on CIFAR-10
-  (Adam, batch 128, as the lab). Baseline: PyTorch's default thread count. Variants: one thread,
-  and ``channels_last`` (model and each batch). ``predict``: the logits of the test images (a
-  trained SimpleCNN / AlexNet32) under ``torch.no_grad()`` vs ``torch.inference_mode()``.
+  (Adam, batch 128, as the lab). Baseline: PyTorch's default thread count and
+  ``channels_last=False``. Variants: one thread, and ``channels_last=True`` (the net's weights and
+  each batch NHWC).
+* ``predict``: the logits of ``--n`` test images from a SimpleCNN / AlexNet32 trained briefly,
+  under ``torch.no_grad()`` vs ``torch.inference_mode()`` (what ``train.predict_torch`` uses).
 * ``data``: ``data.load_mnist()`` and ``data.load_cifar10()`` called twice in this process (what
   an in-process memo would save), with the data under ``LABS_DATA_DIR``.
 
 Each training measurement is one fresh model trained for ``--epochs`` on the first ``--n``
 training images (a seeded tenth held out for validation, as the labs do), then evaluated on the
 first ``--n-test`` test images; its time includes building, tracing/compiling and evaluating, as
-each of the labs' seeds pays them. The arms of a case run interleaved (A B C ..., the order
-rotated each repeat), ``--repeats`` times; repeat r uses seed r for every arm, so each variant is
-paired with the baseline of the same seed; one uncounted baseline run warms each case up. Printed per variant: the median and min-max of the
-paired ratios variant time / baseline time (< 1: faster), and "same numbers": the largest
-|variant - baseline| of the final test accuracy and loss over the seeds, next to the baseline's
-spread over the seeds (max - min). A variant keeps the numbers when its differences are within
-that spread (and, with one repeat, within ``--tolerance``). Timings depend on the machine and its
-load, so nothing here is asserted: run it and read the numbers.
+each of the labs' seeds pays them. One uncounted baseline run warms each case up. The arms of a
+case then run interleaved (A B C ..., the order rotated each repeat), ``--repeats`` times; repeat
+r uses seed r for every arm, so each variant is paired with the baseline of the same seed.
+Printed per variant: the median and min-max of the paired ratios variant time / baseline time
+(< 1: faster; with ``--epochs`` 2 or more also for the later epochs alone, without tracing or
+compiling), and "same numbers": the largest |variant - baseline| of the final test accuracy and
+loss over the seeds, next to the baseline's spread over the seeds (max - min). A variant keeps
+the numbers when its differences are within that spread (with one repeat: within
+``--tolerance``). Timings depend on the machine and its load (on a shared 2-core machine one
+PyTorch thread can beat two only because other processes hold a core), so nothing here is
+asserted: run it and read the numbers.
 """
 
 from __future__ import annotations
@@ -75,7 +80,25 @@ def _scaled(name: str, n: int, n_test: int, layout: str):
     return (scale(x[:n]), y[:n]), (scale(x_test[:n_test]), y_test[:n_test])
 
 
-# --- arms: each returns (seconds, {"accuracy": ..., "loss": ...}) -----------------------------------
+class EpochClock:
+    """Stands in for a progress bar: ``fit_keras``/``fit_torch`` call ``update(1)`` after each epoch,
+    so the times between the calls are the epochs after the first (no tracing or compiling)."""
+
+    def __init__(self):
+        self.ends = []
+
+    def update(self, n):
+        self.ends.append(time.perf_counter())
+
+    def set_postfix_str(self, *args, **kwargs):
+        pass
+
+    def later_epochs(self) -> float | None:
+        """Mean seconds of epochs 2, 3, ... (None with one epoch)."""
+        return float(np.mean(np.diff(self.ends))) if len(self.ends) > 1 else None
+
+
+# --- arms: each returns (seconds, {"accuracy": ..., "loss": ...}, later epochs' seconds) ---
 def keras_arm(net: str, options: dict, args):
     from helpers import ablation, models_keras
 
@@ -83,11 +106,12 @@ def keras_arm(net: str, options: dict, args):
         split = _scaled("cifar10", args.n, args.n_test, "NHWC")
         config = ablation.BASENET
 
-        def fit(seed):
+        def fit(seed, bar):
             return train.fit_keras(
                 lambda: ablation.build_model(config, 10),
                 split,
                 seed=seed,
+                bar=bar,
                 epochs=args.epochs,
                 batch_size=config["batch_size"],
                 optimizer=lambda: ablation.make_optimizer(config),
@@ -97,20 +121,22 @@ def keras_arm(net: str, options: dict, args):
         split = _scaled("mnist", args.n, args.n_test, "NHWC")
         build = getattr(models_keras, net)
 
-        def fit(seed):
+        def fit(seed, bar):
             return train.fit_keras(
                 build,
                 split,
                 seed=seed,
+                bar=bar,
                 epochs=args.epochs,
                 batch_size=128,
                 **{**KERAS_BASELINE, **options},
             )
 
     def arm(seed):
+        clock = EpochClock()
         start = time.perf_counter()
-        run = fit(seed)
-        return time.perf_counter() - start, run.test
+        run = fit(seed, clock)
+        return time.perf_counter() - start, run.test, clock.later_epochs()
 
     return arm
 
@@ -128,43 +154,28 @@ def torch_threads(n: int | None):
         torch.set_num_threads(before)
 
 
-def _torch_builder(net: str, channels_last: bool):
-    import torch
-
+def torch_arm(net: str, threads: int | None, channels_last: bool, args):
     from helpers import models_torch
 
-    build = getattr(models_torch, net)
-    if not channels_last:
-        return build
-
-    class ChannelsLast(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.net = build().to(memory_format=torch.channels_last)
-
-        def forward(self, x):
-            return self.net(x.contiguous(memory_format=torch.channels_last))
-
-    return ChannelsLast
-
-
-def torch_arm(net: str, threads: int | None, channels_last: bool, args):
     split = _scaled(
         "mnist" if net == "SimpleCNN" else "cifar10", args.n, args.n_test, "NCHW"
     )
 
     def arm(seed):
         with torch_threads(threads):
+            clock = EpochClock()
             start = time.perf_counter()
             run = train.fit_torch(
-                _torch_builder(net, channels_last),
+                getattr(models_torch, net),
                 split,
                 seed=seed,
                 epochs=args.epochs,
                 batch_size=128,
                 device="cpu",
+                bar=clock,
+                channels_last=channels_last,
             )
-            return time.perf_counter() - start, run.test
+            return time.perf_counter() - start, run.test, clock.later_epochs()
 
     return arm
 
@@ -190,14 +201,17 @@ def predict_arms(net: str, args) -> dict:
     (x, y), (x_test, y_test) = _scaled(
         "mnist" if net == "SimpleCNN" else "cifar10", args.n, args.n_test, "NCHW"
     )
+    from helpers import models_torch
+
     model = train.fit_torch(
-        _torch_builder(net, False),
+        getattr(models_torch, net),
         ((x[:2000], y[:2000]), None),
         seed=0,
         epochs=1,
         validation_fraction=0,
         device="cpu",
         keep_model=True,
+        channels_last=False,
     ).model
     images = np.concatenate([x_test] * max(1, args.n // len(x_test)))[: args.n]
     labels = np.concatenate([y_test] * max(1, args.n // len(y_test)))[: args.n]
@@ -210,10 +224,14 @@ def predict_arms(net: str, args) -> dict:
             loss = float(
                 F.cross_entropy(torch.as_tensor(logits), torch.as_tensor(labels))
             )
-            return seconds, {
-                "accuracy": float(np.mean(logits.argmax(1) == labels)),
-                "loss": loss,
-            }
+            return (
+                seconds,
+                {
+                    "accuracy": float(np.mean(logits.argmax(1) == labels)),
+                    "loss": loss,
+                },
+                None,
+            )
 
         return arm
 
@@ -228,6 +246,7 @@ def compare(title: str, arms: dict, repeats: int, tolerance: float) -> list[dict
     """Run ``arms`` (the first is the baseline) interleaved, ``repeats`` rounds, and print ratios."""
     names = list(arms)
     seconds = {name: [] for name in names}
+    later = {name: [] for name in names}
     results = {name: [] for name in names}
     print(f"\n{title}", flush=True)
     arms[names[0]](0)  # warm-up (first graph, thread pools, caches), not counted
@@ -236,12 +255,14 @@ def compare(title: str, arms: dict, repeats: int, tolerance: float) -> list[dict
             names[r % len(names) :] + names[: r % len(names)]
         )  # rotate: no fixed position
         for name in order:
-            s, test = arms[name](r)
+            s, test, epoch = arms[name](r)
             seconds[name].append(s)
+            later[name].append(epoch)
             results[name].append(test)
             print(
                 f"  seed {r}: {name:24s} {s:7.2f} s, test accuracy {test['accuracy']:.4f}, "
-                f"loss {test['loss']:.4f}",
+                f"loss {test['loss']:.4f}"
+                + (f", epochs 2+ {epoch:.2f} s each" if epoch else ""),
                 flush=True,
             )
     base = names[0]
@@ -268,6 +289,12 @@ def compare(title: str, arms: dict, repeats: int, tolerance: float) -> list[dict
             f"{'same numbers' if same else 'NOT the same numbers'}",
             flush=True,
         )
+        if later[base][0] is not None:
+            steady = [v / b for v, b in zip(later[name], later[base])]
+            print(
+                f"    epochs 2+ only (no tracing/compiling): ratio median "
+                f"{statistics.median(steady):.3f} (min {min(steady):.3f}, max {max(steady):.3f})"
+            )
         rows.append(
             dict(case=title, variant=name, ratios=ratios, d_acc=d_acc, d_loss=d_loss)
         )
