@@ -284,9 +284,8 @@ def predict_torch(
     was_training = model.training
     model.eval()
     logits, feats = [], []
-    with (
-        torch.inference_mode()
-    ):  # no_grad, and no version counters: the same logits, sooner
+    # torch.inference_mode(): the same logits, no faster (tools/bench_training.py)
+    with torch.no_grad():
         for start in range(0, len(x), batch_size):
             out = model(x[start : start + batch_size].to(device))
             out, feat = out if isinstance(out, tuple) else (out, None)

@@ -403,5 +403,5 @@ def test_predict_torch_runs_without_autograd_and_leaves_the_model_trainable(
     np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-6)
     model.train()
     loss = model(torch.as_tensor(x))[0].sum()
-    loss.backward()  # parameters untouched by inference mode: training still works
+    loss.backward()  # predicting left no trace: training still works
     assert model.training and model.classifier[1].weight.grad is not None
