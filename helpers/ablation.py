@@ -1,18 +1,21 @@
-"""Greedy ablation studies: named changes to one base configuration, each kept only if it helps.
+"""Greedy ablation studies: named changes to one base configuration, each kept only if
+it helps.
 
 A configuration is a flat dict naming everything a run depends on: the options of
-:func:`models_keras.basenet` (``blocks``, ``kernel_size``, ``dense``, ``batchnorm``, ``dropout``;
-R4's deeper nets are ``models_keras.R4_NET_1`` and ``R4_NET_2``, its Dropout ``dropout="r4"``),
-the input steps (``normalize``, ``flip``, ``zoom``) and the training (``optimizer``,
-``learning_rate``, ``epochs``, ``batch_size``, ``n_train``). A step is a dict::
+:func:`models_keras.basenet` (``blocks``, ``kernel_size``, ``dense``, ``batchnorm``,
+``dropout``; R4's deeper nets are ``models_keras.R4_NET_1`` and ``R4_NET_2``, its
+Dropout ``dropout="r4"``), the input steps (``normalize``, ``flip``, ``zoom``) and the
+training (``optimizer``, ``learning_rate``, ``epochs``, ``batch_size``, ``n_train``). A
+step is a dict::
 
     {"step": "zoom 0.2", "change": {"flip": False, "zoom": 0.2}, "family": "zoom"}
 
-:func:`greedy` applies each step's ``change`` to the best configuration so far, runs it for every
-seed (a function ``config -> list[train.Run]``, e.g. :meth:`Runner.__call__`) and keeps it only if
-the mean validation accuracy improves (:func:`keep_if_better`). A step with ``"decide": False``
-(a change of budget, say) is always taken and becomes the new reference. Identical
-configurations run once. :func:`table` turns the result into a pandas DataFrame.
+:func:`greedy` applies each step's ``change`` to the best configuration so far, runs it
+for every seed (a function ``config -> list[train.Run]``, e.g. :meth:`Runner.__call__`)
+and keeps it only if the mean validation accuracy improves (:func:`keep_if_better`). A
+step with ``"decide": False`` (a change of budget, say) is always taken and becomes the
+new reference. Identical configurations run once. :func:`table` turns the result into a
+pandas DataFrame.
 """
 
 from __future__ import annotations
@@ -43,15 +46,17 @@ BASENET = dict(
     batch_size=32,
     n_train=None,
 )
-"""R4's baseline: BaseNet, no normalisation or augmentation, SGD 0.01, batch 32, 30 epochs."""
+"""R4's baseline: BaseNet, no normalisation or augmentation, SGD 0.01, batch 32,
+30 epochs."""
 
 NONE_MEANS = {"n_train": "all", "learning_rate": "Keras default", "batchnorm": "none"}
 MODEL_OPTIONS = ("blocks", "kernel_size", "dense", "batchnorm", "dropout")
 
 
 def adapted_normalization(images) -> keras.layers.Normalization:
-    """A ``layers.Normalization`` adapted on ``images`` (N, H, W, C): per-channel mean and variance,
-    the feature-wise centring and scaling of R4, as a layer inside the model."""
+    """A ``layers.Normalization`` adapted on ``images`` (N, H, W, C): per-channel
+    mean and variance, the feature-wise centring and scaling of R4, as a layer inside
+    the model."""
     from keras import layers
 
     norm = layers.Normalization(axis=-1)
@@ -62,10 +67,11 @@ def adapted_normalization(images) -> keras.layers.Normalization:
 def build_model(
     config: dict, num_classes: int, input_shape=(32, 32, 3), normalization=None
 ):
-    """The BaseNet variant a configuration names, with fresh augmentation and normalisation layers.
+    """The BaseNet variant a configuration names, with fresh augmentation and
+    normalisation layers.
 
-    ``normalization``: an adapted ``layers.Normalization`` whose statistics are copied when
-    ``config["normalize"]`` is true (required then).
+    ``normalization``: an adapted ``layers.Normalization`` whose statistics are copied
+    when ``config["normalize"]`` is true (required then).
     """
     import keras
     from keras import layers
@@ -94,9 +100,9 @@ def build_model(
 
 
 def make_optimizer(config: dict):
-    """A fresh Keras optimizer: ``config["optimizer"]`` by name (``"sgd"``, ``"adagrad"``,
-    ``"rmsprop"``, ``"adadelta"``, ``"adam"``), at ``config["learning_rate"]`` or, if that is
-    None, at Keras' default rate for it."""
+    """A fresh Keras optimizer: ``config["optimizer"]`` by name (``"sgd"``,
+    ``"adagrad"``, ``"rmsprop"``, ``"adadelta"``, ``"adam"``), at
+    ``config["learning_rate"]`` or, if that is None, at Keras' default rate for it."""
     import keras
 
     optimizer = keras.optimizers.get(config["optimizer"])
@@ -108,14 +114,16 @@ def make_optimizer(config: dict):
 def final_validation(
     runs: Sequence[train.Run], metric: str = "val_accuracy"
 ) -> np.ndarray:
-    """The last epoch's ``metric`` of each run (the model that is tested is the last one too)."""
+    """The last epoch's ``metric`` of each run (the model that is tested is the last
+    one too)."""
     return np.array([run.history[metric][-1] for run in runs], dtype=float)
 
 
 def keep_if_better(
     best_runs, candidate_runs, metric: str = "val_accuracy"
 ) -> tuple[bool, str]:
-    """The greedy rule: keep the candidate if its mean final ``metric`` beats the current best's.
+    """The greedy rule: keep the candidate if its mean final ``metric`` beats the
+    current best's.
 
     Returns (keep, why), e.g. ``(True, "validation 0.5312 vs 0.5101 (+0.0211)")``.
     """
@@ -129,8 +137,8 @@ def keep_if_better(
 
 
 def describe(change: dict) -> str:
-    """A change as short text: ``"flip=False, zoom=0.2"``; None shows what it means for the option
-    (``n_train=all``, ``learning_rate=Keras default``)."""
+    """A change as short text: ``"flip=False, zoom=0.2"``; None shows what it means for
+    the option (``n_train=all``, ``learning_rate=Keras default``)."""
     return (
         ", ".join(
             f"{k}={NONE_MEANS.get(k, 'None') if v is None else v}"
@@ -146,7 +154,8 @@ def _key(config: dict) -> str:
 
 @dataclass
 class Result:
-    """What :func:`greedy` found: one row per step (its runs and decision) and the final best."""
+    """What :func:`greedy` found: one row per step (its runs and decision) and the
+    final best."""
 
     rows: list[dict] = field(default_factory=list)
     best: dict = field(default_factory=dict)
@@ -161,7 +170,8 @@ class Result:
         )
 
     def best_after(self, step: str) -> dict:
-        """The row of the best configuration once ``step`` was decided (the last one kept)."""
+        """The row of the best configuration once ``step`` was decided (the last
+        one kept)."""
         best = self.rows[0]
         for row in self.rows:
             if row is not self.rows[0] and row["decision"] in ("kept", "budget"):
@@ -207,12 +217,14 @@ def greedy(
     metric: str = "val_accuracy",
     reference: str = "baseline",
 ) -> Result:
-    """Run ``base`` (named ``reference``), then each step on top of the best configuration so far.
+    """Run ``base`` (named ``reference``), then each step on top of the best
+    configuration so far.
 
-    ``run(config)`` returns the runs of one configuration (one per seed). A step's ``change``
-    updates the current best; with ``"decide": False`` it is always taken (e.g. a smaller
-    training budget, which also re-runs the best configuration as the new reference); otherwise
-    :func:`keep_if_better` decides. A configuration met before is not run again.
+    ``run(config)`` returns the runs of one configuration (one per seed). A step's
+    ``change`` updates the current best; with ``"decide": False`` it is always taken
+    (e.g. a smaller training budget, which also re-runs the best configuration as the
+    new reference); otherwise :func:`keep_if_better` decides. A configuration met before
+    is not run again.
     """
     unknown = {k for s in steps for k in s["change"]} - set(base)
     if unknown:
@@ -281,8 +293,9 @@ def greedy(
 
 
 def table(result: Result, digits: int = 4):
-    """One row per step: the change, validation and test accuracy (mean ± std over seeds), the
-    decision and why, and the training budget and minutes it took (a pandas DataFrame)."""
+    """One row per step: the change, validation and test accuracy (mean ± std over
+    seeds), the decision and why, and the training budget and minutes it took (a
+    pandas DataFrame)."""
     import pandas as pd
 
     rows = []
@@ -307,15 +320,17 @@ def table(result: Result, digits: int = 4):
 
 @dataclass
 class Runner:
-    """Runs one configuration for every seed on one data set: ``runner(config) -> [Run, ...]``.
+    """Runs one configuration for every seed on one data set:
+    ``runner(config) -> [Run, ...]``.
 
-    ``data`` is ``((x_train, y_train), (x_test, y_test))``. Each seed holds out its own seeded
-    ``validation_fraction`` of the training images (the split :func:`train.fit_keras` would make),
-    the same for every configuration; ``config["n_train"]`` trains on the first that many of the
-    rest (None: all), so a smaller training budget is still validated on all the held-out images.
-    ``normalization``: an adapted ``layers.Normalization`` (:func:`adapted_normalization`) for
-    configurations with ``normalize``. ``bar``: a :func:`train.progress` bar whose total grows
-    with each configuration run.
+    ``data`` is ``((x_train, y_train), (x_test, y_test))``. Each seed holds out its own
+    seeded ``validation_fraction`` of the training images (the split
+    :func:`train.fit_keras` would make), the same for every configuration;
+    ``config["n_train"]`` trains on the first that many of the rest (None: all), so a
+    smaller training budget is still validated on all the held-out images.
+    ``normalization``: an adapted ``layers.Normalization``
+    (:func:`adapted_normalization`) for configurations with ``normalize``. ``bar``: a
+    :func:`train.progress` bar whose total grows with each configuration run.
     """
 
     data: tuple

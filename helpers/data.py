@@ -1,12 +1,15 @@
 """The labs' data sets as NumPy arrays: images ``uint8``, labels ``int64``.
 
-Every loader follows the active profile (:mod:`helpers.profile`), or ``profile=`` when given:
+Every loader follows the active profile (:mod:`helpers.profile`), or ``profile=``
+when given:
 
-* ``smoke``: a small real sample committed in ``helpers/samples/`` (no network, no data folder);
+* ``smoke``: a small real sample committed in ``helpers/samples/`` (no network, no
+  data folder);
 * ``full``: the real data, from ``LABS_DATA_DIR``, the cache, or a verified download.
 
 Where the files come from, and how they are found, checked and downloaded, is in
-:mod:`helpers.datasets_sources`. Every problem is a :class:`DataError` that says what to do.
+:mod:`helpers.datasets_sources`. Every problem is a :class:`DataError` that says what
+to do.
 
 >>> (x_train, y_train), (x_test, y_test) = load_mnist()
 """
@@ -19,6 +22,7 @@ import io
 import json
 import lzma
 import math
+import numbers
 import pickle
 import struct
 import tarfile
@@ -38,6 +42,7 @@ from .datasets_sources import (
     Found,
     dataset,
     fetch,
+    file_stamp,
 )
 
 CIFAR10_CLASSES = (
@@ -65,19 +70,25 @@ FASHION_MNIST_CLASSES = (
     "Ankle boot",
 )
 CIFAR100_FINE_CLASSES = tuple(  # label order of the canonical meta file: alphabetical
-    "apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy bridge bus butterfly "
-    "camel can castle caterpillar cattle chair chimpanzee clock cloud cockroach couch crab crocodile cup "
-    "dinosaur dolphin elephant flatfish forest fox girl hamster house kangaroo keyboard lamp lawn_mower "
-    "leopard lion lizard lobster man maple_tree motorcycle mountain mouse mushroom oak_tree orange orchid "
-    "otter palm_tree pear pickup_truck pine_tree plain plate poppy porcupine possum rabbit raccoon ray "
-    "road rocket rose sea seal shark shrew skunk skyscraper snail snake spider squirrel streetcar "
-    "sunflower sweet_pepper table tank telephone television tiger tractor train trout tulip turtle "
-    "wardrobe whale willow_tree wolf woman worm".split()
+    "apple aquarium_fish baby bear beaver bed bee beetle bicycle bottle bowl boy "
+    "bridge bus butterfly camel can castle caterpillar cattle chair chimpanzee clock "
+    "cloud cockroach couch crab crocodile cup dinosaur dolphin elephant flatfish "
+    "forest fox girl hamster house kangaroo keyboard lamp lawn_mower leopard lion "
+    "lizard lobster man maple_tree motorcycle mountain mouse mushroom oak_tree orange "
+    "orchid otter palm_tree pear pickup_truck pine_tree plain plate poppy porcupine "
+    "possum rabbit raccoon ray road rocket rose sea seal shark shrew skunk skyscraper "
+    "snail snake spider squirrel streetcar sunflower sweet_pepper table tank telephone "
+    "television tiger tractor train trout tulip turtle wardrobe whale willow_tree wolf "
+    "woman worm".split()
 )
 LETTER_CLASSES = tuple(
     "abcdefghijklmnopqrstuvwxyz"
 )  # EMNIST letters: upper and lower case merged
-IMAGE_FOLDERS = ("hymenoptera", "flowers")
+IMAGE_FOLDER_CLASSES = {  # every class must have images in every split
+    "hymenoptera": ("ants", "bees"),
+    "flowers": ("daisy", "dandelion", "rose", "sunflower", "tulip"),
+}
+IMAGE_FOLDERS = tuple(IMAGE_FOLDER_CLASSES)
 IMAGES = ("dog",)
 FLOWERS_TEST_FRACTION = 0.2  # per class, see load_image_folder
 SPLIT_SEED = 0  # the flowers split
@@ -97,9 +108,18 @@ def _smoke(profile: str | None) -> bool:
     return name == "smoke"
 
 
+class _Undecodable(ValueError):
+    """A decoding failure whose message already says what is wrong (and where)."""
+
+
 @contextmanager
 def _decoding(found: Found):
-    """Turn any decoding failure (truncated gzip, bad tar, zip, pickle...) into a DataError."""
+    """Turn any decoding failure (truncated gzip, bad tar, zip, pickle...) into
+    a DataError.
+
+    A file that matched its published checksum is the published file: deleting it would
+    not help, so the message does not say to.
+    """
     try:
         yield
     except DataError:
@@ -117,9 +137,20 @@ def _decoding(found: Found):
         KeyError,
         ValueError,
     ) as e:
+        fix = (
+            "It matches its published checksum, so it is the published file, not a "
+            "damaged copy, and deleting it would not help: the file as published is "
+            "truncated or corrupt, or this code cannot read it. Please report this "
+            "(helpers/data.py)."
+            if found.verified
+            else (
+                "The file is truncated or corrupt. Delete it (or re-copy it) and load "
+                "again."
+            )
+        )
+        what = str(e) if isinstance(e, _Undecodable) else f"{type(e).__name__}: {e}"
         raise DataError(
-            f"Cannot decode {found.path} ({found.origin}): {type(e).__name__}: {e}\n"
-            f"The file is truncated or corrupt. Delete it (or re-copy it) and load again."
+            f"Cannot decode {found.path} ({found.origin}): {what}\n{fix}"
         ) from e
 
 
@@ -130,13 +161,15 @@ def _check(
     y = np.asarray(y, dtype=np.int64)
     if len(x) != len(y) or (len(y) and not 0 <= y.min() <= y.max() < n_classes):
         raise DataError(
-            f"{what}: {len(x)} images but {len(y)} labels, or labels outside 0..{n_classes - 1}."
+            f"{what}: {len(x)} images but {len(y)} labels, or labels outside "
+            f"0..{n_classes - 1}."
         )
     return x, y
 
 
 def source_of(name: str, *, profile: str | None = None) -> str:
-    """Where data set ``name``'s files come from in this profile: one line for a lab's output.
+    """Where data set ``name``'s files come from in this profile: one line for a
+    lab's output.
 
     >>> source_of("mnist", profile="smoke")
     'mnist: smoke sample (helpers/samples/SHA256SUMS), in .../helpers/samples'
@@ -148,20 +181,21 @@ def source_of(name: str, *, profile: str | None = None) -> str:
     return f"{name}: {origins}, in {folders}"
 
 
-# --- MNIST and Fashion-MNIST (IDX files) ----------------------------------------------------------
+# --- MNIST and Fashion-MNIST (IDX files) ----------------------------------------------
 def parse_idx(raw: bytes, ndim: int, what: str = "IDX data") -> np.ndarray:
-    """Parse an IDX file (the MNIST format): bytes 0 0 8 ``ndim``, ``ndim`` big-endian sizes, uint8 data."""
+    """Parse an IDX file (the MNIST format): bytes 0 0 8 ``ndim``, ``ndim`` big-endian
+    sizes, uint8 data."""
     header = 4 + 4 * ndim
     if len(raw) < header or raw[:4] != bytes((0, 0, 8, ndim)):
         raise DataError(
-            f"{what}: not an IDX file of {ndim}-D uint8 data (magic {raw[:4].hex() or 'none'}, "
-            f"expected {bytes((0, 0, 8, ndim)).hex()})."
+            f"{what}: not an IDX file of {ndim}-D uint8 data (magic "
+            f"{raw[:4].hex() or 'none'}, expected {bytes((0, 0, 8, ndim)).hex()})."
         )
     shape = struct.unpack(f">{ndim}I", raw[4:header])
     if len(raw) != header + math.prod(shape):
         raise DataError(
-            f"{what}: the header says {shape}, i.e. {header + math.prod(shape):,} bytes, "
-            f"but there are {len(raw):,}: the file is truncated or padded."
+            f"{what}: the header says {shape}, i.e. {header + math.prod(shape):,} "
+            f"bytes, but there are {len(raw):,}: the file is truncated or padded."
         )
     return np.frombuffer(raw, np.uint8, offset=header).reshape(shape).copy()
 
@@ -182,35 +216,78 @@ def _load_idx(name: str, profile: str | None):
 
 
 def load_mnist(*, profile: str | None = None):
-    """MNIST digits: ``(x_train, y_train), (x_test, y_test)``, images (N, 28, 28) uint8, labels 0-9.
+    """MNIST digits: ``(x_train, y_train), (x_test, y_test)``, images (N, 28, 28) uint8,
+    labels 0-9.
 
-    Full: 60,000 + 10,000. Smoke: 2,000 + 500 (class-balanced, see helpers/samples/README.md).
+    Full: 60,000 + 10,000. Smoke: 2,000 + 500 (class-balanced,
+    see helpers/samples/README.md).
     """
     return _load_idx("mnist", profile)
 
 
 def load_fashion_mnist(*, profile: str | None = None):
-    """Fashion-MNIST, like :func:`load_mnist`; class names: ``FASHION_MNIST_CLASSES``."""
+    """Fashion-MNIST, like :func:`load_mnist`; class names:
+    ``FASHION_MNIST_CLASSES``."""
     return _load_idx("fashion_mnist", profile)
 
 
-# --- Archives and images ----------------------------------------------------------------------------
+# --- Archives and images --------------------------------------------------------------
+_MEMBER_ERRORS = (  # reading one member of a zip or tar
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    tarfile.TarError,
+    zipfile.BadZipFile,
+    NotImplementedError,  # a zip compression method Python lacks (Deflate64...)
+    RuntimeError,  # an encrypted zip member
+)
+
+
+def _read_member(name: str, read, *args) -> bytes:
+    """``read(*args)``: one member's bytes; a failure names the member."""
+    try:
+        return read(*args)
+    except _MEMBER_ERRORS as e:
+        raise _Undecodable(
+            f"cannot read its member {name} ({type(e).__name__}: {e})"
+        ) from e
+
+
 def _archive_files(path: Path, wanted=lambda name: True):
-    """Yield ``(member name, bytes)`` of the regular files of a tar (any compression) or zip."""
+    """Yield ``(member name, bytes)`` of the regular files of a tar (any compression)
+    or zip.
+
+    A tar cut inside a member's header would read as a shorter archive (tarfile stops
+    there silently), so a tar must end with its end-of-archive block (zip has a
+    central directory).
+    """
     if zipfile.is_zipfile(path):
         with zipfile.ZipFile(path) as z:
             for info in z.infolist():
                 if not info.is_dir() and wanted(info.filename):
-                    yield info.filename, z.read(info)
+                    yield (
+                        info.filename,
+                        _read_member(info.filename, z.read, info),
+                    )
         return
     with tarfile.open(path, "r|*") as tar:  # streaming: one pass, no index
         for member in tar:
             if member.isfile() and wanted(member.name):
-                yield member.name, tar.extractfile(member).read()
+                read = tar.extractfile(member).read
+                yield member.name, _read_member(member.name, read)
+        # tarfile stops at the first header it cannot read whole; the end-of-archive
+        # block is the only whole one it stops at
+        if tar.fileobj.tell() != tar.offset + tarfile.BLOCKSIZE:
+            raise _Undecodable(
+                f"the archive ends inside a member's header at byte {tar.offset:,} "
+                f"(after {len(tar.members):,} members): it is truncated"
+            )
 
 
 def _decode_image(data: bytes, size: tuple[int, int] | None) -> np.ndarray:
-    """Decode to RGB; with ``size`` (h, w), resize the short side and crop the centre (keeps aspect)."""
+    """Decode to RGB; with ``size`` (h, w), resize the short side and crop the centre
+    (keeps aspect)."""
     from PIL import Image, ImageOps
 
     with Image.open(io.BytesIO(data)) as im:
@@ -225,7 +302,10 @@ def _decode_image(data: bytes, size: tuple[int, int] | None) -> np.ndarray:
 
 
 def _image_groups(path: Path, size=None) -> dict[tuple[str, str], list]:
-    """``{(folder, class): [(file name, image), ...]}`` of ``.../<folder>/<class>/<file>.jpg``, sorted."""
+    """``{(folder, class): [(file name, image), ...]}`` of
+    ``.../<folder>/<class>/<file>.jpg``, sorted."""
+    from PIL import Image
+
     groups: dict[tuple[str, str], list] = {}
     for member, data in _archive_files(
         path, lambda n: n.lower().endswith((".jpg", ".jpeg", ".png"))
@@ -233,9 +313,16 @@ def _image_groups(path: Path, size=None) -> dict[tuple[str, str], list]:
         parts = member.split("/")  # str.split: PurePosixPath is slow over 60,000 names
         if len(parts) < 3 or any(p.startswith((".", "__MACOSX")) for p in parts):
             continue
-        groups.setdefault((parts[-3], parts[-2]), []).append(
-            (parts[-1], _decode_image(data, size))
-        )
+        try:
+            image = _decode_image(data, size)
+        except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as e:
+            raise DataError(
+                f"{path}: its member {member} is not a readable image "
+                f"({type(e).__name__}: {e}). The archive is damaged or holds a file "
+                "that is not an image: replace the archive with a good copy, or remove "
+                "that member."
+            ) from e
+        groups.setdefault((parts[-3], parts[-2]), []).append((parts[-1], image))
     if not groups:
         raise DataError(
             f"{path} holds no images laid out as <folder>/<class>/<file>.jpg."
@@ -245,14 +332,26 @@ def _image_groups(path: Path, size=None) -> dict[tuple[str, str], list]:
     }
 
 
-def _stack(groups, split: str, classes) -> tuple[np.ndarray, np.ndarray]:
+def _incomplete(path: Path, where: str, groups) -> DataError:
+    """The error for an image archive lacking images of a class in a
+    split (``where``)."""
+    found = ", ".join(f"{s}/{c}/" for s, c in sorted(groups)) or "none"
+    return DataError(
+        f"{path} has {where}; every class needs images in every split (folders with "
+        f"images: {found}). The archive is incomplete or not this data set: replace it "
+        "with a complete copy."
+    )
+
+
+def _stack(groups, split: str, classes, path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """The images of ``split``, ordered by class; a DataError naming any class folder
+    without images."""
+    if empty := [c for c in classes if not groups.get((split, c))]:
+        where = ", ".join(f"{split}/{c}/" for c in empty)
+        raise _incomplete(path, f"no images in {where}", groups)
     items = [
-        (img, label)
-        for label, c in enumerate(classes)
-        for _, img in groups.get((split, c), [])
+        (img, label) for label, c in enumerate(classes) for _, img in groups[(split, c)]
     ]
-    if not items:
-        raise DataError(f"no images in the {split!r} split")
     return np.stack([img for img, _ in items]), np.array(
         [label for _, label in items], np.int64
     )
@@ -263,9 +362,10 @@ def _shuffled(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return x[order], y[order]
 
 
-# --- CIFAR-10 and CIFAR-100 -------------------------------------------------------------------------
+# --- CIFAR-10 and CIFAR-100 -----------------------------------------------------------
 def _cifar_pickles(path: Path, names: set[str]) -> dict[str, dict]:
-    """The named pickles of a cifar-*-python.tar.gz (unpickled only after its SHA-256 was checked)."""
+    """The named pickles of a cifar-*-python.tar.gz (unpickled only after its SHA-256
+    was checked)."""
     out = {
         PurePosixPath(m).name: pickle.loads(data, encoding="bytes")
         for m, data in _archive_files(path, lambda n: PurePosixPath(n).name in names)
@@ -283,11 +383,13 @@ def _cifar_images(batches: list[dict]) -> np.ndarray:
 
 
 def load_cifar10(*, profile: str | None = None):
-    """CIFAR-10: ``(x_train, y_train), (x_test, y_test)``, images (N, 32, 32, 3) uint8, labels 0-9.
+    """CIFAR-10: ``(x_train, y_train), (x_test, y_test)``, images (N, 32, 32, 3) uint8,
+    labels 0-9.
 
-    Class names: ``CIFAR10_CLASSES``. Full: 50,000 + 10,000, from the canonical python pickles
-    (original order) or from the offline JPEG copy (stored sorted by class, so shuffled here with
-    a fixed seed, ``ORDER_SEED``). Smoke: 1,000 + 300 of those JPEGs (100 + 30 a class).
+    Class names: ``CIFAR10_CLASSES``. Full: 50,000 + 10,000, from the canonical python
+    pickles (original order) or from the offline JPEG copy (stored sorted by class, so
+    shuffled here with a fixed seed, ``ORDER_SEED``). Smoke: 1,000 + 300 of those JPEGs
+    (100 + 30 a class).
     """
     found = fetch("cifar10", sample=_smoke(profile))
     with _decoding(found):
@@ -302,7 +404,7 @@ def load_cifar10(*, profile: str | None = None):
         else:
             groups = _image_groups(found.path)
             train, test = (
-                _shuffled(*_stack(groups, s, CIFAR10_CLASSES))
+                _shuffled(*_stack(groups, s, CIFAR10_CLASSES, found.path))
                 for s in ("train", "test")
             )
     return tuple(
@@ -312,10 +414,11 @@ def load_cifar10(*, profile: str | None = None):
 
 
 def load_cifar100(label_mode: str = "fine", *, profile: str | None = None):
-    """CIFAR-100 (canonical download only): images (N, 32, 32, 3) uint8, 50,000 + 10,000.
+    """CIFAR-100 (canonical download only): images (N, 32, 32, 3) uint8,
+    50,000 + 10,000.
 
-    ``label_mode="fine"`` (100 classes, ``CIFAR100_FINE_CLASSES``) or ``"coarse"`` (20). There is
-    no smoke sample: in the smoke profile this raises :class:`DataUnavailable`.
+    ``label_mode="fine"`` (100 classes, ``CIFAR100_FINE_CLASSES``) or ``"coarse"`` (20).
+    There is no smoke sample: in the smoke profile this raises :class:`DataUnavailable`.
     """
     if label_mode not in ("fine", "coarse"):
         raise ValueError(f"label_mode={label_mode!r}; use 'fine' or 'coarse'.")
@@ -332,10 +435,12 @@ def load_cifar100(label_mode: str = "fine", *, profile: str | None = None):
 
 
 def load_cifar100_subset(n_classes: int = 25, *, profile: str | None = None):
-    """All images of the first ``n_classes`` fine classes in alphabetical order, relabelled 0..n-1.
+    """All images of the first ``n_classes`` fine classes in alphabetical order,
+    relabelled 0..n-1.
 
-    The fine labels are numbered alphabetically, so these are labels 0..n-1: for 25, ``apple``
-    to ``cockroach`` (``CIFAR100_FINE_CLASSES[:25]``), 12,500 train + 2,500 test images.
+    The fine labels are numbered alphabetically, so these are labels 0..n-1: for 25,
+    ``apple`` to ``cockroach`` (``CIFAR100_FINE_CLASSES[:25]``), 12,500 train + 2,500
+    test images.
     """
     if not 1 <= n_classes <= 100:
         raise ValueError(f"n_classes={n_classes}; CIFAR-100 has 100 fine classes.")
@@ -348,12 +453,13 @@ def load_cifar100_subset(n_classes: int = 25, *, profile: str | None = None):
     )
 
 
-# --- Letters -----------------------------------------------------------------------------------------
+# --- Letters --------------------------------------------------------------------------
 def load_emnist_letters(*, profile: str | None = None):
-    """EMNIST letters (canonical gzip.zip, 562 MB): images (N, 28, 28) uint8 upright, labels 0-25.
+    """EMNIST letters (canonical gzip.zip, 562 MB): images (N, 28, 28) uint8 upright,
+    labels 0-25.
 
-    124,800 + 20,800 images; label ``i`` is ``LETTER_CLASSES[i]`` (upper and lower case merged).
-    No smoke sample: in the smoke profile this raises :class:`DataUnavailable`.
+    124,800 + 20,800 images; label ``i`` is ``LETTER_CLASSES[i]`` (upper and lower case
+    merged). No smoke sample: in the smoke profile this raises :class:`DataUnavailable`.
     """
     found = fetch("emnist", sample=_smoke(profile))
     out = []
@@ -390,13 +496,17 @@ def load_letters(
     fonts=None,
     profile: str | None = None,
 ):
-    """Letters a-z as ``(x_train, y_train), (x_test, y_test), source`` (images (N, 28, 28) uint8).
+    """Letters a-z as ``(x_train, y_train), (x_test, y_test), source`` (images (N,
+    28, 28) uint8).
 
     ``source="emnist"``: EMNIST letters; ``"fonts"``: letters rendered from fonts
-    (:func:`helpers.letters.render_letters`, seeds ``seed`` and ``seed + 1``; per class 1,000 train
-    + 200 test in full, 50 + 10 in smoke unless given; ``fonts`` is passed on); ``"auto"``: EMNIST
-    when it can be had (never in smoke), else fonts; a damaged EMNIST copy is an error, not a
-    reason to fall back. The returned ``source`` says which was used, so a lab can print it.
+    (:func:`helpers.letters.render_letters`, seeds ``seed`` and ``seed + 1``; per class
+    1,000 train
+    + 200 test in full, 50 + 10 in smoke unless given; ``fonts`` is passed on);
+      ``"auto"``: EMNIST
+    when it can be had (never in smoke), else fonts; a damaged EMNIST copy is an error,
+    not a reason to fall back. The returned ``source`` says which was used, so a lab can
+    print it.
     """
     if source not in ("auto", "emnist", "fonts"):
         raise ValueError(f"source={source!r}; use 'auto', 'emnist' or 'fonts'.")
@@ -423,31 +533,35 @@ def load_letters(
     )
 
 
-# --- IMDB --------------------------------------------------------------------------------------------
+# --- IMDB -----------------------------------------------------------------------------
 _PUNCTUATION = '!"#$%&()*+,-./:;<=>?@[\\]^_`{|}~\t\n'  # Keras' old Tokenizer filters
 _TO_SPACE = str.maketrans(_PUNCTUATION, " " * len(_PUNCTUATION))
 
 
 def text_to_words(text: str) -> list[str]:
-    """Lowercase, drop ``<br />`` and punctuation (apostrophes stay: ``don't``), split on spaces."""
+    """Lowercase, drop ``<br />`` and punctuation (apostrophes stay: ``don't``), split
+    on spaces."""
     return text.lower().replace("<br />", " ").translate(_TO_SPACE).split()
 
 
 def build_word_index(texts) -> dict[str, int]:
-    """Word -> id, by frequency in ``texts`` (ties alphabetical): the commonest word gets 3."""
+    """Word -> id, by frequency in ``texts`` (ties alphabetical): the commonest word
+    gets 3."""
     counts = Counter(w for text in texts for w in text_to_words(text))
     ranked = sorted(counts.items(), key=lambda wc: (-wc[1], wc[0]))
     return {w: FIRST_WORD + i for i, (w, _) in enumerate(ranked)}
 
 
 def decode_review(sequence, word_index: dict[str, int]) -> str:
-    """Ids back to words; padding is dropped, 1 shows as ``<start>`` and 2 as ``<oov>``."""
+    """Ids back to words; padding is dropped, 1 shows as ``<start>`` and 2
+    as ``<oov>``."""
     words = {i: w for w, i in word_index.items()} | {START: "<start>", OOV: "<oov>"}
     return " ".join(words.get(int(i), "<oov>") for i in sequence if i != PAD)
 
 
 def _imdb_texts(found: Found) -> dict[str, tuple[list[str], list[int]]]:
-    """``{"train": (texts, labels), "test": ...}`` from the JSON copy or the canonical tar."""
+    """``{"train": (texts, labels), "test": ...}`` from the JSON copy or the
+    canonical tar."""
     if found.fmt == "imdb-json-xz":
         with lzma.open(found.path, "rt", encoding="utf-8") as f:
             raw = json.load(f)
@@ -469,7 +583,8 @@ def _imdb_texts(found: Found) -> dict[str, tuple[list[str], list[int]]]:
 
 @lru_cache(maxsize=2)
 def _imdb_encoded(path: str, fmt: str, origin: str, stamp: tuple):
-    """Word index and full-vocabulary id sequences (int32), shuffled with ``ORDER_SEED``."""
+    """Word index and full-vocabulary id sequences (int32), shuffled
+    with ``ORDER_SEED``."""
     texts = _imdb_texts(Found(Path(path), fmt, origin))
     index = build_word_index(texts["train"][0])
     out = {}
@@ -485,10 +600,9 @@ def _imdb_encoded(path: str, fmt: str, origin: str, stamp: tuple):
 
 def _imdb(profile):
     found = fetch("imdb", sample=_smoke(profile))
-    st = found.path.stat()
     with _decoding(found):
         return _imdb_encoded(
-            str(found.path), found.fmt, found.origin, (st.st_size, st.st_mtime_ns)
+            str(found.path), found.fmt, found.origin, file_stamp(found.path)
         )
 
 
@@ -499,15 +613,17 @@ def load_imdb(
     return_word_index: bool = False,
     profile: str | None = None,
 ):
-    """IMDB reviews as Keras-style id sequences: ``(x_train, y_train), (x_test, y_test)``.
+    """IMDB reviews as Keras-style id sequences:
+    ``(x_train, y_train), (x_test, y_test)``.
 
-    Ids: 0 padding, 1 start, 2 out-of-vocabulary, words from 3 by frequency in the *training*
-    text (see :func:`build_word_index`, :func:`text_to_words`). ``num_words`` keeps ids below
-    it (so ``Embedding(num_words, ...)`` fits; others become 2). ``maxlen`` *truncates* each
-    sequence to its first ``maxlen`` ids (start included), where keras.datasets.imdb drops long
-    reviews. ``x_*`` are object arrays of int32 arrays (pad them with
-    ``keras.utils.pad_sequences``); ``y_*`` int64, 1 = positive. Full: 25,000 + 25,000, in a
-    fixed shuffled order; smoke: 500 + 200. ``return_word_index=True`` adds the word index.
+    Ids: 0 padding, 1 start, 2 out-of-vocabulary, words from 3 by frequency in the
+    *training* text (see :func:`build_word_index`, :func:`text_to_words`). ``num_words``
+    keeps ids below it (so ``Embedding(num_words, ...)`` fits; others become 2).
+    ``maxlen`` *truncates* each sequence to its first ``maxlen`` ids (start included),
+    where keras.datasets.imdb drops long reviews. ``x_*`` are object arrays of int32
+    arrays (pad them with ``keras.utils.pad_sequences``); ``y_*`` int64, 1 = positive.
+    Full: 25,000 + 25,000, in a fixed shuffled order; smoke: 500 + 200.
+    ``return_word_index=True`` adds the word index.
     """
     if num_words is not None and num_words <= FIRST_WORD:
         raise ValueError(
@@ -533,9 +649,10 @@ def load_imdb(
 def bag_of_words(sequences, num_words: int, *, counts: bool = True) -> np.ndarray:
     """Id sequences (as from :func:`load_imdb`) → a (N, ``num_words``) float32 matrix.
 
-    Column ``i`` holds how often id ``i`` occurs in the sequence (``counts=True``) or 1 if it occurs
-    at all (multi-hot); ids from ``num_words`` up are dropped. The reserved ids count too: column 1
-    is the start mark (always 1), column 2 the number of out-of-vocabulary words.
+    Column ``i`` holds how often id ``i`` occurs in the sequence (``counts=True``) or 1
+    if it occurs at all (multi-hot); ids from ``num_words`` up are dropped. The reserved
+    ids count too: column 1 is the start mark (always 1), column 2 the number of
+    out-of-vocabulary words.
     """
     out = np.zeros((len(sequences), num_words), dtype=np.float32)
     for row, seq in zip(out, sequences):
@@ -545,23 +662,43 @@ def bag_of_words(sequences, num_words: int, *, counts: bool = True) -> np.ndarra
 
 
 def imdb_word_index(*, profile: str | None = None) -> dict[str, int]:
-    """The word index of :func:`load_imdb` (word -> id used in the sequences, from 3)."""
+    """The word index of :func:`load_imdb` (word -> id used in the sequences,
+    from 3)."""
     return dict(_imdb(profile)[0])
 
 
-# --- Image folders -----------------------------------------------------------------------------------
+# --- Image folders --------------------------------------------------------------------
+def _image_size(size) -> tuple[int, int]:
+    """``size`` as (height, width): a positive int, or a pair of them; else
+    a ValueError."""
+
+    def positive(n):
+        return isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0
+
+    if positive(size):
+        return int(size), int(size)
+    if isinstance(size, (tuple, list)) and len(size) == 2 and all(map(positive, size)):
+        return int(size[0]), int(size[1])
+    raise ValueError(
+        f"size={size!r}: give a positive int (square images, e.g. 224) or a pair of "
+        "them (height, width), e.g. (224, 224)."
+    )
+
+
 def load_image_folder(
     name: str, size: int | tuple[int, int] = 224, *, profile: str | None = None
 ):
     """A photo data set: ``(x_train, y_train), (x_test, y_test), class_names``.
 
-    Images are resized on load (short side to ``size``, centre crop; ``size`` int or (h, w)) to
-    (N, h, w, 3) uint8, ordered by class, then file name. ``"hymenoptera"``: ants/bees with its own
-    train/val split (val returned as test; full 244 + 153, since the set's one GIF, a
-    placeholder, is skipped). ``"flowers"``: daisy, dandelion, rose,
-    sunflower, tulip, no split of its own: per class, file names sorted, shuffled with
-    ``SPLIT_SEED`` and the first ``FLOWERS_TEST_FRACTION`` (rounded) taken as test.
-    Smoke: 16 images per class per split (flowers: 24 per class).
+    Images are resized on load (short side to ``size``, centre crop; ``size`` int or (h,
+    w)) to (N, h, w, 3) uint8, ordered by class, then file name. ``"hymenoptera"``:
+    ants/bees with its own train/val split (val returned as test; full 244 + 153, since
+    the set's one GIF, a placeholder, is skipped). ``"flowers"``: daisy, dandelion,
+    rose, sunflower, tulip, no split of its own: per class, file names sorted, shuffled
+    with ``SPLIT_SEED`` and the first ``FLOWERS_TEST_FRACTION`` (rounded) taken as test.
+    Smoke: 16 images per class per split (flowers: 24 per class). Every class must have
+    images in every split (a flowers class at least 3 images), or this raises a
+    :class:`DataError` naming the folder.
     """
     if name not in IMAGE_FOLDERS:
         close = difflib.get_close_matches(str(name), IMAGE_FOLDERS, n=1, cutoff=0.4)
@@ -569,29 +706,29 @@ def load_image_folder(
         raise DataError(
             f"Unknown image folder {name!r}.{hint} Known: {', '.join(IMAGE_FOLDERS)}."
         )
-    size = (size, size) if isinstance(size, int) else tuple(size)
+    size = _image_size(size)
     found = fetch(name, sample=_smoke(profile))
     with _decoding(found):
         groups = _image_groups(found.path, size)
+    classes = list(IMAGE_FOLDER_CLASSES[name])
     if name == "hymenoptera":
-        classes = sorted({c for _, c in groups})
-        return (*(_stack(groups, s, classes) for s in ("train", "val")), classes)
-    return _split_flowers(groups)
+        splits = (_stack(groups, s, classes, found.path) for s in ("train", "val"))
+        return (*splits, classes)
+    return _split_flowers(groups, classes, found.path)
 
 
-def _split_flowers(groups) -> tuple:
-    by_class: dict[str, list] = {}
+def _split_flowers(groups, classes: list[str], path: Path) -> tuple:
+    by_class: dict[str, list] = {c: [] for c in classes}
     for (_, c), items in sorted(groups.items()):
         by_class.setdefault(_FLOWER_NAMES.get(c, c), []).extend(items)
-    classes, rng = sorted(by_class), np.random.default_rng(SPLIT_SEED)
-    split = {"train": [], "test": []}
+    rng, split = np.random.default_rng(SPLIT_SEED), {"train": [], "test": []}
     for label, c in enumerate(classes):
         items = sorted(by_class[c], key=lambda item: item[0])
-        test = set(
-            rng.permutation(len(items))[
-                : round(len(items) * FLOWERS_TEST_FRACTION)
-            ].tolist()
-        )
+        n_test = round(len(items) * FLOWERS_TEST_FRACTION)
+        if not 0 < n_test < len(items):
+            where = f"{len(items)} images of {c!r} (at least 3 are needed to split)"
+            raise _incomplete(path, where, groups)
+        test = set(rng.permutation(len(items))[:n_test].tolist())
         for i, (_, img) in enumerate(items):
             split["test" if i in test else "train"].append((img, label))
     return (
@@ -606,7 +743,7 @@ def _split_flowers(groups) -> tuple:
     )
 
 
-# --- Small files shipped whole ------------------------------------------------------------------------
+# --- Small files shipped whole --------------------------------------------------------
 def _read_csv(name: str) -> tuple[list[str], np.ndarray]:
     found = fetch(name)
     with _decoding(found):
@@ -615,7 +752,8 @@ def _read_csv(name: str) -> tuple[list[str], np.ndarray]:
 
 
 def load_boston(*, profile: str | None = None):
-    """Boston housing: ``x`` (506, 13) float64, ``y`` = ``medv`` (506,) float64, feature names.
+    """Boston housing: ``x`` (506, 13) float64, ``y`` = ``medv`` (506,) float64,
+    feature names.
 
     Shipped whole in helpers/samples (the same in both profiles).
     """
@@ -624,13 +762,15 @@ def load_boston(*, profile: str | None = None):
 
 
 def load_pima(*, profile: str | None = None):
-    """Pima Indians diabetes: ``x`` (768, 8) float64 (zeros kept), ``y`` 0/1 int64, feature names."""
+    """Pima Indians diabetes: ``x`` (768, 8) float64 (zeros kept), ``y`` 0/1 int64,
+    feature names."""
     header, values = _read_csv("pima")
     return values[:, :-1], values[:, -1].astype(np.int64), header[:-1]
 
 
 def load_image(name: str = "dog") -> np.ndarray:
-    """A shipped photo as (H, W, 3) uint8: ``"dog"`` (a dog by a bicycle, 576 x 768, darknet)."""
+    """A shipped photo as (H, W, 3) uint8: ``"dog"`` (a dog by a bicycle, 576 x
+    768, darknet)."""
     if name not in IMAGES:
         raise DataError(
             f"Unknown image {name!r}; the shipped images are: {', '.join(IMAGES)}."

@@ -1,10 +1,12 @@
-"""Learned representations in two dimensions: t-SNE (openTSNE), and checks that a picture is real.
+"""Learned representations in two dimensions: t-SNE (openTSNE), and checks that a
+picture is real.
 
-A t-SNE map is easy to over-read: it keeps neighbourhoods, not distances, and its look depends on
-the perplexity. So beside :func:`tsne` live the numbers that keep it honest: how well a linear
-classifier separates the *original* features (:func:`linear_probe`), how well a line separates
-the 2-D map (:func:`separating_line`), how often a point's neighbours in the map share its class
-(:func:`neighbour_agreement`), and which classes share neighbourhoods (:func:`overlapping_pairs`).
+A t-SNE map is easy to over-read: it keeps neighbourhoods, not distances, and its look
+depends on the perplexity. So beside :func:`tsne` live the numbers that keep it honest:
+how well a linear classifier separates the *original* features (:func:`linear_probe`),
+how well a line separates the 2-D map (:func:`separating_line`), how often a point's
+neighbours in the map share its class (:func:`neighbour_agreement`), and which classes
+share neighbourhoods (:func:`overlapping_pairs`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ PCA_DIMS = (
 
 @dataclass
 class Embedding:
-    """A 2-D t-SNE map of some points: coordinates, the settings, and the time it took."""
+    """A 2-D t-SNE map of some points: coordinates, the settings, and the time
+    it took."""
 
     points: np.ndarray
     perplexity: float
@@ -31,8 +34,8 @@ class Embedding:
 
 
 def reduce(features, dims: int = PCA_DIMS, seed: int = 0) -> np.ndarray:
-    """``features`` (N, D) as float32, reduced to ``dims`` principal components when D > ``dims``
-    (to at most N components when there are fewer points than that)."""
+    """``features`` (N, D) as float32, reduced to ``dims`` principal components when D >
+    ``dims`` (to at most N components when there are fewer points than that)."""
     from sklearn.decomposition import PCA
 
     x = np.asarray(features, dtype=np.float32).reshape(len(features), -1)
@@ -48,17 +51,18 @@ def reduce(features, dims: int = PCA_DIMS, seed: int = 0) -> np.ndarray:
 def tsne(
     features, *, perplexity: float = 30, seed: int = 0, n_jobs: int = 1
 ) -> Embedding:
-    """A 2-D openTSNE embedding of ``features`` (N, D): PCA to 50 dimensions first when wider,
-    PCA initialisation, default optimisation (250 + 500 iterations). ``perplexity`` must be below
-    N / 3: roughly the number of neighbours each point tries to keep. ``n_jobs=1``: on a busy
-    2-core machine one thread was about twice as fast as two (and ``-1`` ten times slower on
-    small inputs)."""
+    """A 2-D openTSNE embedding of ``features`` (N, D): PCA to 50 dimensions first when
+    wider, PCA initialisation, default optimisation (250 + 500 iterations).
+    ``perplexity`` must be below N / 3: roughly the number of neighbours each point
+    tries to keep. ``n_jobs=1``: on a busy 2-core machine one thread was about twice as
+    fast as two (and ``-1`` ten times slower on small inputs)."""
     from openTSNE import TSNE
 
     x = np.asarray(features).reshape(len(features), -1)
     if not 0 < perplexity < len(x) / 3:
         raise ValueError(
-            f"perplexity {perplexity} needs more than {3 * perplexity:.0f} points; got {len(x)}."
+            f"perplexity {perplexity} needs more than {3 * perplexity:.0f} points; "
+            f"got {len(x)}."
         )
     start = time.perf_counter()
     points = TSNE(perplexity=perplexity, random_state=seed, n_jobs=n_jobs).fit(
@@ -70,7 +74,8 @@ def tsne(
 
 
 def tsne_sklearn(features, *, perplexity: float = 30, seed: int = 0) -> Embedding:
-    """The same embedding with scikit-learn's ``TSNE`` (Barnes-Hut), for timing comparisons."""
+    """The same embedding with scikit-learn's ``TSNE`` (Barnes-Hut), for
+    timing comparisons."""
     from sklearn.manifold import TSNE
 
     x = np.asarray(features).reshape(len(features), -1)
@@ -98,10 +103,11 @@ def linear_probe(
     folds: int = 5,
     seed: int = 0,
 ) -> float:
-    """Accuracy of a linear classifier (standardised inputs, logistic regression) on ``features``:
-    fitted on them and scored on ``test_features`` when given, else ``folds``-fold stratified
-    cross-validation. A high probe accuracy says the classes are linearly separable in the
-    original space, whatever the 2-D picture looks like."""
+    """Accuracy of a linear classifier (standardised inputs, logistic regression) on
+    ``features``: fitted on them and scored on ``test_features`` when given, else
+    ``folds``-fold stratified cross-validation. A high probe accuracy says the
+    classes are linearly separable in the original space, whatever the 2-D picture
+    looks like."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
     x = np.asarray(features).reshape(len(features), -1)
@@ -118,8 +124,8 @@ def linear_probe(
 
 @dataclass
 class Line:
-    """A line ``w · p + b = 0`` in a 2-D map, fitted to separate two classes; ``errors``: points on
-    the wrong side of it."""
+    """A line ``w · p + b = 0`` in a 2-D map, fitted to separate two classes;
+    ``errors``: points on the wrong side of it."""
 
     w: np.ndarray
     b: float
@@ -158,8 +164,9 @@ def _neighbours(points, k: int) -> np.ndarray:
 
 
 def neighbour_agreement(points, labels, k: int = 10) -> float:
-    """The share of each point's ``k`` nearest neighbours (in ``points``, 2-D or not) that have its
-    class, averaged: 1.0 for perfectly separated clusters, 1/classes for a random mix."""
+    """The share of each point's ``k`` nearest neighbours (in ``points``, 2-D or not)
+    that have its class, averaged: 1.0 for perfectly separated clusters, 1/classes for a
+    random mix."""
     labels = np.asarray(labels)
     return float((labels[_neighbours(points, k)] == labels[:, None]).mean())
 
@@ -167,9 +174,9 @@ def neighbour_agreement(points, labels, k: int = 10) -> float:
 def overlapping_pairs(
     points, labels, class_names: Sequence[str] | None = None, k: int = 10, top: int = 5
 ) -> list[tuple[str, str, float]]:
-    """The class pairs that share neighbourhoods most: for each unordered pair {a, b}, the share of
-    neighbour links (each point to its ``k`` nearest) that join a and b, as a share of all links
-    that leave their own class. Largest first."""
+    """The class pairs that share neighbourhoods most: for each unordered pair {a, b},
+    the share of neighbour links (each point to its ``k`` nearest) that join a and b, as
+    a share of all links that leave their own class. Largest first."""
     labels = np.asarray(labels)
     names = class_names or [str(c) for c in range(labels.max() + 1)]
     other = labels[_neighbours(points, k)]

@@ -1,22 +1,25 @@
-"""Results → findings: the reported-vs-ours table, its verdicts, and computed statements.
+"""Results → findings: the reported-vs-ours table, its verdicts, and
+computed statements.
 
-A page's words about its own results are computed here from the run, so they are true in the
-book and for whoever re-runs the lab with other numbers. Prose cells interpret; they do not
-restate our numbers.
+A page's words about its own results are computed here from the run, so they are true in
+the book and for whoever re-runs the lab with other numbers. Prose cells interpret; they
+do not restate our numbers.
 
 **The verdict rule** (one rule for every lab, also stated on the summary page):
 
-* ``not comparable`` when the row says why (``not_comparable="substitute data: ..."``): other
-  data, another net, a reduced budget, a smoke run. The reason is shown in the note.
-* otherwise, with ``m`` and ``s`` the mean and sample standard deviation of our values over
-  seeds (``s = 0`` for a single run) and ``r`` the reported value:
-  ``reproduced`` when ``|m - r| <= max(2 s, tolerance)``, else ``differs (higher)`` or
+* ``not comparable`` when the row says why
+  (``not_comparable="substitute data: ..."``): other data, another net, a reduced
+  budget, a smoke run. The reason is shown in the note.
+* otherwise, with ``m`` and ``s`` the mean and sample standard deviation of our values
+  over seeds (``s = 0`` for a single run) and ``r`` the reported value: ``reproduced``
+  when ``|m - r| <= max(2 s, tolerance)``, else ``differs (higher)`` or
   ``differs (lower)``. The tolerance is the row's own (``tolerance=``) or
-  :data:`DEFAULT_TOLERANCE`: the reports give one run to two or three decimals, so a gap under
-  one point of accuracy is within what a single run of theirs could vary.
+  :data:`DEFAULT_TOLERANCE`: the reports give one run to two or three decimals, so a gap
+  under one point of accuracy is within what a single run of theirs could vary.
 
-Each table is also stored machine-readably in its output's metadata (:data:`METADATA_KEY`), from
-which ``python -m helpers.provenance summary`` writes the book's reproduction summary.
+Each table is also stored machine-readably in its output's metadata
+(:data:`METADATA_KEY`), from which ``python -m helpers.provenance summary`` writes the
+book's reproduction summary.
 """
 
 from __future__ import annotations
@@ -35,7 +38,10 @@ def mean_std(values: Sequence[float], digits: int = 4) -> str:
     values = np.asarray(values, dtype=float)
     if len(values) == 1:
         return f"{values[0]:.{digits}f} (n=1)"
-    return f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f} (n={len(values)})"
+    return (
+        f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f} "
+        f"(n={len(values)})"
+    )
 
 
 def verdict(
@@ -59,9 +65,9 @@ def verdict(
 def compare(rows: Sequence[Mapping], *, profile: str = "") -> list[dict]:
     """Each row with its statistics and verdict, as plain data (what the table shows).
 
-    A row: ``experiment``, ``report`` (tag, e.g. ``"R3"``), ``reported`` (number or None),
-    ``ours`` (one value per seed), optionally ``tolerance``, ``not_comparable`` (the reason)
-    and ``note``. In the ``smoke`` profile every row is not comparable.
+    A row: ``experiment``, ``report`` (tag, e.g. ``"R3"``), ``reported`` (number or
+    None), ``ours`` (one value per seed), optionally ``tolerance``, ``not_comparable``
+    (the reason) and ``note``. In the ``smoke`` profile every row is not comparable.
     """
     out = []
     for row in rows:
@@ -119,7 +125,8 @@ def frame(compared: Sequence[Mapping], digits: int = 4):
 def reported_vs_ours(
     rows: Sequence[Mapping], *, profile: str | None = None, digits: int = 4
 ):
-    """Show the reported-vs-ours table with verdicts and store it in the output's metadata.
+    """Show the reported-vs-ours table with verdicts and store it in the
+    output's metadata.
 
     Returns the compared rows (:func:`compare`), for statements computed from them.
     """
@@ -138,11 +145,13 @@ def reported_vs_ours(
 
 
 def tally(compared: Sequence[Mapping]) -> str:
-    """``'3 of 4 compared numbers reproduced, 1 differs'``: the table in one sentence."""
+    """``'3 of 4 compared numbers reproduced, 1 differs'``: the table in
+    one sentence."""
     verdicts = [r["verdict"] for r in compared]
     comparable = [v for v in verdicts if v != NOT_COMPARABLE]
     parts = [
-        f"{verdicts.count(REPRODUCED)} of {len(comparable)} comparable numbers reproduced"
+        f"{verdicts.count(REPRODUCED)} of {len(comparable)} comparable numbers "
+        "reproduced"
     ]
     differ = len(comparable) - verdicts.count(REPRODUCED)
     if differ:
@@ -161,8 +170,9 @@ def ranking(
 
 
 def separated(a: Sequence[float], b: Sequence[float]) -> bool:
-    """True when the means of ``a`` and ``b`` differ by more than twice the larger std (the
-    runs' spread); with single runs, never: one run each cannot tell noise from an effect."""
+    """True when the means of ``a`` and ``b`` differ by more than twice the larger std
+    (the runs' spread); with single runs, never: one run each cannot tell noise from
+    an effect."""
     a, b = np.asarray(a, float), np.asarray(b, float)
     if min(len(a), len(b)) < 2:
         return False
@@ -170,13 +180,14 @@ def separated(a: Sequence[float], b: Sequence[float]) -> bool:
 
 
 def say(text: str) -> None:
-    """Show a computed statement as Markdown (rendered in Jupyter, Colab and the book)."""
+    """Show a computed statement as Markdown (rendered in Jupyter, Colab and
+    the book)."""
     from IPython.display import Markdown, display
 
     display(Markdown(text))
 
 
-# --- the reproduction summary page --------------------------------------------------------------
+# --- the reproduction summary page ----------------------------------------------------
 
 SUMMARY_TITLE = "Reproduction summary"
 
@@ -190,24 +201,26 @@ def summary_page(labs: Sequence[Mapping]) -> str:
 
     ``labs``: one mapping per lab with ``name`` (the page, e.g. ``"permuted_mnist"``),
     ``title``, ``record`` (its provenance stamp, or None) and ``tables`` (each a stored
-    table: ``{"results": [...], "profile": ...}``). Labs without a stored table are listed
-    as not yet summarised.
+    table: ``{"results": [...], "profile": ...}``). Labs without a stored table are
+    listed as not yet summarised.
     """
     lines = [
         f"# {SUMMARY_TITLE}",
         "",
-        "Every number the reports compare, beside ours, with the verdict of one rule, from the "
-        "tables stored in the executed labs. This page is generated by "
-        "`python -m helpers.provenance summary` and checked by the tests: do not edit it.",
+        "Every number the reports compare, beside ours, with the verdict of one rule, "
+        "from the tables stored in the executed labs. This page is generated by "
+        "`python -m helpers.provenance summary` and checked by the tests: "
+        "do not edit it.",
         "",
-        "**The rule.** *not comparable* when the row says why (other data, another net, a "
-        "reduced budget). Otherwise, with our mean *m* and sample standard deviation *s* over "
-        "*n* seeds (*s* = 0 for one run) and the reported value *r*: *reproduced* when "
-        f"|*m* − *r*| ≤ max(2*s*, tolerance), the tolerance being the row's own or "
-        f"{DEFAULT_TOLERANCE:g} (the reports give single runs to two or three decimals); "
-        "else *differs*, higher or lower.",
+        "**The rule.** *not comparable* when the row says why (other data, another "
+        "net, a reduced budget). Otherwise, with our mean *m* and sample standard "
+        "deviation *s* over *n* seeds (*s* = 0 for one run) and the reported value "
+        "*r*: *reproduced* when |*m* − *r*| ≤ max(2*s*, tolerance), the tolerance "
+        f"being the row's own or {DEFAULT_TOLERANCE:g} (the reports give single runs "
+        "to two or three decimals); else *differs*, higher or lower.",
         "",
-        "| lab | experiment | report | reported | ours (mean ± std) | verdict | profile | device |",
+        "| lab | experiment | report | reported | ours (mean ± std) | verdict "
+        "| profile | device |",
         "|---|---|---|---|---|---|---|---|",
     ]
     pending, counts = [], {}
@@ -226,7 +239,8 @@ def summary_page(labs: Sequence[Mapping]) -> str:
                 f" ({_cell(row['note'])})" if row["note"] else ""
             )
             lines.append(
-                f"| [{_cell(lab['title'])}](labs/{lab['name']}) | {_cell(row['experiment'])} "
+                f"| [{_cell(lab['title'])}](labs/{lab['name']}) "
+                f"| {_cell(row['experiment'])} "
                 f"| {row['report']} | {reported} | {mean_std(row['ours'])} | {verdict} "
                 f"| `{profile}` | {device} |"
             )
@@ -239,7 +253,8 @@ def summary_page(labs: Sequence[Mapping]) -> str:
         )
         lines += [
             "",
-            f"**Not yet summarised here** (their tables are on their pages, not yet stored "
-            f"machine-readably; each is added when the lab is next executed): {names}.",
+            "**Not yet summarised here** (their tables are on their pages, not yet "
+            "stored machine-readably; each is added when the lab is next executed): "
+            f"{names}.",
         ]
     return "\n".join(lines) + "\n"

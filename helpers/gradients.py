@@ -1,19 +1,21 @@
-"""Gradients of a model's output with respect to its *input*, and gradient ascent on images.
+"""Gradients of a model's output with respect to its *input*, and gradient ascent
+on images.
 
-Keras 3 has no backend-neutral reverse-mode gradient, so :func:`value_and_grad` dispatches on
-``keras.backend.backend()``: ``tf.GradientTape`` on TensorFlow, autograd on torch, ``jax.grad``
-on JAX. Plain PyTorch modules (the pretrained backbones of :mod:`helpers.pretrained`) take the
-same torch branch. TensorFlow is imported only inside its branch, so the labs stay
-backend-neutral.
+Keras 3 has no backend-neutral reverse-mode gradient, so :func:`value_and_grad`
+dispatches on ``keras.backend.backend()``: ``tf.GradientTape`` on TensorFlow, autograd
+on torch, ``jax.grad`` on JAX. Plain PyTorch modules (the pretrained backbones of
+:mod:`helpers.pretrained`) take the same torch branch. TensorFlow is imported only
+inside its branch, so the labs stay backend-neutral.
 
-An *objective* maps a batch of input images (a tensor of the model's framework) to one number
-per image; the gradient of their sum gives each image its own gradient (images of a batch do not
-interact in inference mode). :func:`gradient_ascent` then moves every image a fixed distance per
-step along its own L2-normalised gradient::
+An *objective* maps a batch of input images (a tensor of the model's framework) to one
+number per image; the gradient of their sum gives each image its own gradient (images of
+a batch do not interact in inference mode). :func:`gradient_ascent` then moves every
+image a fixed distance per step along its own L2-normalised gradient::
 
     objective = gradients.filter_objective(model, "conv1", filters=range(32))
     result = gradients.gradient_ascent(objective, start, steps=50, step_size=1.0)
-    result.images, result.values  # the images, and each image's objective before every step
+    # the images, and each image's objective before every step
+    result.images, result.values
 """
 
 from __future__ import annotations
@@ -35,8 +37,8 @@ FRAMEWORKS = (
 class Objective:
     """A function from a batch of inputs to one value per input, and where it runs.
 
-    ``framework`` is ``"keras"`` (any Keras backend) or ``"torch"`` (a plain PyTorch model, whose
-    inputs go to ``device``).
+    ``framework`` is ``"keras"`` (any Keras backend) or ``"torch"`` (a plain PyTorch
+    model, whose inputs go to ``device``).
     """
 
     fn: Callable
@@ -49,7 +51,8 @@ class Objective:
 
 @dataclass
 class Ascent:
-    """The result of :func:`gradient_ascent`: the final images and the objective along the way."""
+    """The result of :func:`gradient_ascent`: the final images and the objective along
+    the way."""
 
     images: np.ndarray  # same shape and layout as the starting images
     values: (
@@ -65,10 +68,11 @@ class Ascent:
 def value_and_grad(
     objective, x, *, framework: str | None = None, device=None
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``objective(x)`` (one value per image) and the gradient of its sum with respect to ``x``.
+    """``objective(x)`` (one value per image) and the gradient of its sum with respect
+    to ``x``.
 
-    ``x`` is a NumPy batch; both results are NumPy. ``framework`` and ``device`` default to the
-    :class:`Objective`'s (a plain function counts as Keras).
+    ``x`` is a NumPy batch; both results are NumPy. ``framework`` and ``device`` default
+    to the :class:`Objective`'s (a plain function counts as Keras).
     """
     framework = framework or getattr(objective, "framework", "keras")
     device = device if device is not None else getattr(objective, "device", None)
@@ -91,7 +95,8 @@ def value_and_grad(
     if backend == "jax":
         return _jax(objective, x)
     raise NotImplementedError(
-        f"input gradients on the Keras {backend!r} backend; use tensorflow, torch or jax."
+        f"input gradients on the Keras {backend!r} backend; "
+        "use tensorflow, torch or jax."
     )
 
 
@@ -116,8 +121,9 @@ def _torch(objective, x, device):
 
 
 def _jax(objective, x):
-    """``jax.grad`` through the objective. A Keras model called inside it uses its current weights
-    as constants; that gives the same gradient as going through ``model.stateless_call``."""
+    """``jax.grad`` through the objective. A Keras model called inside it uses
+    its current weights as constants; that gives the same gradient as going
+    through ``model.stateless_call``."""
     import jax
 
     def total(x):
@@ -129,11 +135,13 @@ def _jax(objective, x):
 
 
 def filter_objective(model, layer: str, filters: Sequence[int]) -> Objective:
-    """Image ``i`` of a batch maximises the mean activation of filter ``filters[i]`` of ``layer``.
+    """Image ``i`` of a batch maximises the mean activation of filter ``filters[i]``
+    of ``layer``.
 
     ``model`` is a Keras model (layer name as in ``model.summary()``, called with
-    ``training=False``) or a torch module (a name from ``named_modules()``, read with a forward
-    hook); see :func:`helpers.pretrained.layer_function`. The mean runs over all positions.
+    ``training=False``) or a torch module (a name from ``named_modules()``, read with a
+    forward hook); see :func:`helpers.pretrained.layer_function`. The mean runs over
+    all positions.
     """
     framework = framework_of(model)
     features = layer_function(model, layer)
@@ -162,10 +170,12 @@ def filter_objective(model, layer: str, filters: Sequence[int]) -> Objective:
 
 
 def _one_hot(filters: np.ndarray, shape, channel_axis: int) -> np.ndarray:
-    """(N, C) float32 with a 1 at (i, filters[i]): picks filter ``filters[i]`` for image ``i``."""
+    """(N, C) float32 with a 1 at (i, filters[i]): picks filter ``filters[i]`` for
+    image ``i``."""
     if len(filters) != shape[0]:
         raise ValueError(
-            f"{len(filters)} filters for a batch of {shape[0]} images; give one filter per image."
+            f"{len(filters)} filters for a batch of {shape[0]} images; "
+            "give one filter per image."
         )
     return np.eye(shape[channel_axis], dtype="float32")[filters]
 
@@ -180,12 +190,13 @@ def gradient_ascent(
     bar=None,
     desc: str = "gradient ascent",
 ) -> Ascent:
-    """Climb ``objective`` from ``images``: each step moves every image by ``step_size`` along its
-    own gradient divided by that gradient's L2 norm, so every step has the same length.
+    """Climb ``objective`` from ``images``: each step moves every image by ``step_size``
+    along its own gradient divided by that gradient's L2 norm, so every step has the
+    same length.
 
-    ``images`` is a NumPy batch in the model's layout; ``clip=(low, high)`` keeps the pixels in
-    that range after every step (the range of valid, preprocessed pixels). Progress goes to
-    ``bar`` (one update per step) or, without one, to a bar of its own.
+    ``images`` is a NumPy batch in the model's layout; ``clip=(low, high)`` keeps the
+    pixels in that range after every step (the range of valid, preprocessed pixels).
+    Progress goes to ``bar`` (one update per step) or, without one, to a bar of its own.
     """
     x = np.array(images, dtype="float32", copy=True)
     own_bar = bar is None
@@ -214,7 +225,8 @@ def gradient_ascent(
 
 
 def progress(total: int, desc: str = "gradient ascent"):
-    """The labs' one-line progress bar (:func:`helpers.train.progress`), counting steps."""
+    """The labs' one-line progress bar (:func:`helpers.train.progress`),
+    counting steps."""
     from . import train
 
     return train.progress(total, desc, unit="step")

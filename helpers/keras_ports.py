@@ -1,13 +1,16 @@
-"""Keras' ImageNet nets as PyTorch modules: R1's MobileNet and R4's ResNet50, with Keras' weights.
+"""Keras' ImageNet nets as PyTorch modules: R1's MobileNet and R4's ResNet50, with
+Keras' weights.
 
-R1 trained ``keras.applications.MobileNet`` and R4 ``keras.applications.ResNet50``; the transfer
-lab's training code is PyTorch. The classes below rebuild the two nets layer for layer, with
-each Keras layer's name as the name of its module (``conv_pw_13_bn``, ``conv5_block3_3_bn`` ...),
-and :func:`copy_weights` copies a Keras model's weights into them, so that both compute the same
-function (tests compare them). ``pretrained.load("mobilenet", framework="torch")`` does both.
+R1 trained ``keras.applications.MobileNet`` and R4 ``keras.applications.ResNet50``; the
+transfer lab's training code is PyTorch. The classes below rebuild the two nets layer
+for layer, with each Keras layer's name as the name of its module (``conv_pw_13_bn``,
+``conv5_block3_3_bn`` ...), and :func:`copy_weights` copies a Keras model's weights into
+them, so that both compute the same function (tests compare them).
+``pretrained.load("mobilenet", framework="torch")`` does both.
 
-Like EfficientNet-Lite's port, each module has ``extract_features`` (images → the last feature
-maps, (N, C, h, w)), ``num_features`` (C) and ``forward`` (images → ImageNet logits).
+Like EfficientNet-Lite's port, each module has ``extract_features`` (images → the
+last feature maps, (N, C, h, w)), ``num_features`` (C) and ``forward`` (images →
+ImageNet logits).
 """
 
 from __future__ import annotations
@@ -19,7 +22,8 @@ from torch import nn
 
 
 def same_padding(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
-    """TensorFlow's ``padding="same"``: the padding goes after the pixels when it is odd."""
+    """TensorFlow's ``padding="same"``: the padding goes after the pixels when it
+    is odd."""
     pads = []
     for size in reversed(x.shape[2:]):  # F.pad wants the last dimension first
         total = max((-(-size // stride) - 1) * stride + kernel - size, 0)
@@ -28,7 +32,8 @@ def same_padding(x: torch.Tensor, kernel: int, stride: int) -> torch.Tensor:
 
 
 class MobileNet(nn.Module):
-    """``keras.applications.MobileNet`` (width 1.0): 13 depthwise-separable blocks, ReLU6, BatchNorm ε 1e-3."""
+    """``keras.applications.MobileNet`` (width 1.0): 13 depthwise-separable blocks,
+    ReLU6, BatchNorm ε 1e-3."""
 
     BLOCKS = (
         (64, 1),
@@ -94,8 +99,9 @@ class MobileNet(nn.Module):
 
 
 class ResNet50(nn.Module):
-    """``keras.applications.ResNet50`` (v1: the stride on a block's first 1x1 convolution, convolutions
-    with biases, BatchNorm ε 1.001e-5); torchvision's ResNet50 puts the stride on the 3x3 instead."""
+    """``keras.applications.ResNet50`` (v1: the stride on a block's first 1x1
+    convolution, convolutions with biases, BatchNorm ε 1.001e-5); torchvision's ResNet50
+    puts the stride on the 3x3 instead."""
 
     STAGES = (
         ("conv2", 64, 3, 1),
@@ -149,8 +155,9 @@ PORTS = {"mobilenet": MobileNet, "resnet50": ResNet50}
 
 
 def copy_weights(keras_model, module: nn.Module) -> nn.Module:
-    """Copy every weight of ``keras_model`` into the module of the same name; returns ``module``
-    in inference mode. Raises if a layer has no module, or a module with weights was not filled."""
+    """Copy every weight of ``keras_model`` into the module of the same name; returns
+    ``module`` in inference mode. Raises if a layer has no module, or a module with
+    weights was not filled."""
     modules, filled = dict(module.named_modules()), set()
     for layer in keras_model.layers:
         weights = [np.asarray(w) for w in layer.get_weights()]
@@ -169,7 +176,8 @@ def copy_weights(keras_model, module: nn.Module) -> nn.Module:
     ]
     if missing:
         raise ValueError(
-            f"Keras model {keras_model.name!r} has no weights for: {', '.join(missing)}."
+            f"Keras model {keras_model.name!r} has no weights for: "
+            f"{', '.join(missing)}."
         )
     return module.eval()
 
@@ -178,7 +186,8 @@ def _copy(weights: list[np.ndarray], m: nn.Module, name: str) -> None:
     def put(tensor, value):
         if tuple(tensor.shape) != value.shape:
             raise ValueError(
-                f"{name}: Keras gives shape {value.shape}, the module wants {tuple(tensor.shape)}."
+                f"{name}: Keras gives shape {value.shape}, "
+                f"the module wants {tuple(tensor.shape)}."
             )
         with torch.no_grad():
             tensor.copy_(

@@ -1,22 +1,25 @@
 """Rendered letters A–Z: a stand-in for EMNIST letters when it cannot be downloaded.
 
-In the spirit of notMNIST: each of the 26 classes is a letter drawn from many fonts, with random
-jitter, at 28x28 like MNIST (white glyph on black, the glyph's bounding box scaled to about 20 px
-and centred in the frame)::
+In the spirit of notMNIST: each of the 26 classes is a letter drawn from many fonts,
+with random jitter, at 28x28 like MNIST (white glyph on black, the glyph's bounding box
+scaled to about 20 px and centred in the frame)::
 
-    x, y = render_letters(1_000, seed=0)      # x: uint8 (26_000, 28, 28), y: int64 0..25 (A..Z)
-    font_names()                              # which fonts were drawn from
+    # x: uint8 (26_000, 28, 28), y: int64 0..25 (A..Z)
+    x, y = render_letters(1_000, seed=0)
+    font_names()  # which fonts were drawn from
 
-Like EMNIST letters, upper and lower case share one class ('a' and 'A' are both 0): each image is
-upper or lower case with equal odds. Jitter per image: font, case, stroke thickness, rotation
-(±10°), shear, aspect ratio, glyph size (17–22 px) and a small shift.
+Like EMNIST letters, upper and lower case share one class ('a' and 'A' are both 0):
+each image is upper or lower case with equal odds. Jitter per image: font, case,
+stroke thickness, rotation (±10°), shear, aspect ratio, glyph size (17–22 px) and a
+small shift.
 
-Fonts: matplotlib's bundled DejaVu, STIX and Computer Modern faces are always there, so this works
-on a bare machine; TrueType/OpenType fonts under ``/usr/share/fonts`` are added (Debian
-handwriting-style ones such as fonts-dkg-handwriting, fonts-breip or fonts-humor-sans add
-variety). Fonts without real Latin letters (symbols, dingbats, fallback faces) are left out. The
-same seed gives the same images on the same set of fonts; pass ``fonts="bundled"`` for images that
-are the same on every machine with the same matplotlib and Pillow.
+Fonts: matplotlib's bundled DejaVu, STIX and Computer Modern faces are always there, so
+this works on a bare machine; TrueType/OpenType fonts under ``/usr/share/fonts`` are
+added (Debian handwriting-style ones such as fonts-dkg-handwriting, fonts-breip or
+fonts-humor-sans add variety). Fonts without real Latin letters (symbols, dingbats,
+fallback faces) are left out. The same seed gives the same images on the same set of
+fonts; pass ``fonts="bundled"`` for images that are the same on every machine with the
+same matplotlib and Pillow.
 """
 
 from __future__ import annotations
@@ -60,9 +63,10 @@ def _glyph(font: ImageFont.FreeTypeFont, ch: str, stroke: int = 0) -> np.ndarray
 
 
 def _maps_latin_letters(path: Path) -> bool:
-    """True if the font's Unicode cmap sends A–Z, a–z to glyphs named as those letters. Symbol and
-    dingbat fonts map them to other shapes ('Alpha', 'a10', 'integraldisplay'); unnamed glyphs
-    ('glyph36', 'cid00036') are left to the rendering checks."""
+    """True if the font's Unicode cmap sends A–Z, a–z to glyphs named as those letters.
+    Symbol and dingbat fonts map them to other shapes ('Alpha', 'a10',
+    'integraldisplay'); unnamed glyphs ('glyph36', 'cid00036') are left to the
+    rendering checks."""
     try:
         from fontTools.ttLib import TTFont  # a matplotlib dependency, so always there
     except ImportError:
@@ -85,8 +89,8 @@ def _maps_latin_letters(path: Path) -> bool:
 
 @cache
 def _is_latin_font(path: Path) -> bool:
-    """A usable letter font: every letter renders, non-empty, unlike the missing-glyph box and
-    unlike every other letter of the same case."""
+    """A usable letter font: every letter renders, non-empty, unlike the missing-glyph
+    box and unlike every other letter of the same case."""
     try:
         font = ImageFont.truetype(str(path), 32)
     except OSError:
@@ -122,8 +126,9 @@ def _fonts_under(folders: tuple[Path, ...]) -> tuple[Path, ...]:
 
 
 def available_fonts(system: bool = True) -> list[Path]:
-    """Fonts with real Latin letters: matplotlib's bundled ones, then (if ``system``) those under
-    ``/usr/share/fonts``; sorted by file name, one file per name, so the order is stable."""
+    """Fonts with real Latin letters: matplotlib's bundled ones, then (if ``system``)
+    those under ``/usr/share/fonts``; sorted by file name, one file per name, so the
+    order is stable."""
     folders = (_bundled_font_dir(),) + (SYSTEM_FONT_DIRS if system else ())
     return list(_fonts_under(folders))
 
@@ -137,13 +142,15 @@ def _resolve(fonts) -> list[Path]:
     bad = [str(p) for p in paths if not _is_latin_font(p)]
     if bad or not paths:
         raise ValueError(
-            f"not usable as letter fonts (missing, or no Latin letters): {bad or 'none given'}"
+            "not usable as letter fonts (missing, or no Latin letters): "
+            f"{bad or 'none given'}"
         )
     return paths
 
 
 def font_names(fonts=None) -> list[str]:
-    """'Family Style' of each font ``render_letters`` draws from (same ``fonts`` argument)."""
+    """'Family Style' of each font ``render_letters`` draws from (same
+    ``fonts`` argument)."""
     return [" ".join(ImageFont.truetype(str(p), 12).getname()) for p in _resolve(fonts)]
 
 
@@ -154,7 +161,8 @@ def _truetype(path: Path) -> ImageFont.FreeTypeFont:
 
 @cache
 def _stem_width(path: Path, ch: str) -> tuple[float, int]:
-    """(stroke width estimate 2*area/perimeter, larger side) of the plain glyph, in base pixels."""
+    """(stroke width estimate 2*area/perimeter, larger side) of the plain glyph, in
+    base pixels."""
     m = _glyph(_truetype(path), ch) > 127
     p = np.pad(m, 1)
     edge = m & ~(p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:])
@@ -170,8 +178,8 @@ def _cached_glyph(path: Path, ch: str, stroke: int) -> Image.Image:
 def _jittered(
     glyph: Image.Image, box: float, rng: np.random.Generator, size: int
 ) -> np.ndarray:
-    """Rotate, shear and stretch the glyph, fit its bounding box into ~20/28 of the frame, centre it
-    by that box and shift it a little."""
+    """Rotate, shear and stretch the glyph, fit its bounding box into ~20/28 of the
+    frame, centre it by that box and shift it a little."""
     angle = np.deg2rad(rng.uniform(-10, 10))
     shear = rng.uniform(-0.25, 0.25)
     stretch = np.exp(rng.uniform(-0.15, 0.15))
@@ -216,9 +224,10 @@ def render_letters(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``n_per_class`` jittered images of each letter A–Z, shuffled.
 
-    Returns ``x`` uint8 (26 * n_per_class, size, size), white on black, and ``y`` int64 in 0..25
-    (0 = 'A'/'a'). ``fonts``: None (all available fonts), ``"bundled"`` (matplotlib's only: the
-    same images on every machine) or a list of font files. Same seed and fonts → same arrays.
+    Returns ``x`` uint8 (26 * n_per_class, size, size), white on black, and ``y`` int64
+    in 0..25 (0 = 'A'/'a'). ``fonts``: None (all available fonts), ``"bundled"``
+    (matplotlib's only: the same images on every machine) or a list of font files. Same
+    seed and fonts → same arrays.
     """
     paths = _resolve(fonts)
     rng = np.random.default_rng(seed)

@@ -1,7 +1,8 @@
 """Keras 3 architectures of the practicals (backend-neutral: no TensorFlow calls).
 
-Parameter counts are facts from the reports and are checked by ``tests/test_models.py`` and
-``tests/test_cnn_models_keras.py`` (with every layer's output shape where a report prints it).
+Parameter counts are facts from the reports and are checked by ``tests/test_models.py``
+and ``tests/test_cnn_models_keras.py`` (with every layer's output shape where a report
+prints it).
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from keras import layers
 
 
 def dense_mnist_net(num_classes: int = 10, input_shape=(28, 28, 1)) -> keras.Model:
-    """R3's "EJ8_Dense": Flatten → Dense 20 → BN → Dense 10 → BN → Dense k (16,140 params, k=10)."""
+    """R3's "EJ8_Dense": Flatten → Dense 20 → BN → Dense 10 → BN → Dense k (16,140
+    params, k=10)."""
     return keras.Sequential(
         [
             keras.Input(shape=input_shape),
@@ -29,8 +31,9 @@ def dense_mnist_net(num_classes: int = 10, input_shape=(28, 28, 1)) -> keras.Mod
 def tominet(num_classes: int = 10, input_shape=(28, 28, 1)) -> keras.Model:
     """TomiNet (R0, R3's "EJ8_Conv"): two 3x3 conv blocks, then one Dense layer.
 
-    Conv 32 → MaxPool 2 → BN → Conv 16 → MaxPool 2 → BN → Flatten (7·7·16 = 784) → Dense k.
-    12,986 params for k=10 (96 of them the BatchNorm moving statistics), 12,201 for k=9.
+    Conv 32 → MaxPool 2 → BN → Conv 16 → MaxPool 2 → BN → Flatten (7·7·16 = 784) →
+    Dense k. 12,986 params for k=10 (96 of them the BatchNorm moving statistics),
+    12,201 for k=9.
     """
     return keras.Sequential(
         [
@@ -48,14 +51,15 @@ def tominet(num_classes: int = 10, input_shape=(28, 28, 1)) -> keras.Model:
     )
 
 
-# --- Keras basics (R3) ---------------------------------------------------------------------------
+# --- Keras basics (R3) ----------------------------------------------------------------
 def _l2(factor: float | None):
     """An L2 weight penalty ``factor · Σw²`` (``None`` or 0: no penalty)."""
     return keras.regularizers.L2(factor) if factor else None
 
 
 def linear_regression(n_features: int, l2: float = 1e-4) -> keras.Model:
-    """Linear regression as a one-unit Dense layer with an L2 penalty (n_features + 1 params)."""
+    """Linear regression as a one-unit Dense layer with an L2 penalty (n_features +
+    1 params)."""
     return keras.Sequential(
         [
             keras.Input(shape=(n_features,)),
@@ -70,9 +74,10 @@ def xor_net(
 ) -> keras.Model:
     """A two-input, one-output net for XOR, built with the functional API.
 
-    Input (2) → Dense ``hidden`` → Dense 1 (sigmoid). With ``concat=True`` the output layer also
-    sees the inputs: Concatenate([input, hidden]) → Dense 1. Parameters: 3·hidden + hidden + 1
-    without, 3·hidden + hidden + 3 with the concatenation (1 hidden unit: 5 vs 7).
+    Input (2) → Dense ``hidden`` → Dense 1 (sigmoid). With ``concat=True`` the output
+    layer also sees the inputs: Concatenate([input, hidden]) → Dense 1. Parameters:
+    3·hidden + hidden + 1 without, 3·hidden + hidden + 3 with the concatenation
+    (1 hidden unit: 5 vs 7).
     """
     inputs = keras.Input(shape=(2,), name="x")
     hidden_out = layers.Dense(hidden, activation=activation, name="hidden")(inputs)
@@ -90,7 +95,8 @@ def xor_net(
 def two_layer_classifier(
     n_inputs: int = 784, hidden: int = 32, num_classes: int = 10
 ) -> keras.Model:
-    """A small two-layer classifier (Sequential API): Dense ``hidden`` ReLU → Dense k softmax.
+    """A small two-layer classifier (Sequential API): Dense ``hidden`` ReLU → Dense
+    k softmax.
 
     784 inputs, 32 hidden, 10 classes: 25,450 params.
     """
@@ -110,16 +116,18 @@ def imdb_bow_net(
     l2: float = 1e-4,
     dropout: float = 0.5,
 ) -> keras.Model:
-    """R3's IMDB bag-of-words net: Dense 100 ReLU → Dense 10 ReLU → concat(input, hidden) → Dense 1.
+    """R3's IMDB bag-of-words net: Dense 100 ReLU → Dense 10 ReLU → concat(input,
+    hidden) → Dense 1.
 
-    ``regularisation`` is ``"l2"`` (an L2 penalty on every Dense kernel), ``"dropout+l2"`` (also
-    Dropout after each hidden layer) or ``"batchnorm+l2"`` (also BatchNormalization after each
-    hidden layer). 10,000 words: 1,011,121 params (``"batchnorm+l2"``: 1,011,561, 220 of them
-    non-trainable statistics).
+    ``regularisation`` is ``"l2"`` (an L2 penalty on every Dense kernel),
+    ``"dropout+l2"`` (also Dropout after each hidden layer) or ``"batchnorm+l2"`` (also
+    BatchNormalization after each hidden layer). 10,000 words: 1,011,121 params
+    (``"batchnorm+l2"``: 1,011,561, 220 of them non-trainable statistics).
     """
     if regularisation not in ("l2", "dropout+l2", "batchnorm+l2"):
         raise ValueError(
-            f"regularisation={regularisation!r}; use 'l2', 'dropout+l2' or 'batchnorm+l2'."
+            f"regularisation={regularisation!r}; "
+            "use 'l2', 'dropout+l2' or 'batchnorm+l2'."
         )
 
     def after_hidden(x, name):
@@ -160,8 +168,9 @@ def imdb_embedding_mlp(
 ) -> keras.Model:
     """R3's IMDB embedding MLP (1,937,121 params for 10,000 words, length 500, dim 32).
 
-    Embedding → Flatten (500·32 = 16,000) → Dense 100 ReLU → Dropout → Dense 10 ReLU → Dropout,
-    then Concatenate(flattened embedding, Dense 10) → Dense 1 sigmoid; L2 on the Dense kernels.
+    Embedding → Flatten (500·32 = 16,000) → Dense 100 ReLU → Dropout → Dense 10 ReLU →
+    Dropout, then Concatenate(flattened embedding, Dense 10) → Dense 1 sigmoid; L2 on
+    the Dense kernels.
     """
     ids = keras.Input(shape=(length,), dtype="int32", name="word_ids")
     flat = layers.Flatten(name="flatten")(
@@ -189,14 +198,16 @@ def imdb_conv_net(
     dropout: float = 0.5,
     bn_momentum: float = 0.9,
 ) -> keras.Model:
-    """R3's IMDB 1-D convolutional net (172,305 params for 10,000 words, length 500, dim 16).
+    """R3's IMDB 1-D convolutional net (172,305 params for 10,000 words, length 500,
+    dim 16).
 
-    Embedding 16 → BN → Conv1D 16 (kernel 3, same) → MaxPool 2 → BN → Conv1D 64 (kernel 3, same)
-    → MaxPool 2 → BN → Flatten (125·64 = 8,000) → Dropout → Dense 1 sigmoid.
+    Embedding 16 → BN → Conv1D 16 (kernel 3, same) → MaxPool 2 → BN → Conv1D 64 (kernel
+    3, same) → MaxPool 2 → BN → Flatten (125·64 = 8,000) → Dropout → Dense 1 sigmoid.
 
-    ``bn_momentum`` 0.9 rather than Keras' 0.99: the embeddings start with a variance near 5e-4,
-    while BatchNormalization's running variance starts at 1; with 0.99 it takes several hundred
-    steps to get there, and until then predictions in inference mode are useless.
+    ``bn_momentum`` 0.9 rather than Keras' 0.99: the embeddings start with a variance
+    near 5e-4, while BatchNormalization's running variance starts at 1; with 0.99 it
+    takes several hundred steps to get there, and until then predictions in inference
+    mode are useless.
     """
     return keras.Sequential(
         [
@@ -218,7 +229,8 @@ def imdb_conv_net(
 
 
 def logistic_map_net(hidden: int = 16) -> keras.Model:
-    """A small regression net for a 1-D map x(t-1) → x(t): Dense h tanh → Dense h tanh → Dense 1.
+    """A small regression net for a 1-D map x(t-1) → x(t): Dense h tanh → Dense h tanh →
+    Dense 1.
 
     16 hidden units: 321 params.
     """
@@ -234,7 +246,8 @@ def logistic_map_net(hidden: int = 16) -> keras.Model:
 
 
 def pima_net(n_features: int = 8) -> keras.Model:
-    """R3's Pima diabetes net: Dense 24 ReLU → BN → Dense 12 ReLU → BN → Dense 1 sigmoid (673 params)."""
+    """R3's Pima diabetes net: Dense 24 ReLU → BN → Dense 12 ReLU → BN → Dense 1 sigmoid
+    (673 params)."""
     return keras.Sequential(
         [
             keras.Input(shape=(n_features,)),
@@ -249,10 +262,12 @@ def pima_net(n_features: int = 8) -> keras.Model:
 
 
 def denoising_autoencoder(input_shape=(28, 28, 1)) -> keras.Model:
-    """A convolutional denoising autoencoder for MNIST (12,537 params), all kernels 3x3, same padding.
+    """A convolutional denoising autoencoder for MNIST (12,537 params), all kernels 3x3,
+    same padding.
 
-    Encoder: Conv 8 → MaxPool 2 → Conv 8 → MaxPool 2 (a 7x7x8 code: 392 numbers for 784 pixels).
-    Decoder: Conv 32 → UpSample 2 → Conv 32 → UpSample 2 → Conv 1 sigmoid (pixels in [0, 1]).
+    Encoder: Conv 8 → MaxPool 2 → Conv 8 → MaxPool 2 (a 7x7x8 code: 392 numbers for 784
+    pixels). Decoder: Conv 32 → UpSample 2 → Conv 32 → UpSample 2 → Conv 1 sigmoid
+    (pixels in [0, 1]).
     """
     return keras.Sequential(
         [
@@ -271,7 +286,7 @@ def denoising_autoencoder(input_shape=(28, 28, 1)) -> keras.Model:
     )
 
 
-# --- CNNs (R3 exercise 10, R4) ---------------------------------------------------------------------
+# --- CNNs (R3 exercise 10, R4) --------------------------------------------------------
 def augmentation(
     flip: bool = True,
     translate: float = 0.0,
@@ -279,12 +294,14 @@ def augmentation(
     rotate: float = 0.0,
     seed: int | None = None,
 ) -> keras.Sequential:
-    """Random image transformations as Keras preprocessing layers, to put at a model's input.
+    """Random image transformations as Keras preprocessing layers, to put at a
+    model's input.
 
-    Horizontal flips, shifts (``translate``: a fraction of the height and width), zoom and
-    rotation (a fraction of a full turn). They act only in training (inside ``fit``); ``predict``
-    and ``evaluate`` pass images unchanged. A model called directly applies them unless
-    ``training=False`` is passed: call feature models with ``training=False``. No parameters.
+    Horizontal flips, shifts (``translate``: a fraction of the height and width), zoom
+    and rotation (a fraction of a full turn). They act only in training (inside
+    ``fit``); ``predict`` and ``evaluate`` pass images unchanged. A model called
+    directly applies them unless ``training=False`` is passed: call feature models with
+    ``training=False``. No parameters.
     """
     steps = [layers.RandomFlip("horizontal", seed=seed)] if flip else []
     if translate:
@@ -297,8 +314,9 @@ def augmentation(
 
 
 def _layer_names():
-    """Names as a fresh Keras 2 session gives them (``conv2d``, ``conv2d_1``, ...), so that
-    ``model.summary()`` reads like the tables R3 prints: ``name("conv2d")`` is the next one."""
+    """Names as a fresh Keras 2 session gives them (``conv2d``, ``conv2d_1``, ...), so
+    that ``model.summary()`` reads like the tables R3 prints: ``name("conv2d")`` is the
+    next one."""
     counts: dict[str, int] = {}
 
     def name(kind: str) -> str:
@@ -309,8 +327,8 @@ def _layer_names():
 
 
 def _dense_head(x, num_classes: int, dropout: float, units, name):
-    """R3's classifier: Flatten, then Dense (ReLU) → Dropout → BN for each of ``units``, then
-    the softmax layer. ``name``: the model's :func:`_layer_names`."""
+    """R3's classifier: Flatten, then Dense (ReLU) → Dropout → BN for each of ``units``,
+    then the softmax layer. ``name``: the model's :func:`_layer_names`."""
     x = layers.Flatten(name=name("flatten"))(x)
     for width in units:
         x = layers.Dense(width, activation="relu", name=name("dense"))(x)
@@ -327,17 +345,18 @@ def alexnet_style(
 ) -> keras.Model:
     """R3's AlexNet-style net for 32x32 colour images, layer by layer as R3 prints it.
 
-    Conv 96 (15x15) → pool (13x13) → BN → Conv 256 (6x6) → pool (5x5) → BN → Conv 384 → BN →
-    Conv 384 → BN → Conv 256 (all 5x5) → pool (4x4) → BN → Flatten (4,096) → [Dense 512 →
-    Dropout → BN] x 2 → Dense k softmax. With 100 classes: 5,744,964 parameters, 4,800 of them
-    the BN statistics (non-trainable), as R3 prints.
+    Conv 96 (15x15) → pool (13x13) → BN → Conv 256 (6x6) → pool (5x5) → BN → Conv 384 →
+    BN → Conv 384 → BN → Conv 256 (all 5x5) → pool (4x4) → BN → Flatten (4,096) → [Dense
+    512 → Dropout → BN] x 2 → Dense k softmax. With 100 classes: 5,744,964 parameters,
+    4,800 of them the BN statistics (non-trainable), as R3 prints.
 
-    R3 prints the layers, shapes and counts; the rest is ours, inferred from them. Kernels and
-    strides: the only ones that give both R3's shapes and its count are a 4x4 stride-2 first
-    convolution (32 → 15), 3x3 stride-2 valid for the second (13 → 6), 3x3 same for the
-    last three; pools of 3x3 stride 1 (15 → 13) and 2x2 stride 1 (6 → 5, 5 → 4). ReLU
-    activations, Dropout ``dropout`` (R3 gives no rate). Layer names are R3's.
-    ``augment``: a layer applied to the input (e.g. :func:`augmentation`), or None.
+    R3 prints the layers, shapes and counts; the rest is ours, inferred from them.
+    Kernels and strides: the only ones that give both R3's shapes and its count are a
+    4x4 stride-2 first convolution (32 → 15), 3x3 stride-2 valid for the second
+    (13 → 6), 3x3 same for the last three; pools of 3x3 stride 1 (15 → 13) and 2x2
+    stride 1 (6 → 5, 5 → 4). ReLU activations, Dropout ``dropout`` (R3 gives no
+    rate). Layer names are R3's. ``augment``: a layer applied to the input (e.g.
+    :func:`augmentation`), or None.
     """
     name = _layer_names()
     inputs = keras.Input(shape=input_shape)
@@ -371,15 +390,16 @@ def vgg_style(
 ) -> keras.Model:
     """R3's VGG16-style net for 32x32 colour images, layer by layer as R3 prints it.
 
-    Thirteen 3x3 convolutions in five blocks, 32, 32 | 64, 64 | 128 x 3 | 256 x 3 | 256, 256,
-    128, each block ending in a 2x2 max-pool: the first halves 32x32 to 16x16, the other four
-    (stride 1) take one row and column off each (16 → 15 → 14 → 13 → 12). A BN layer comes
-    before every convolution (the first normalises the input images). Flatten (12·12·128 =
-    18,432) → [Dense 128 → Dropout → BN] x 3 → Dense k softmax. With 100 classes: 5,799,440
-    parameters, 4,486 of them the BN statistics (non-trainable), as R3 prints.
+    Thirteen 3x3 convolutions in five blocks, 32, 32 | 64, 64 | 128 x 3 | 256 x 3 | 256,
+    256, 128, each block ending in a 2x2 max-pool: the first halves 32x32 to 16x16, the
+    other four (stride 1) take one row and column off each (16 → 15 → 14 → 13 → 12). A
+    BN layer comes before every convolution (the first normalises the input images).
+    Flatten (12·12·128 = 18,432) → [Dense 128 → Dropout → BN] x 3 → Dense k softmax.
+    With 100 classes: 5,799,440 parameters, 4,486 of them the BN statistics
+    (non-trainable), as R3 prints.
 
-    R3 prints the layers, shapes and counts; ours, inferred from them: 3x3 kernels with same
-    padding (all 3x3 meets R3's count exactly), the pools' sizes and strides, ReLU
+    R3 prints the layers, shapes and counts; ours, inferred from them: 3x3 kernels with
+    same padding (all 3x3 meets R3's count exactly), the pools' sizes and strides, ReLU
     activations, Dropout ``dropout`` (R3 gives no rate). Layer names are R3's.
     ``augment``: a layer applied to the input (e.g. :func:`augmentation`), or None.
     """
@@ -401,25 +421,27 @@ def vgg_style(
 
 
 R4_NET_1 = dict(blocks=((16, 32), (64, 128)), kernel_size=3, dense=(150,))
-"""R4's first deeper net (its Cuadro 1), as :func:`basenet` options: 3x3 convolutions 16, 32 |
-pool | 64, 128 | pool (5x5x128 = 3,200) → Dense 150 → Dense 25. 581,365 params for 25
-classes, counted from R4's table (R4 prints no counts)."""
+"""R4's first deeper net (its Cuadro 1), as :func:`basenet` options: 3x3 convolutions
+16, 32 | pool | 64, 128 | pool (5x5x128 = 3,200) → Dense 150 → Dense 25. 581,365 params
+for 25 classes, counted from R4's table (R4 prints no counts)."""
 
 R4_NET_2 = dict(blocks=((32, 64), (128, 256)), kernel_size=3, dense=(500, 150))
-"""R4's second deeper net (its Cuadro 2): 32, 64 | pool | 128, 256 | pool (5x5x256 = 6,400)
-→ Dense 500 → Dense 150 → Dense 25; 3,667,841 params for 25 classes (counted, as for net 1).
-With ``batchnorm="before"`` and ``dropout="r4"`` it is R4's final model (Cuadro 3): 3,672,361,
-2,260 of them BN statistics."""
+"""R4's second deeper net (its Cuadro 2): 32, 64 | pool | 128, 256 | pool
+(5x5x256 = 6,400) → Dense 500 → Dense 150 → Dense 25; 3,667,841 params for 25 classes
+(counted, as for net 1). With ``batchnorm="before"`` and ``dropout="r4"`` it is R4's
+final model (Cuadro 3): 3,672,361, 2,260 of them BN statistics."""
 
 
 def r4_dropout(blocks, dense, rate: float = 0.25, strong: float = 0.5) -> tuple:
-    """R4's Dropout scheme for a :func:`basenet` net, one rate per block and hidden Dense layer.
+    """R4's Dropout scheme for a :func:`basenet` net, one rate per block and hidden
+    Dense layer.
 
-    ``rate`` everywhere, except ``strong`` after the last block and, in a net with two or more
-    hidden Dense layers (R4's second net), after the first of them: (0.25, 0.5, 0.25) for
-    :data:`R4_NET_1`, (0.25, 0.5, 0.5, 0.25) for :data:`R4_NET_2`. R4's text puts the 0.5
-    "after the last convolutional layer"; where the layers go (after each block's pool, after
-    each hidden Dense's ReLU) is its Cuadro 3, the only table that shows them.
+    ``rate`` everywhere, except ``strong`` after the last block and, in a net with two
+    or more hidden Dense layers (R4's second net), after the first of them: (0.25, 0.5,
+    0.25) for :data:`R4_NET_1`, (0.25, 0.5, 0.5, 0.25) for :data:`R4_NET_2`. R4's text
+    puts the 0.5 "after the last convolutional layer"; where the layers go (after each
+    block's pool, after each hidden Dense's ReLU) is its Cuadro 3, the only table that
+    shows them.
     """
     after_blocks = [rate] * (len(blocks) - 1) + [strong]
     after_dense = [
@@ -440,21 +462,23 @@ def basenet(
     batchnorm: str | None = None,
     dropout: float | tuple[float, ...] | str = 0.0,
 ) -> keras.Model:
-    """R4's BaseNet, and the variations its improvement steps try, as options of one builder.
+    """R4's BaseNet, and the variations its improvement steps try, as options of
+    one builder.
 
-    Default (the baseline): Conv 6 (5x5, valid) ReLU → MaxPool 2 → Conv 16 (5x5, valid) ReLU →
-    MaxPool 2 → Flatten (5·5·16 = 400) → Dense 50 ReLU → Dense k softmax; 24,197 params for the
-    25 classes (456 + 2,416 + 20,050 + 1,275), 23,432 for 10.
+    Default (the baseline): Conv 6 (5x5, valid) ReLU → MaxPool 2 → Conv 16 (5x5, valid)
+    ReLU → MaxPool 2 → Flatten (5·5·16 = 400) → Dense 50 ReLU → Dense k softmax; 24,197
+    params for the 25 classes (456 + 2,416 + 20,050 + 1,275), 23,432 for 10.
 
-    ``blocks``: the filter counts of each block's convolutions (valid padding, ``kernel_size``),
-    a 2x2 max-pool ending each block; ``dense``: the hidden Dense widths. A deeper net is another
-    ``blocks``/``kernel_size``/``dense``: R4's two are :data:`R4_NET_1` and :data:`R4_NET_2`
-    (``basenet(**R4_NET_2)``). ``augment`` and ``normalize``: layers applied to the input, in that order
-    (e.g. :func:`augmentation`, and a ``layers.Normalization`` holding the training set's mean
-    and variance). ``batchnorm``: ``None``, ``"before"`` or ``"after"`` the ReLU of every
-    convolution and hidden Dense layer. ``dropout``: one rate after every block and hidden Dense
-    layer, or one rate for each of them in order (0: none), or ``"r4"``: R4's scheme for this
-    net, :func:`r4_dropout`.
+    ``blocks``: the filter counts of each block's convolutions (valid padding,
+    ``kernel_size``), a 2x2 max-pool ending each block; ``dense``: the hidden Dense
+    widths. A deeper net is another ``blocks``/``kernel_size``/``dense``: R4's two are
+    :data:`R4_NET_1` and :data:`R4_NET_2` (``basenet(**R4_NET_2)``). ``augment`` and
+    ``normalize``: layers applied to the input, in that order (e.g.
+    :func:`augmentation`, and a ``layers.Normalization`` holding the training set's mean
+    and variance). ``batchnorm``: ``None``, ``"before"`` or ``"after"`` the ReLU of
+    every convolution and hidden Dense layer. ``dropout``: one rate after every block
+    and hidden Dense layer, or one rate for each of them in order (0: none), or
+    ``"r4"``: R4's scheme for this net, :func:`r4_dropout`.
     """
     if batchnorm not in (None, "before", "after"):
         raise ValueError(
@@ -471,7 +495,8 @@ def basenet(
     )
     if len(rates) != len(blocks) + len(dense):
         raise ValueError(
-            f"{len(rates)} dropout rates for {len(blocks)} blocks and {len(dense)} Dense layers."
+            f"{len(rates)} dropout rates for {len(blocks)} blocks "
+            f"and {len(dense)} Dense layers."
         )
 
     def relu(x):

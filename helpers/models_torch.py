@@ -1,8 +1,9 @@
 """PyTorch architectures of the practicals (report R2).
 
-Each ``forward`` returns ``(logits, features)``: the class scores, and the flattened
-intermediate representation the classifier head starts from (for t-SNE and the like).
-Parameter counts are facts from the report and are checked by ``tests/test_models_torch.py``.
+Each ``forward`` returns ``(logits, features)``: the class scores, and the
+flattened intermediate representation the classifier head starts from (for
+t-SNE and the like). Parameter counts are facts from the report and are checked
+by ``tests/test_models_torch.py``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,11 @@ from torch import nn
 class SimpleCNN(nn.Module):
     """R2's SimpleCNN for 28x28 grey digits: 813,802 parameters.
 
-    The report gives only the count, and that the net has Dropout and ends in Linear layers. This
-    design meets the count exactly: two 3x3 convolutions (32 filters each, padding 1) and one 2x2
-    max-pool give 14·14·32 = 6,272 features; the head is Dropout → Linear 128 → ReLU → Dropout
-    → Linear 10. Parameters: 320 + 9,248 (convolutions) + 802,944 + 1,290 (head).
+    The report gives only the count, and that the net has Dropout and ends in Linear
+    layers. This design meets the count exactly: two 3x3 convolutions (32 filters each,
+    padding 1) and one 2x2 max-pool give 14·14·32 = 6,272 features; the head is Dropout
+    → Linear 128 → ReLU → Dropout → Linear 10. Parameters: 320 + 9,248 (convolutions) +
+    802,944 + 1,290 (head).
     """
 
     def __init__(
@@ -47,9 +49,10 @@ class SimpleCNN(nn.Module):
 class AlexNet32(nn.Module):
     """R2's AlexNet for 32x32 colour images (CIFAR-10): 6,199,498 parameters.
 
-    Five convolutions (48, 128, 192, 192, 128 filters; the first 5x5 with stride 2) and three
-    max-pools shrink 32x32 to 2x2x128 = 512 features; the head is Dropout → Linear 2048 → ReLU →
-    Dropout → Linear 2048 → ReLU → Linear 10. As in the report, each pool comes before its ReLU.
+    Five convolutions (48, 128, 192, 192, 128 filters; the first 5x5 with stride 2) and
+    three max-pools shrink 32x32 to 2x2x128 = 512 features; the head is Dropout → Linear
+    2048 → ReLU → Dropout → Linear 2048 → ReLU → Linear 10. As in the report, each pool
+    comes before its ReLU.
     """
 
     def __init__(self, num_classes: int = 10, dropout: float = 0.5):

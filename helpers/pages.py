@@ -1,8 +1,8 @@
 """What a page shows besides results: the source of the code that ran.
 
 Students should see the model and the training step that produced a page's numbers. A
-``{literalinclude}`` shows them only in the built book; :func:`show_source` prints the source
-of the very object that ran, highlighted, in Jupyter, Colab and the book alike.
+``{literalinclude}`` shows them only in the built book; :func:`show_source` prints the
+source of the very object that ran, highlighted, in Jupyter, Colab and the book alike.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ def source_of(obj) -> str:
 def show_source(obj) -> None:
     """Display ``obj``'s source as highlighted Python, with where it lives.
 
-    The output is HTML (Pygments) with a plain-text fallback, so a page built from stored outputs
-    shows it exactly as the notebook did.
+    The output is HTML (Pygments) with a plain-text fallback, so a page built from
+    stored outputs shows it exactly as the notebook did.
     """
     from IPython.display import publish_display_data
     from pygments import highlight

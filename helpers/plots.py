@@ -1,8 +1,9 @@
-"""Figures and tables the labs share: learning curves, image grids, reported-vs-ours tables.
+"""Figures and tables the labs share: learning curves, image grids,
+reported-vs-ours tables.
 
 Histories are plain dicts of per-epoch lists in Keras' naming (``loss``, ``val_loss``,
-``accuracy``, ``val_accuracy``), so Keras' ``History.history`` and the PyTorch loop's history
-plot the same way.
+``accuracy``, ``val_accuracy``), so Keras' ``History.history`` and the PyTorch loop's
+history plot the same way.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from matplotlib.ticker import MaxNLocator
 from . import findings
 from .findings import mean_std  # noqa: F401  (labs call plots.mean_std)
 
-# Tables in the book show every cell whole: pandas cuts text at 50 characters by default, which
-# would cut the notes of a reported-vs-ours table in the stored (rendered) outputs.
+# Tables in the book show every cell whole: pandas cuts text at 50 characters by
+# default, which would cut the notes of a reported-vs-ours table in the stored
+# (rendered) outputs.
 pd.set_option("display.max_colwidth", None)
 
 AXIS_LABELS = {
@@ -39,8 +41,8 @@ def _as_runs(history) -> list[Mapping[str, Sequence[float]]]:
 def _mean_with_band(
     ax, runs, key: str, style: str = "-", markersize: float = 3, **plot_kw
 ):
-    """Draw the mean over ``runs`` of ``run[key]`` per epoch, with a band of ± one standard
-    deviation when there are several runs; returns the line."""
+    """Draw the mean over ``runs`` of ``run[key]`` per epoch, with a band of ± one
+    standard deviation when there are several runs; returns the line."""
     curves = np.array([run[key] for run in runs], dtype=float)
     epochs = np.arange(1, curves.shape[1] + 1)
     mean = curves.mean(axis=0)
@@ -66,11 +68,13 @@ def plot_history(
     ylabels: Mapping[str, str] | None = None,
     log_y: bool = False,
 ):
-    """Train (dashed) vs validation (solid) curves, one panel per metric, one colour per run.
+    """Train (dashed) vs validation (solid) curves, one panel per metric, one colour
+    per run.
 
-    ``histories`` maps a label to one history or to a list of histories (one per seed): several
-    seeds draw their mean with a band of ± one standard deviation. ``ylabels`` overrides the
-    axis label of a metric (``{"loss": "loss (mean squared error)"}``); ``log_y`` uses a log scale.
+    ``histories`` maps a label to one history or to a list of histories (one per seed):
+    several seeds draw their mean with a band of ± one standard deviation. ``ylabels``
+    overrides the axis label of a metric (``{"loss": "loss (mean squared error)"}``);
+    ``log_y`` uses a log scale.
     """
     ylabels = {**AXIS_LABELS, **(ylabels or {})}
     fig, axes = plt.subplots(1, len(metrics), figsize=figsize, squeeze=False)
@@ -123,8 +127,8 @@ def image_grid(
     size: float = 1.4,
     row_labels: Sequence[str] | None = None,
 ):
-    """Show images in a grid (axes off), with an optional caption over each one and a label
-    left of each row (``row_labels``)."""
+    """Show images in a grid (axes off), with an optional caption over each one and a
+    label left of each row (``row_labels``)."""
     images = np.asarray(images)
     nrows = int(np.ceil(len(images) / ncols))
     fig, axes = plt.subplots(
@@ -152,8 +156,8 @@ def image_grid(
 def reported_vs_ours(rows: Sequence[Mapping], digits: int = 4):
     """The reported-vs-ours table, with verdicts, as a DataFrame.
 
-    Kept for the labs not yet moved to :func:`findings.reported_vs_ours`, which also stores
-    the table machine-readably for the reproduction summary.
+    Kept for the labs not yet moved to :func:`findings.reported_vs_ours`, which also
+    stores the table machine-readably for the reproduction summary.
     """
     return findings.frame(findings.compare(rows), digits)
 
@@ -167,11 +171,12 @@ def compare_bars(
     points: bool = False,
     reported: Mapping[tuple[str, str], float] | None = None,
 ):
-    """Grouped bars of mean ± std from zero: ``results[group][variant] = [value per seed]``.
+    """Grouped bars of mean ± std from zero:
+    ``results[group][variant] = [value per seed]``.
 
-    ``points=True`` also draws every value (each seed, or each fold) as a dot on its bar;
-    ``reported[group, variant]`` draws a report's value as a black mark across its bar. The
-    legend sits under the axes, off the data.
+    ``points=True`` also draws every value (each seed, or each fold) as a dot on its
+    bar; ``reported[group, variant]`` draws a report's value as a black mark across its
+    bar. The legend sits under the axes, off the data.
     """
     groups = list(results)
     variants = list(dict.fromkeys(v for g in groups for v in results[g]))
@@ -237,7 +242,8 @@ def predicted_vs_true(
     figsize=(5, 5),
     ax=None,
 ):
-    """Scatter of predictions against true values with the diagonal y = x (a perfect model).
+    """Scatter of predictions against true values with the diagonal y = x (a
+    perfect model).
 
     ``quantity`` and ``unit`` label both axes, e.g. ``"median house value", "$1000s"``.
     """
@@ -272,10 +278,10 @@ def ascent_grid(
     """Images made by gradient ascent beside the images they started from.
 
     Row ``i`` shows ``starts[i]``, then ``results[i][j]`` for each column ``j`` (titled
-    ``column_titles[j]``, e.g. a filter). Images are (H, W) grey or (H, W, 3) colour in [0, 1],
-    drawn as they are (0 black, 1 white; no per-image rescaling). ``show_change`` adds under each
-    row what the ascent added, ``result - start``, contrast-stretched the same way in every panel
-    of the row (mid-grey: no change).
+    ``column_titles[j]``, e.g. a filter). Images are (H, W) grey or (H, W, 3) colour in
+    [0, 1], drawn as they are (0 black, 1 white; no per-image rescaling).
+    ``show_change`` adds under each row what the ascent added, ``result - start``,
+    contrast-stretched the same way in every panel of the row (mid-grey: no change).
     """
     starts, results = np.asarray(starts), np.asarray(results)
     nrows, ncols = len(starts) * (2 if show_change else 1), results.shape[1] + 1
@@ -323,9 +329,10 @@ def ascent_grid(
     return fig
 
 
-# --- Classification errors -------------------------------------------------------------------------
+# --- Classification errors ------------------------------------------------------------
 def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray:
-    """Counts ``C[i, j]``: examples of true class ``i`` predicted as class ``j`` (rows: truth)."""
+    """Counts ``C[i, j]``: examples of true class ``i`` predicted as class ``j``
+    (rows: truth)."""
     y_true, y_pred = (
         np.asarray(y_true, dtype=np.int64).ravel(),
         np.asarray(y_pred, dtype=np.int64).ravel(),
@@ -339,8 +346,9 @@ def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray
 def most_confused(
     matrix, class_names: Sequence[str] | None = None, k: int = 5
 ) -> list[tuple[str, str, int]]:
-    """The ``k`` largest off-diagonal cells of a confusion matrix, as (true, predicted, count),
-    largest first (ties in row-major order); cells with no errors are left out."""
+    """The ``k`` largest off-diagonal cells of a confusion matrix, as (true,
+    predicted, count), largest first (ties in row-major order); cells with no errors
+    are left out."""
     matrix = np.asarray(matrix)
     names = (
         list(class_names)
@@ -363,9 +371,9 @@ def plot_confusion_matrix(
     figsize=(6.5, 5.5),
     ax=None,
 ):
-    """A confusion matrix as a heat map of the share of each true class (rows sum to 1), with
-    the counts written in the cells; the diagonal (correct) is left out of the colour scale,
-    so the errors stay visible."""
+    """A confusion matrix as a heat map of the share of each true class (rows sum to 1),
+    with the counts written in the cells; the diagonal (correct) is left out of the
+    colour scale, so the errors stay visible."""
     matrix = np.asarray(matrix)
     shares = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
     off = np.where(np.eye(len(matrix), dtype=bool), np.nan, shares)
@@ -418,8 +426,8 @@ def misclassified_grid(
 ):
     """A grid of up to ``n`` misclassified images captioned "true → predicted".
 
-    ``seed``: a seeded random choice among the errors (``None``: the first ``n``). Images are
-    (N, H, W) grey or (N, H, W, 3) colour in [0, 1] or uint8.
+    ``seed``: a seeded random choice among the errors (``None``: the first ``n``).
+    Images are (N, H, W) grey or (N, H, W, 3) colour in [0, 1] or uint8.
     """
     y_true, y_pred = np.asarray(y_true).ravel(), np.asarray(y_pred).ravel()
     wrong = np.flatnonzero(y_true != y_pred)
@@ -438,7 +446,10 @@ def misclassified_grid(
         ncols=ncols,
         size=size,
         title=title
-        or f"{len(wrong)} of {int((y_true != y_pred).sum())} misclassified (true → predicted)",
+        or (
+            f"{len(wrong)} of {int((y_true != y_pred).sum())} misclassified "
+            "(true → predicted)"
+        ),
     )
 
 
@@ -455,10 +466,10 @@ def plot_embedding(
 ):
     """A 2-D map (e.g. t-SNE) of labelled points, one colour per class with a legend.
 
-    ``line``: an object with ``y(x)`` and ``errors`` (e.g. ``embed.separating_line``), drawn
-    across the panel; ``note``: a line of text under the title (e.g. a probe accuracy). t-SNE
-    axes have no units, so their ticks are hidden. ``size``: the marker area (default: smaller
-    for more points). Returns the axes.
+    ``line``: an object with ``y(x)`` and ``errors`` (e.g. ``embed.separating_line``),
+    drawn across the panel; ``note``: a line of text under the title (e.g. a probe
+    accuracy). t-SNE axes have no units, so their ticks are hidden. ``size``: the marker
+    area (default: smaller for more points). Returns the axes.
     """
     if ax is None:
         _, ax = plt.subplots(figsize=(5.5, 5))
@@ -510,9 +521,10 @@ def curve_panels(
     ylabel: str = "validation accuracy",
     size=(4.6, 3.6),
 ):
-    """One panel per family of runs, one curve per variant: ``panels[title][label]`` is one history
-    or a list of them (one per seed; drawn as their mean with a band of ± one standard deviation).
-    Each panel has its own legend, so families with different variants sit side by side."""
+    """One panel per family of runs, one curve per variant: ``panels[title][label]`` is
+    one history or a list of them (one per seed; drawn as their mean with a band of ±
+    one standard deviation). Each panel has its own legend, so families with different
+    variants sit side by side."""
     fig, axes = plt.subplots(
         1, len(panels), figsize=(size[0] * len(panels), size[1]), squeeze=False
     )

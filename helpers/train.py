@@ -58,7 +58,7 @@ def progress(total: int, desc: str = "training", unit: str = "epoch"):
         desc=desc,
         unit=unit,
         file=sys.stdout,
-        ncols=100,
+        ncols=88,  # the book's code column
         mininterval=5.0,
         bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} "
         + unit
@@ -115,18 +115,20 @@ def kfold_splits(
 
 
 TF_STEPS_PER_EXECUTION = 32
-"""Batches per call of the compiled training step on TensorFlow (see tools/bench_training.py)."""
+"""Batches per call of the compiled training step on TensorFlow
+(``tools/bench_training.py`` measures it)."""
 
 
 def keras_compile_options(
     steps_per_execution: int | str = "auto", jit_compile: bool | str = "auto"
 ) -> dict:
-    """``model.compile``'s speed options for the active Keras backend, ``"auto"`` resolved here.
+    """``model.compile``'s speed options for the active Keras backend, "auto" resolved
+    here, in one place.
 
-    ``steps_per_execution="auto"``: :data:`TF_STEPS_PER_EXECUTION` on TensorFlow (fewer Python
-    round trips per epoch, the same updates), 1 elsewhere (the PyTorch backend accepts only 1).
-    ``jit_compile="auto"`` stays Keras' own "auto": no XLA on a CPU-only TensorFlow, where
-    compiling each fresh model costs more than it saves in the labs' short runs.
+    ``steps_per_execution="auto"``: :data:`TF_STEPS_PER_EXECUTION` on TensorFlow (fewer
+    Python round trips per epoch, the same updates), 1 elsewhere (the PyTorch backend
+    accepts only 1). ``jit_compile="auto"`` stays Keras' own "auto": no XLA on a CPU-only
+    TensorFlow, where it was slower for the labs' nets, even after compiling.
     """
     import keras
 
@@ -164,9 +166,10 @@ def fit_keras(
     and metrics work (regression: ``loss="mse", metrics=("mae",)``; two classes:
     ``loss="binary_crossentropy"``). ``keep_model=True`` keeps the fitted model in ``Run.model``.
 
-    Speed only (the numbers stay the same; ``tools/bench_training.py`` measures it):
-    ``steps_per_execution`` and ``jit_compile`` go to ``model.compile``, ``"auto"`` resolved by
-    :func:`keras_compile_options`; ``validation_batch_size`` (None: ``batch_size``) to ``model.fit``.
+    Speed only (the same numbers; ``tools/bench_training.py`` measures it):
+    ``steps_per_execution`` and ``jit_compile`` go to ``model.compile``, "auto" resolved by
+    :func:`keras_compile_options`; ``validation_batch_size`` (None: ``batch_size``) to
+    ``model.fit``.
     """
     (x, y), test_data = data
     profile.seed_everything(seed)
@@ -309,6 +312,36 @@ def _loss_and_accuracy(model, x, y, batch_size: int) -> dict[str, float]:
     }
 
 
+def train_epoch(
+    net, opt, x, y, *, batch_size: int, order, augment: Callable | None = None
+) -> tuple[float, float]:
+    """One epoch of training, the loop a student writes: batch by batch, forward, loss,
+    backward, step. Returns the epoch's loss and accuracy, running means over its batches (as
+    Keras reports them).
+
+    ``x``, ``y``: tensors already on the net's device; the batches are cut from them by indexing
+    with a permutation drawn from the seeded ``torch.Generator`` ``order`` (no ``DataLoader``,
+    no per-image work). ``augment``: optional ``batch -> batch`` applied to the inputs.
+    """
+    import torch
+    import torch.nn.functional as F
+
+    net.train()  # training mode: Dropout (and BatchNorm) on
+    total_loss = torch.zeros((), device=x.device)
+    correct = torch.zeros((), device=x.device)
+    for batch in torch.randperm(len(x), generator=order).to(x.device).split(batch_size):
+        inputs = x[batch] if augment is None else augment(x[batch])
+        out = net(inputs)  # forward
+        logits = out[0] if isinstance(out, tuple) else out  # (logits, features)
+        loss = F.cross_entropy(logits, y[batch])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()  # gradients of the loss with respect to every weight
+        opt.step()  # one optimiser step along them
+        total_loss += loss.detach() * len(batch)
+        correct += (logits.detach().argmax(1) == y[batch]).sum()
+    return float(total_loss) / len(x), float(correct) / len(x)
+
+
 def fit_torch(
     model,
     data,
@@ -324,6 +357,7 @@ def fit_torch(
     bar=None,
     keep_model: bool = False,
     augment: Callable | None = None,
+    on_epoch_end: Callable | None = None,
     channels_last: bool = False,
 ) -> Run:
     """Train a PyTorch classifier for one seed, then evaluate it on the test set: the PyTorch twin
@@ -338,18 +372,17 @@ def fit_torch(
     Validation as in :func:`fit_keras`. ``device``: ``None`` = the GPU if there is one.
     ``augment``: an optional function ``batch -> batch`` applied to each training batch on the
     device (random crops, flips...; it draws from torch's seeded generator); evaluation never sees it.
+    ``on_epoch_end(epoch, net)``: called after each epoch (1-based) and its validation, e.g. to
+    keep the net's predictions or weights at a given epoch.
 
-    All data go to the device once, as tensors; each epoch draws a seeded permutation and takes
-    its batches by indexing (no ``DataLoader``, no per-sample work). The training loss and
-    accuracy of an epoch are running means over its batches, as Keras reports them.
-
+    All data go to the device once, as tensors; each epoch is one :func:`train_epoch`.
     ``channels_last=True``: the net's 4-D weights and each (augmented) batch of images in
-    PyTorch's NHWC memory layout (the arrays and ``augment`` still see NCHW). On a CPU it trains
-    SimpleCNN faster with the very same numbers, AlexNet32 faster with other round-off, which a
-    short run amplifies beyond the seeds' spread (``tools/bench_training.py``): so it is opt-in.
+    PyTorch's NHWC memory layout (the arrays and ``augment`` still see NCHW). On a CPU it
+    trains SimpleCNN faster with the very same numbers, AlexNet32 faster with other
+    round-off, which a short run amplifies beyond the seeds' spread
+    (``tools/bench_training.py``): so it is opt-in.
     """
     import torch
-    import torch.nn.functional as F
 
     (x, y), test_data = data
     profile.seed_everything(seed)
@@ -378,26 +411,17 @@ def fit_torch(
     order = torch.Generator().manual_seed(seed)
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
     start = time.perf_counter()
-    for _ in range(epochs):
-        net.train()
-        total_loss = torch.zeros((), device=device)
-        correct = torch.zeros((), device=device)
-        for batch in (
-            torch.randperm(len(x_fit), generator=order).to(device).split(batch_size)
-        ):
-            inputs = x_fit[batch] if augment is None else augment(x_fit[batch])
-            if channels_last:
-                inputs = inputs.contiguous(memory_format=torch.channels_last)
-            logits = net(inputs)
-            logits = logits[0] if isinstance(logits, tuple) else logits
-            loss = F.cross_entropy(logits, y_fit[batch])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total_loss += loss.detach() * len(batch)
-            correct += (logits.detach().argmax(1) == y_fit[batch]).sum()
-        history["loss"].append(float(total_loss) / len(x_fit))
-        history["accuracy"].append(float(correct) / len(x_fit))
+    if channels_last:  # after any augmentation; train_epoch stays the plain loop
+        plain = augment or (lambda batch: batch)
+        augment = lambda batch: plain(batch).contiguous(  # noqa: E731
+            memory_format=torch.channels_last
+        )
+    for epoch in range(1, epochs + 1):
+        loss, accuracy = train_epoch(
+            net, opt, x_fit, y_fit, batch_size=batch_size, order=order, augment=augment
+        )
+        history["loss"].append(loss)
+        history["accuracy"].append(accuracy)
         if validation is not None:
             scores = _loss_and_accuracy(net, *validation, batch_size=1024)
             history.setdefault("val_loss", []).append(scores["loss"])
@@ -409,6 +433,8 @@ def fit_torch(
                     refresh=False,
                 )
             bar.update(1)
+        if on_epoch_end is not None:
+            on_epoch_end(epoch, net)
     test = (
         _loss_and_accuracy(net, *test_data, batch_size=1024)
         if test_data is not None

@@ -1,18 +1,24 @@
 """Transfer learning with an ImageNet backbone in PyTorch (reports R1, R2, R4).
 
-The backbone is :func:`helpers.pretrained.load`'s, in PyTorch: EfficientNet-Lite0 offline (verified
-weights, ``torch.load(weights_only=True)``); with internet, Keras' MobileNet or ResNet50 as their
-PyTorch ports (``framework="torch"``). This module adds what transfer learning needs on top of it:
+The backbone is :func:`helpers.pretrained.load`'s, in PyTorch: EfficientNet-Lite0
+offline (verified weights, ``torch.load(weights_only=True)``); with internet, Keras'
+MobileNet or ResNet50 as their PyTorch ports (``framework="torch"``). This module adds
+what transfer learning needs on top of it:
 
-* :func:`extract_features`: a frozen backbone's features, pooled (N, C) or un-pooled (N, C, h, w)
-  (C = :func:`n_features`: 1280 for EfficientNet-Lite0, 1024 for MobileNet, 2048 for ResNet50);
-* :class:`BackboneClassifier`: backbone + new head, a trainable module for ``train.fit_torch``
-  (``freeze_backbone`` switches between training the head only and fine-tuning the whole net);
-* :func:`dense_head`, :class:`ConvHead`: heads for pooled features and for un-pooled feature maps;
+* :func:`extract_features`: a frozen backbone's features, pooled (N, C) or un-pooled (N,
+  C, h, w) (C = :func:`n_features`: 1280 for EfficientNet-Lite0, 1024 for MobileNet,
+  2048 for ResNet50);
+* :class:`BackboneClassifier`: backbone + new head, a trainable module for
+  ``train.fit_torch`` (``freeze_backbone`` switches between training the head only and
+  fine-tuning the whole net);
+* :func:`dense_head`, :class:`ConvHead`: heads for pooled features and for un-pooled
+  feature maps;
 * :class:`SmallCNN`: a net trained from scratch, for comparison;
-* :func:`random_crop_flip`: per-image random crops and flips on the device (``fit_torch(augment=...)``);
-* :func:`two_class_representations`: R2's four methods on ants vs bees, with the features each
-  method's final linear classifier sees, cached on disk (the t-SNE lab reuses them).
+* :func:`random_crop_flip`: per-image random crops and flips on the
+  device (``fit_torch(augment=...)``);
+* :func:`two_class_representations`: R2's four methods on ants vs bees, with the
+  features each method's final linear classifier sees, cached on disk (the t-SNE lab
+  reuses them).
 """
 
 from __future__ import annotations
@@ -20,6 +26,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +38,7 @@ from torch import nn
 
 from . import data, pretrained, train
 from . import profile as _profile
-from .datasets_sources import atomic_write, cache_dir
+from .datasets_sources import CACHE_DIR_VAR, atomic_write, cache_dir
 
 TWO_CLASS_METHODS = (
     "scratch",
@@ -39,24 +48,26 @@ TWO_CLASS_METHODS = (
 )
 
 
-# --- Backbone pieces -----------------------------------------------------------------------------
+# --- Backbone pieces ------------------------------------------------------------------
 def backbone_trunk(backbone) -> nn.Module:
     """The backbone's convolutional trunk: images → un-pooled features (N, C, h, w).
 
-    The model's ``extract_features``: EfficientNet-Lite's (stem, blocks, 1x1 head convolution,
-    BatchNorm, ReLU6), or that of a Keras net's port (everything before the global pooling).
+    The model's ``extract_features``: EfficientNet-Lite's (stem, blocks, 1x1 head
+    convolution, BatchNorm, ReLU6), or that of a Keras net's port (everything before the
+    global pooling).
     """
     model = backbone.model if isinstance(backbone, pretrained.Backbone) else backbone
     if not hasattr(model, "extract_features"):
         raise TypeError(
-            f"{type(model).__name__} has no extract_features(); a torch backbone is needed "
-            "(pretrained.load(name, framework='torch'))."
+            f"{type(model).__name__} has no extract_features(); a torch backbone is "
+            "needed (pretrained.load(name, framework='torch'))."
         )
     return _Trunk(model)
 
 
 def n_features(backbone) -> int:
-    """How many channels the backbone's last feature maps have (the length of its pooled features)."""
+    """How many channels the backbone's last feature maps have (the length of its
+    pooled features)."""
     model = backbone.model if isinstance(backbone, pretrained.Backbone) else backbone
     return (
         model.num_features
@@ -77,11 +88,12 @@ class _Trunk(nn.Module):
 def extract_features(
     backbone, x, *, pooled: bool = True, batch_size: int = 64, bar=None
 ) -> np.ndarray:
-    """A frozen backbone's features of the preprocessed batch ``x`` (N, 3, H, W), in inference mode.
+    """A frozen backbone's features of the preprocessed batch ``x`` (N, 3, H, W), in
+    inference mode.
 
-    ``pooled``: the global average of the last feature maps, (N, C), what a linear head sees;
-    else the maps themselves, (N, C, H/32, W/32), for a convolutional head. ``bar``: a tqdm
-    bar advanced by the number of images.
+    ``pooled``: the global average of the last feature maps, (N, C), what a linear head
+    sees; else the maps themselves, (N, C, H/32, W/32), for a convolutional head.
+    ``bar``: a tqdm bar advanced by the number of images.
     """
     trunk = backbone_trunk(backbone).eval()
     device = next(trunk.parameters()).device
@@ -100,19 +112,22 @@ def extract_features(
 
 
 class BackboneClassifier(nn.Module):
-    """An ImageNet backbone with a new linear head: ``forward`` returns ``(logits, pooled features)``.
+    """An ImageNet backbone with a new linear head: ``forward`` returns
+    ``(logits, pooled features)``.
 
-    ``freeze_backbone=True`` trains the head only (the backbone's weights stay fixed and its
-    BatchNorms keep their ImageNet statistics, as a frozen Keras base does); ``unfreeze()`` then
-    fine-tunes the whole net. ``head``: start from a copy of a linear head already trained on the
-    frozen backbone's pooled features (:func:`extract_features`), so fine-tuning starts from a
-    working classifier. ``dropout`` is applied to the features before the head.
+    ``freeze_backbone=True`` trains the head only (the backbone's weights stay fixed and
+    its BatchNorms keep their ImageNet statistics, as a frozen Keras base does);
+    ``unfreeze()`` then fine-tunes the whole net. ``head``: start from a copy of a
+    linear head already trained on the frozen backbone's pooled features
+    (:func:`extract_features`), so fine-tuning starts from a working classifier.
+    ``dropout`` is applied to the features before the head.
 
-    BatchNorm: ``frozen_batchnorm=True`` keeps the trunk's BatchNorms in inference mode while the
-    rest trains (they normalise with their ImageNet statistics, and only their scale and shift
-    learn), as Keras fine-tuning does with ``base(x, training=False)``; otherwise they normalise
-    each batch with its own statistics and update their running averages. ``batchnorm_momentum``
-    sets how fast those averages move (PyTorch's default 0.1; the port's 0.01 is TensorFlow's 0.99).
+    BatchNorm: ``frozen_batchnorm=True`` keeps the trunk's BatchNorms in inference mode
+    while the rest trains (they normalise with their ImageNet statistics, and only their
+    scale and shift learn), as Keras fine-tuning does with ``base(x, training=False)``;
+    otherwise they normalise each batch with its own statistics and update their running
+    averages. ``batchnorm_momentum`` sets how fast those averages move (PyTorch's
+    default 0.1; the port's 0.01 is TensorFlow's 0.99).
     """
 
     def __init__(
@@ -175,9 +190,9 @@ class BackboneClassifier(nn.Module):
 
 
 class SmallCNN(nn.Module):
-    """A small CNN trained from scratch: four Conv 3x3 → BatchNorm → ReLU → MaxPool 2 blocks
-    (16, 32, 64, 128 filters), global average pooling to 128 features, Dropout, Linear.
-    ``forward`` returns ``(logits, features)``."""
+    """A small CNN trained from scratch: four Conv 3x3 → BatchNorm → ReLU → MaxPool 2
+    blocks (16, 32, 64, 128 filters), global average pooling to 128 features, Dropout,
+    Linear. ``forward`` returns ``(logits, features)``."""
 
     def __init__(
         self,
@@ -208,7 +223,8 @@ class SmallCNN(nn.Module):
 def dense_head(
     n_features: int, n_classes: int, hidden: int | None = None, dropout: float = 0.4
 ) -> nn.Module:
-    """A head for pooled features: Linear (``hidden=None``), or Linear ``hidden`` → ReLU → Dropout → Linear."""
+    """A head for pooled features: Linear (``hidden=None``), or Linear ``hidden`` → ReLU
+    → Dropout → Linear."""
     if hidden is None:
         return nn.Linear(n_features, n_classes)
     return nn.Sequential(
@@ -220,8 +236,9 @@ def dense_head(
 
 
 class ConvHead(nn.Module):
-    """A head for un-pooled feature maps (N, C, h, w): Conv ``filters`` (``kernel_size``, same
-    padding) → ReLU → Dropout → flatten, keeping where on the map each feature was → Linear."""
+    """A head for un-pooled feature maps (N, C, h, w): Conv ``filters``
+    (``kernel_size``, same padding) → ReLU → Dropout → flatten, keeping where on the map
+    each feature was → Linear."""
 
     def __init__(
         self,
@@ -244,9 +261,9 @@ class ConvHead(nn.Module):
 def random_crop_flip(
     x: torch.Tensor, scale: tuple[float, float] = (0.6, 1.0), flip: bool = True
 ) -> torch.Tensor:
-    """Per-image random crops (a square covering ``scale`` of each side, anywhere in the image),
-    resized back to the input size, and random horizontal flips; on ``x``'s device, drawn from
-    torch's seeded generator. ``x``: (N, C, H, W)."""
+    """Per-image random crops (a square covering ``scale`` of each side, anywhere in the
+    image), resized back to the input size, and random horizontal flips; on ``x``'s
+    device, drawn from torch's seeded generator. ``x``: (N, C, H, W)."""
     n = len(x)
     s = torch.empty(n, device=x.device).uniform_(*scale)
     shift = (torch.rand(n, 2, device=x.device) * 2 - 1) * (1 - s)[
@@ -266,11 +283,11 @@ def random_crop_flip(
     )
 
 
-# --- R2: four representations of a two-class set --------------------------------------------------
+# --- R2: four representations of a two-class set --------------------------------------
 @dataclass
 class Representation:
-    """One method's features of the train and val images (what its final linear classifier sees),
-    and that classifier's accuracy on val."""
+    """One method's features of the train and val images (what its final linear
+    classifier sees), and that classifier's accuracy on val."""
 
     train_features: np.ndarray
     train_labels: np.ndarray
@@ -285,7 +302,8 @@ class Representation:
 
 @dataclass(frozen=True)
 class TwoClassSettings:
-    """How :func:`two_class_representations` trains (see :func:`two_class_settings` for defaults)."""
+    """How :func:`two_class_representations` trains (see :func:`two_class_settings`
+    for defaults)."""
 
     size: int = 224  # image side (short side resized, centre crop)
     scratch_epochs: int = 50
@@ -302,8 +320,9 @@ class TwoClassSettings:
     backbone: str = "efficientnet-lite0"
 
 
-# The practical's scale (R2 gives its results, not its settings: 224 px, 25 epochs of fine-tuning as
-# in PyTorch's transfer-learning tutorial); CPU runs use a stated reduction.
+# The practical's scale (R2 gives its results, not its settings: 224 px, 25 epochs
+# of fine-tuning as in PyTorch's transfer-learning tutorial); CPU runs use a
+# stated reduction.
 TWO_CLASS_PRACTICAL = TwoClassSettings()
 TWO_CLASS_CPU = TwoClassSettings(size=128, scratch_epochs=20, finetune_epochs=4)
 TWO_CLASS_SMOKE = TwoClassSettings(
@@ -312,8 +331,8 @@ TWO_CLASS_SMOKE = TwoClassSettings(
 
 
 def two_class_settings(profile: str | None = None, **changes) -> TwoClassSettings:
-    """The profile's default settings: the practical's in ``full``, a reduction in ``cpu``.
-    ``changes`` override fields, e.g. ``backbone="mobilenet"``."""
+    """The profile's default settings: the practical's in ``full``, a reduction in
+    ``cpu``. ``changes`` override fields, e.g. ``backbone="mobilenet"``."""
     name = _profile.current() if profile is None else _profile.validate(profile)
     defaults = {
         "smoke": TWO_CLASS_SMOKE,
@@ -331,14 +350,18 @@ def two_class_representations(
 ) -> dict[str, Representation]:
     """R2's four methods on ants vs bees (trained on the train split, evaluated on val).
 
-    Keys: ``"scratch"`` (:class:`SmallCNN`'s 128 pooled features), ``"pretrained + SVM"`` (the
-    frozen backbone's pooled features, a linear SVM on them), ``"fine-tuning"`` and ``"fine-tuning +
-    augmentation"`` (the whole backbone + a linear head, trained together; features = the
-    fine-tuned backbone's pooled ones; the second with :func:`random_crop_flip`).
+    Keys: ``"scratch"`` (:class:`SmallCNN`'s 128 pooled features),
+    ``"pretrained + SVM"`` (the frozen backbone's pooled features, a linear SVM on
+    them), ``"fine-tuning"`` and ``"fine-tuning + augmentation"`` (the whole backbone +
+    a linear head, trained together; features = the fine-tuned backbone's pooled ones;
+    the second with :func:`random_crop_flip`).
 
-    ``settings``: a :class:`TwoClassSettings`, a dict overriding the profile's defaults, or None.
-    The result is cached as an .npz under ``cache_dir() / "representations"``, keyed by seed,
-    profile, settings and this module's source, so calling again is cheap.
+    ``settings``: a :class:`TwoClassSettings`, a dict overriding the profile's defaults,
+    or None. The result is cached as an .npz under ``cache_dir() / "representations"``,
+    keyed by seed, profile, settings and the helpers' source
+    (:func:`helpers.provenance.helpers_hash`), so calling again is cheap. A cache file
+    that cannot be read is computed again and replaced (atomically); a cache that cannot
+    be written costs a warning, not the result.
     """
     name = _profile.current() if profile is None else _profile.validate(profile)
     s = (
@@ -347,18 +370,17 @@ def two_class_representations(
         else two_class_settings(name, **(settings or {}))
     )
     path = _cache_path(seed, name, s)
-    if path.is_file():
-        try:
-            return _load(path)
-        except (OSError, ValueError, KeyError):
-            path.unlink(missing_ok=True)  # unreadable: compute again
+    if (cached := _load(path)) is not None:
+        return cached
     result = _compute(seed, name, s)
     _save(path, result)
     return result
 
 
 def _cache_path(seed: int, profile: str, s: TwoClassSettings) -> Path:
-    source = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
+    from .provenance import helpers_hash  # lazily: provenance is the notebook runner
+
+    source = helpers_hash()
     key = json.dumps(
         {
             "seed": seed,
@@ -427,7 +449,8 @@ def _compute(seed: int, profile: str, s: TwoClassSettings) -> dict[str, Represen
             f_val,
             y_val,
             float(svm.score(f_val, y_val)),
-            f"frozen ImageNet {s.backbone}: its {f_train.shape[1]} pooled features, a linear SVM on them",
+            f"frozen ImageNet {s.backbone}: its {f_train.shape[1]} pooled features, a "
+            "linear SVM on them",
         )
         head = train.fit_torch(
             lambda: nn.Linear(f_train.shape[1], 2),
@@ -483,9 +506,14 @@ def _representation(
 
 
 _ARRAYS = ("train_features", "train_labels", "val_features", "val_labels")
+# What a damaged .npz raises (empty, truncated, a missing entry, a bad
+# compressed stream...)
+_UNREADABLE = (OSError, EOFError, ValueError, KeyError, zipfile.BadZipFile, zlib.error)
 
 
 def _save(path: Path, result: dict[str, Representation]) -> None:
+    """Cache ``result`` at ``path`` (all or nothing); a cache that cannot be written is
+    a warning."""
     arrays = {}
     for i, (key, r) in enumerate(result.items()):
         arrays[f"{i}/method"] = np.array(key)
@@ -493,13 +521,35 @@ def _save(path: Path, result: dict[str, Representation]) -> None:
         arrays[f"{i}/val_accuracy"] = np.array(r.val_accuracy)
         arrays[f"{i}/description"] = np.array(r.description)
         arrays.update({f"{i}/history/{k}": np.array(v) for k, v in r.history.items()})
-    with atomic_write(
-        path, suffix=".tmp"
-    ) as f:  # a reader sees the old file or the whole new one
-        np.savez(f, **arrays)
+    try:  # a reader sees the old file or the whole new one
+        with atomic_write(path, suffix=".tmp") as f:
+            np.savez(f, **arrays)
+    except OSError as e:
+        warnings.warn(
+            f"The representations could not be cached at {path} ({type(e).__name__}: "
+            f"{e}); they will be computed again next time. Check that path, or point "
+            f"{CACHE_DIR_VAR} at a folder you can write to.",
+            stacklevel=3,
+        )
 
 
-def _load(path: Path) -> dict[str, Representation]:
+def _load(path: Path) -> dict[str, Representation] | None:
+    """The result cached at ``path``; None when there is none, or it cannot be read
+    (with a warning: it is then computed again, and replaced)."""
+    try:
+        return _read(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except _UNREADABLE as e:
+        warnings.warn(
+            f"The cached representations {path} cannot be read ({type(e).__name__}: "
+            f"{e}); computing them again to replace it.",
+            stacklevel=3,
+        )
+        return None
+
+
+def _read(path: Path) -> dict[str, Representation]:
     with np.load(path, allow_pickle=False) as z:
         n = len({k.split("/")[0] for k in z.files})
         result = {}
@@ -515,4 +565,6 @@ def _load(path: Path) -> dict[str, Representation]:
                 str(z[f"{i}/description"]),
                 history,
             )
+    if list(result) != list(TWO_CLASS_METHODS):
+        raise ValueError(f"it holds {list(result)}, not {list(TWO_CLASS_METHODS)}")
     return result

@@ -1,4 +1,5 @@
-"""The greedy ablation: the decision rule, the step runner, the table, and building configurations."""
+"""The greedy ablation: the decision rule, the step runner, the table, and
+building configurations."""
 
 import numpy as np
 import pytest

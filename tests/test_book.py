@@ -61,8 +61,8 @@ def test_every_lab_has_a_colab_button_to_its_real_notebook(site):
     for lab in provenance.lab_paths():
         page = (html / "labs" / f"{lab.stem}.html").read_text()
         assert (
-            f"https://colab.research.google.com/github/{repo}/blob/{branch}/labs/{lab.name}"
-            in page
+            "https://colab.research.google.com/github/"
+            f"{repo}/blob/{branch}/labs/{lab.name}" in page
         )
 
 

@@ -1,4 +1,5 @@
-"""The Keras CNNs of reports R3 and R4: parameter counts, shapes, and the builder's options."""
+"""The Keras CNNs of reports R3 and R4: parameter counts, shapes, and the
+builder's options."""
 
 import re
 
@@ -92,7 +93,8 @@ KIND = {  # R3's layer names tell their type
 
 
 def _table(model):
-    """(name, output shape) of every layer after the input, checking each type by its name."""
+    """(name, output shape) of every layer after the input, checking each type by
+    its name."""
     rows = []
     for layer in model.layers[1:]:
         assert type(layer).__name__ == KIND[re.sub(r"_\d+$", "", layer.name)]
@@ -143,8 +145,9 @@ def test_basenet_options_build_the_ablation_variants():
         models_keras.basenet(dropout="R3")
 
 
-# R4's tables of its deeper nets (Cuadros 1-3): each layer's type and output shape (R4 gives
-# sizes and channels; its Linear rows start from the flattened features, our Flatten).
+# R4's tables of its deeper nets (Cuadros 1-3): each layer's type and output shape
+# (R4 gives sizes and channels; its Linear rows start from the flattened features,
+# our Flatten).
 def _conv_block(widths, size, bn=False, dropout=False):
     rows = []
     for width in widths:
@@ -233,7 +236,7 @@ def test_r4_dropout_scheme_and_final_model():
         0.25,
     )
     assert models_keras.r4_dropout(((6,), (16,)), (50,)) == (0.25, 0.5, 0.25)
-    rates = lambda m: [x.rate for x in m.layers if type(x).__name__ == "Dropout"]  # noqa: E731
+    rates = lambda m: [x.rate for x in m.layers if type(x).__name__ == "Dropout"]
     net_1 = models_keras.basenet(**models_keras.R4_NET_1, dropout="r4")
     assert rates(net_1) == [0.25, 0.5, 0.25]
     final = models_keras.basenet(

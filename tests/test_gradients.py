@@ -13,9 +13,10 @@ from helpers import gradients
 
 ROOT = Path(__file__).resolve().parents[1]
 
-# One process per Keras backend (it is fixed when keras is imported). The TensorFlow process makes
-# TomiNet with random weights and BatchNorm statistics far from 0 and 1, and saves them; the other
-# backends load that file. Each computes the same filter objective's input gradient.
+# One process per Keras backend (it is fixed when keras is imported). The TensorFlow
+# process makes TomiNet with random weights and BatchNorm statistics far from 0 and 1,
+# and saves them; the other backends load that file. Each computes the same filter
+# objective's input gradient.
 WORKER = """
 import sys
 import helpers  # first: see helpers/__init__.py
@@ -37,7 +38,8 @@ else:
 x = np.random.default_rng(1).random((4, 28, 28, 1)).astype("float32")
 results = {}
 for layer in ("conv1", "conv2"):
-    values, grad = gradients.value_and_grad(gradients.filter_objective(model, layer, [0, 3, 7, 15]), x)
+    objective = gradients.filter_objective(model, layer, [0, 3, 7, 15])
+    values, grad = gradients.value_and_grad(objective, x)
     results[f"{layer}_values"], results[f"{layer}_grad"] = values, grad
 np.savez(f"{folder}/{keras.backend.backend()}.npz", **results)
 """
@@ -101,7 +103,8 @@ def _tiny_torch_model():
 
 
 def test_the_gradient_matches_finite_differences():
-    """On the backend of this process, the gradient predicts how the objective changes."""
+    """On the backend of this process, the gradient predicts how the
+    objective changes."""
     objective = gradients.filter_objective(_tiny_keras_model(), "conv_b", [0, 2])
     rng = np.random.default_rng(0)
     x = rng.random((2, 12, 12, 1)).astype("float32")
@@ -159,7 +162,8 @@ def test_unknown_layers_are_named():
 
 
 def test_tensorflow_is_imported_only_in_the_gradient_modules_tensorflow_branch():
-    """The labs and helpers stay backend-neutral: TensorFlow appears in one function only."""
+    """The labs and helpers stay backend-neutral: TensorFlow appears in one
+    function only."""
     places = []
     for path in sorted((ROOT / "helpers").glob("*.py")):
         tree = ast.parse(path.read_text())

@@ -1,4 +1,5 @@
-"""Importing the helpers first prevents the TensorFlow-then-triton segfault (TOOLING.md)."""
+"""Importing the helpers first prevents the TensorFlow-then-triton
+segfault (TOOLING.md)."""
 
 import subprocess
 import sys
@@ -28,12 +29,13 @@ def test_helpers_first_then_keras_and_torchvision_does_not_crash():
 
 
 def test_the_guard_is_what_prevents_the_crash():
-    """Without the helpers first, this environment does crash; if it ever stops crashing,
-    the guard may be dropped (this test then says so)."""
+    """Without the helpers first, this environment does crash; if it ever stops
+    crashing, the guard may be dropped (this test then says so)."""
     pytest.importorskip("triton")
     result = _run(CRASHER)
     if result.returncode == 0:
         pytest.skip(
-            "this torch/tensorflow pair no longer crashes; helpers' triton guard is unneeded"
+            "this torch/tensorflow pair no longer crashes; "
+            "helpers' triton guard is unneeded"
         )
     assert result.returncode < 0 or result.returncode == 139

@@ -1,4 +1,5 @@
-"""Keras' MobileNet and ResNet50 in PyTorch: the ports compute what the Keras nets compute."""
+"""Keras' MobileNet and ResNet50 in PyTorch: the ports compute what the Keras
+nets compute."""
 
 import keras
 import numpy as np
@@ -16,8 +17,8 @@ BUILD = {
 
 
 def random_keras_net(name, size, seed=0):
-    """A Keras net with random weights, BatchNorm statistics included (fresh ones are 0 and 1,
-    which would hide a mistake in copying them)."""
+    """A Keras net with random weights, BatchNorm statistics included (fresh ones are 0
+    and 1, which would hide a mistake in copying them)."""
     rng = np.random.default_rng(seed)
     net = BUILD[name](weights=None, input_shape=(size, size, 3))
     for layer in net.layers:
@@ -38,7 +39,8 @@ def random_keras_net(name, size, seed=0):
     "name, size", [("mobilenet", 64), ("mobilenet", 65), ("resnet50", 67)]
 )
 def test_the_port_computes_the_keras_features_and_logits(name, size):
-    """Odd sizes check where the padding goes (TensorFlow pads after the pixels when it is odd)."""
+    """Odd sizes check where the padding goes (TensorFlow pads after the pixels when it
+    is odd)."""
     net = random_keras_net(name, size)
     port = keras_ports.copy_weights(net, keras_ports.PORTS[name]())
     x = np.random.default_rng(1).normal(size=(2, size, size, 3)).astype(np.float32)
@@ -75,7 +77,8 @@ def test_every_weight_is_copied_and_a_wrong_net_is_refused():
 
 
 def test_load_gives_keras_nets_as_torch_backbones_for_the_transfer_code():
-    """One parameter away: the transfer lab's code runs unchanged on R1's MobileNet and R4's ResNet50."""
+    """One parameter away: the transfer lab's code runs unchanged on R1's MobileNet and
+    R4's ResNet50."""
     x = np.random.default_rng(0).normal(size=(4, 3, 64, 64)).astype(np.float32)
     for name, channels in (("mobilenet", 1024), ("resnet50", 2048)):
         net = pretrained.load(name, pretrained=False, framework="torch", device="cpu")

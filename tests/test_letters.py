@@ -51,7 +51,8 @@ def test_every_class_has_visible_glyphs_fitted_and_centred(rendered):
 
 
 def test_distinct_letters_differ():
-    # a nearest-class-mean classifier trained on one seed must beat chance (1/26) by far on another
+    # a nearest-class-mean classifier trained on one seed must beat chance (1/26) by far
+    # on another
     x, y = letters.render_letters(20, seed=2, fonts="bundled")
     xt, yt = letters.render_letters(10, seed=3, fonts="bundled")
     means = np.stack([x[y == k].reshape(-1, 784).mean(0) for k in range(26)]).astype(

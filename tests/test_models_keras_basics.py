@@ -1,4 +1,5 @@
-"""The Keras-basics lab (R3): its models' parameter counts, and the lab on the torch backend."""
+"""The Keras-basics lab (R3): its models' parameter counts, and the lab on the
+torch backend."""
 
 import shutil
 
@@ -76,7 +77,8 @@ def test_shapes_and_the_concatenations():
 
 
 def test_xor_is_solved_with_one_hidden_unit_only_through_the_concatenation():
-    """One hidden unit: without the shortcut at most 3 of 4 points; with it, all 4 (a fixed seed)."""
+    """One hidden unit: without the shortcut at most 3 of 4 points; with it, all 4 (a
+    fixed seed)."""
     import keras
 
     from helpers import train
@@ -101,7 +103,8 @@ def test_xor_is_solved_with_one_hidden_unit_only_through_the_concatenation():
 
 
 def test_the_lab_runs_on_the_torch_backend(tmp_path, monkeypatch):
-    """Smoke run of a copy of the lab with KERAS_BACKEND=torch (the kernel inherits os.environ)."""
+    """Smoke run of a copy of the lab with KERAS_BACKEND=torch (the kernel
+    inherits os.environ)."""
     monkeypatch.setenv("KERAS_BACKEND", "torch")
     monkeypatch.setenv("LABS_PROFILE", "smoke")
     lab = tmp_path / "keras_basics.ipynb"

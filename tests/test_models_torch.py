@@ -1,4 +1,5 @@
-"""The PyTorch architectures of report R2: exact parameter counts and what ``forward`` returns."""
+"""The PyTorch architectures of report R2: exact parameter counts and what
+``forward`` returns."""
 
 import pytest
 import torch

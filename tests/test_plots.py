@@ -198,7 +198,10 @@ def test_curve_panels_one_panel_per_family_with_a_band_for_several_seeds():
 def test_tables_show_long_notes_whole():
     import pandas as pd
 
-    note = "CIFAR-10 for CIFAR-100 (offline); first 10,000 training images; epochs 10, seeds 1"
+    note = (
+        "CIFAR-10 for CIFAR-100 (offline); first 10,000 training images; "
+        "epochs 10, seeds 1"
+    )
     frame = plots.reported_vs_ours(
         [{"experiment": "x", "reported": 0.5, "ours": [0.4, 0.6], "note": note}]
     )

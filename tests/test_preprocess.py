@@ -26,7 +26,8 @@ def test_zeros_are_replaced_by_the_training_mean_of_non_zero_values():
     train = np.array([[0.0, 1.0, 0.0], [10.0, 0.0, 3.0], [20.0, 3.0, 0.0]])
     val = np.array([[0.0, 0.0, 0.0], [100.0, 9.0, 0.0]])
     r_train, r_val = preprocess.replace_zeros_by_mean(train, val, columns=[0, 1])
-    # column 0: mean of 10 and 20 (not 10, the mean with the zero; not the validation part's values)
+    # column 0: mean of 10 and 20 (not 10, the mean with the zero; not the validation
+    # part's values)
     assert r_train[:, 0].tolist() == [15.0, 10.0, 20.0] and r_train[:, 1].tolist() == [
         1.0,
         2.0,

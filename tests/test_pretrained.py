@@ -1,6 +1,10 @@
-"""The ImageNet backbone loader: verified weights, clear errors, preprocessing that fits the net."""
+"""The ImageNet backbone loader: verified weights, clear errors, preprocessing that fits
+the net."""
 
 import dataclasses
+import os
+import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -124,8 +128,8 @@ def test_the_weights_load_strictly(efficientnet):
 
 
 def test_the_dog_photo_is_classified_as_a_dog(efficientnet):
-    """A real check of weights and preprocessing together: wrong normalisation, colour order or
-    resizing gives other classes."""
+    """A real check of weights and preprocessing together: wrong normalisation, colour
+    order or resizing gives other classes."""
     probabilities = efficientnet.predict(
         efficientnet.preprocess(data.load_image("dog"))
     )
@@ -146,7 +150,8 @@ def test_late_layers_exist_and_have_filters(efficientnet):
 
 
 def test_mobilenet_runs_the_same_code_path_with_random_weights():
-    """The Keras MobileNet (R1's network) needs the internet for its weights; its code path does not."""
+    """The Keras MobileNet (R1's network) needs the internet for its weights; its code
+    path does not."""
     from helpers import gradients
 
     net = pretrained.load("mobilenet", pretrained=False)
@@ -165,7 +170,8 @@ def test_mobilenet_runs_the_same_code_path_with_random_weights():
         step_size=10.0,
         clip=net.valid_range(),
     )
-    # random weights: the late activations are vanishingly small, so only check that the ascent moved
+    # random weights: the late activations are vanishingly small, so only check that the
+    # ascent moved
     assert result.images.shape == (2, 224, 224, 3) and np.all(
         np.isfinite(result.values)
     )
@@ -185,7 +191,8 @@ def test_resnet50_weights_are_checked_against_keras_published_md5(empty_places):
 
 @pytest.mark.parametrize("framework", ["keras", "torch"])
 def test_resnet50_inputs_are_caffe_style_bgr_minus_the_mean(framework):
-    """Keras' ResNet50 wants BGR pixels in 0-255 minus the ImageNet mean; display gives RGB back."""
+    """Keras' ResNet50 wants BGR pixels in 0-255 minus the ImageNet mean; display gives
+    RGB back."""
     net = pretrained.Backbone(
         "resnet50", None, pretrained.spec("resnet50"), None, framework
     )
@@ -201,7 +208,8 @@ def test_resnet50_inputs_are_caffe_style_bgr_minus_the_mean(framework):
 
 @pytest.fixture
 def fake_downloads(empty_places, monkeypatch):
-    """Downloads allowed, but Keras' get_file writes the given bytes, or raises the given exception."""
+    """Downloads allowed, but Keras' get_file writes the given bytes, or raises the
+    given exception."""
     import keras
 
     monkeypatch.delenv("LABS_OFFLINE")
@@ -230,12 +238,135 @@ def test_downloads_reach_the_cache_whole_and_checked_or_not_at_all(
     ):
         pretrained.weights_file("resnet50")
     assert list(empty_places.iterdir()) == []  # no partial file, no temporary folder
-    fake_downloads["body"] = (
-        b"MobileNet weights"  # Keras publishes no checksum for these
-    )
+
+
+# --- Weights without a checksum (MobileNet): checked before they enter the cache ------
+@pytest.fixture
+def tiny_mobilenet(monkeypatch):
+    """MobileNet's entry (same file name, no checksum) building a tiny Keras
+    model instead."""
+    import keras
+
+    def build(weights_path, units=3):
+        inputs = keras.Input((4,))
+        model = keras.Model(inputs, keras.layers.Dense(units, name="dense")(inputs))
+        if weights_path is not None:
+            model.load_weights(str(weights_path))
+        return model
+
+    entry = dataclasses.replace(pretrained.spec("mobilenet"), build=build)
+    monkeypatch.setitem(pretrained.BACKBONES, "mobilenet", entry)
+    return build
+
+
+def keras_h5(tmp_path, model) -> bytes:
+    """``model``'s weights in Keras' legacy .h5 format, the format of Keras'
+    published files."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    path = tmp_path / "weights.h5"
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, model)
+    return path.read_bytes()
+
+
+MOBILENET = pretrained.spec("mobilenet").weights.name
+WEB_PAGE = b"<!DOCTYPE html><html><body>Sign in to continue</body></html>"
+
+
+def test_mobilenet_downloads_that_are_not_its_weights_never_reach_the_cache(
+    tmp_path, empty_places, fake_downloads, tiny_mobilenet
+):
+    good = keras_h5(tmp_path, tiny_mobilenet(None))
+    other_model = keras_h5(tmp_path, tiny_mobilenet(None, units=5))
+    faults = [  # what is served, and what the refusal says
+        (WEB_PAGE, "not an HDF5 weights file: a web page"),
+        (b"", "not an HDF5 weights file"),
+        (good[: len(good) // 2], "not a whole HDF5 file .*truncated"),
+        (other_model, "do not load into mobilenet"),
+    ]
+    for body, message in faults:
+        fake_downloads["body"] = body
+        with (
+            warnings.catch_warnings()
+        ):  # a warning may come first ("no published SHA-256")
+            warnings.simplefilter("ignore")
+            with pytest.raises(DataError, match=message) as error:
+                pretrained.weights_file("mobilenet")
+        assert "Nothing was kept" in str(error.value)
+        assert list(empty_places.iterdir()) == []  # no file, no temporary folder
+    fake_downloads["body"] = good
     with pytest.warns(UserWarning, match="no published SHA-256"):
         path = pretrained.weights_file("mobilenet")
-    assert (
-        path == empty_places / "mobilenet_1_0_224_tf.h5"
-        and path.read_bytes() == b"MobileNet weights"
-    )
+    assert path == empty_places / MOBILENET and path.read_bytes() == good
+    assert list(empty_places.iterdir()) == [path]
+
+
+def test_bad_mobilenet_weights_in_the_cache_are_refused_with_the_file_to_delete(
+    tmp_path, empty_places, tiny_mobilenet
+):
+    """Offline, a bad cached file is a DataError that names it, never a raw
+    h5py error."""
+    cached = empty_places / MOBILENET
+    empty_places.mkdir(parents=True)
+    for body, message in [
+        (WEB_PAGE, "a web page"),
+        (b"\x89HDF\r\n\x1a\n" + b"\0" * 100, "not a whole HDF5 file"),
+    ]:
+        cached.write_bytes(body)
+        with pytest.raises(DataError, match=message) as error:
+            pretrained.load("mobilenet")
+        assert f"Delete {cached}" in str(error.value) and cached.read_bytes() == body
+    cached.write_bytes(keras_h5(tmp_path, tiny_mobilenet(None, units=5)))
+    with pytest.warns(UserWarning, match="no published SHA-256"):
+        with pytest.raises(DataError, match="do not load into mobilenet") as error:
+            pretrained.load("mobilenet")
+    assert f"Delete {cached}" in str(error.value)
+    cached.write_bytes(keras_h5(tmp_path, tiny_mobilenet(None)))
+    with pytest.warns(UserWarning, match="no published SHA-256"):
+        assert pretrained.load("mobilenet").weights == cached
+
+
+def test_a_folder_where_the_weights_file_should_be(empty_places):
+    (empty_places / WEIGHTS.name).mkdir(parents=True)
+    with pytest.raises(
+        DataError, match="is a folder, where a data file should be"
+    ) as e:
+        pretrained.weights_file("efficientnet-lite0")
+    assert f"Delete {empty_places / WEIGHTS.name}" in str(e.value)
+
+
+def test_a_cache_folder_that_is_a_file_is_named_as_the_problem(
+    tmp_path, monkeypatch, fake_downloads
+):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    monkeypatch.setenv("LABS_CACHE_DIR", str(blocker))
+    fake_downloads["body"] = AssertionError("no download should be tried")
+    for offline in ("0", "1"):
+        monkeypatch.setenv("LABS_OFFLINE", offline)
+        with pytest.raises(DataError, match=f"{blocker} is a file, not a folder") as e:
+            pretrained.weights_file("mobilenet")
+        assert "LABS_CACHE_DIR" in str(e.value)
+        assert "connect to the internet" not in str(e.value)
+    assert blocker.read_text() == "x"
+
+
+def test_a_killed_download_leaves_a_folder_that_a_later_download_sweeps(
+    tmp_path, empty_places, fake_downloads, tiny_mobilenet
+):
+    stale, live = empty_places / ".download-killed", empty_places / ".download-live"
+    for folder in (stale, live):
+        folder.mkdir(parents=True)
+        (folder / MOBILENET).write_bytes(b"half")
+    hour_ago = time.time() - 3600
+    for p in (stale / MOBILENET, stale):
+        os.utime(p, (hour_ago, hour_ago))
+    fake_downloads["body"] = keras_h5(tmp_path, tiny_mobilenet(None))
+    with pytest.warns(UserWarning, match="no published SHA-256"):
+        pretrained.weights_file("mobilenet")
+    assert sorted(p.name for p in empty_places.iterdir()) == [
+        ".download-live",
+        MOBILENET,
+    ]

@@ -61,8 +61,12 @@ def test_cpu_profile_lists_every_reduction(monkeypatch):
     monkeypatch.setenv(profile.ENV_VAR, "cpu")
     P = profile.choose(**settings)
     assert (P.profile, P.epochs) == ("cpu", 10)
-    assert P.reductions == ["epochs 10 (full: 50)"]
-    assert "epochs 10 (full: 50)" in profile.describe(P)
+    fewer = profile.reductions(
+        dict(seeds=[0, 1], n=5_000), dict(seeds=[0, 1, 2], n=50_000)
+    )
+    assert fewer == ["seeds: 2 (full: 3)", "n: 5000 (full: 50,000)"]
+    assert P.reductions == ["epochs: 10 (full: 50)"]
+    assert "epochs: 10 (full: 50)" in profile.describe(P)
     monkeypatch.setenv(profile.ENV_VAR, "full")
     P = profile.choose(**settings)
     assert (P.epochs, P.reductions) == (50, [])

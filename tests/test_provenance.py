@@ -1,4 +1,5 @@
-"""Executing a notebook with provenance, and detecting outputs that cannot be trusted."""
+"""Executing a notebook with provenance, and detecting outputs that cannot
+be trusted."""
 
 import nbformat
 import pytest
@@ -33,7 +34,8 @@ def test_code_hash_follows_code_not_prose_or_trailing_space():
 
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
-    """A notebook executed by the runner in the smoke profile (one kernel start for the module)."""
+    """A notebook executed by the runner in the smoke profile (one kernel start for
+    the module)."""
     path = tmp_path_factory.mktemp("lab") / "tiny.ipynb"
     nbformat.write(
         _notebook(
@@ -53,6 +55,11 @@ def test_run_stores_outputs_and_provenance(executed):
     assert record["device"].startswith(("CPU: ", "GPU: "))
     assert {"python", "keras", "numpy", "torch"} <= set(record["versions"])
     assert record["code_sha256"] == provenance.code_hash(nb)
+    assert record["helpers_sha256"] == provenance.helpers_hash()
+    assert record["data_files"] == []  # it read none
+    assert (
+        record["time_split_s"]["sections"][0]["heading"] == "(before the first section)"
+    )
     assert record["wall_time_s"] > 0
     printed = "".join(
         o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
@@ -165,14 +172,16 @@ def test_kernels_import_this_checkouts_helpers(tmp_path):
 
 
 def test_tensorflow_warnings_stay_out_of_stored_outputs(tmp_path):
-    """In Jupyter, TensorFlow logs warnings such as "triggered tf.function retracing" to stdout
-    whenever fresh models predict in a loop; the helpers keep them out of the page."""
+    """In Jupyter, TensorFlow logs warnings such as "triggered tf.function retracing"
+    to stdout whenever fresh models predict in a loop; the helpers keep them out of
+    the page."""
     path = tmp_path / "quiet.ipynb"
     nbformat.write(
         _notebook(
             "from helpers import models_keras\nimport numpy as np\n"
             "for _ in range(8):\n"
-            "    models_keras.dense_mnist_net().predict(np.zeros((2, 28, 28, 1)), verbose=0)\n"
+            "    models_keras.dense_mnist_net()"
+            ".predict(np.zeros((2, 28, 28, 1)), verbose=0)\n"
             "print('done')"
         ),
         path,

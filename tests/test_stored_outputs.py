@@ -1,4 +1,5 @@
-"""The guard on what the book shows: every lab executed in full, stamped, and not stale."""
+"""The guard on what the book shows: every lab executed in full, stamped, and
+not stale."""
 
 import pytest
 
@@ -16,15 +17,15 @@ def test_stored_outputs_match_the_code(lab):
     assert provenance.problems(lab) == []
 
 
-# Executed before the `cpu` profile existed: on a CPU, with reduced settings, stamped `full`.
-# Each lab issue re-executes its labs in `cpu` (or `full` on a GPU) and removes them here.
+# Executed before the `cpu` profile existed: on a CPU, with reduced settings, stamped
+# `full`. Each lab issue re-executes its labs in `cpu` (or `full` on a GPU) and removes
+# them here.
 STAMPED_FULL_ON_A_CPU = {
     "augmentation_ablation",
     "cnns_keras",
     "cnns_pytorch",
     "filter_visualisation",
     "keras_basics",
-    "permuted_mnist",
     "transfer_imagenet",
     "transfer_small_data",
     "tsne",
@@ -47,13 +48,15 @@ def test_a_page_made_on_a_cpu_says_cpu(lab):
         )
     else:
         assert not (on_cpu and record["profile"] == "full"), (
-            f"{lab.name} ran on a CPU but is stamped `full`: execute it with --profile cpu"
+            f"{lab.name} ran on a CPU but is stamped `full`: "
+            "execute it with --profile cpu"
         )
 
 
 @pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
 def test_helpers_are_imported_before_any_framework(lab):
-    """Importing helpers first is what prevents the TensorFlow-then-triton crash (helpers/__init__)."""
+    """Importing helpers first is what prevents the TensorFlow-then-triton
+    crash (helpers/__init__)."""
     import re
 
     code = "\n".join(provenance.code_sources(provenance.read(lab)))

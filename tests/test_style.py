@@ -1,4 +1,5 @@
-"""One formatter and linter (ruff, configured in pyproject.toml) for helpers, tests and tools."""
+"""One formatter and linter (ruff, configured in pyproject.toml) for helpers, tests
+and tools."""
 
 import shutil
 import subprocess

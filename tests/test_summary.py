@@ -1,4 +1,5 @@
-"""The reproduction summary page: generated from the labs' stored tables, never stale."""
+"""The reproduction summary page: generated from the labs' stored tables,
+never stale."""
 
 from helpers import findings, provenance
 

@@ -266,6 +266,58 @@ def test_fit_torch_augments_training_batches_only(small_mnist_nchw):
     assert flipped.history["loss"] != plain.history["loss"]
 
 
+def test_train_epoch_is_the_loop_fit_torch_runs(small_mnist_nchw):
+    import torch
+
+    from helpers import models_torch, profile
+
+    (x, y), _ = small_mnist_nchw
+    x, y = x[:200], y[:200]
+    run = train.fit_torch(
+        models_torch.SimpleCNN,
+        ((x, y), None),
+        seed=2,
+        epochs=1,
+        batch_size=64,
+        validation_fraction=0,
+        device="cpu",
+    )
+    profile.seed_everything(2)
+    net = models_torch.SimpleCNN()
+    loss, accuracy = train.train_epoch(
+        net,
+        torch.optim.Adam(net.parameters(), lr=1e-3),
+        torch.as_tensor(x),
+        torch.as_tensor(y).long(),
+        batch_size=64,
+        order=torch.Generator().manual_seed(2),
+    )
+    assert (loss, accuracy) == (run.history["loss"][0], run.history["accuracy"][0])
+
+
+def test_on_epoch_end_sees_each_epochs_validated_net(small_mnist_nchw):
+    from helpers import models_torch
+
+    (x, y), (x_val, y_val) = small_mnist_nchw
+    seen = []
+
+    def record(epoch, net):
+        predicted = train.predict_torch(net, x_val).argmax(1)
+        seen.append((epoch, float(np.mean(predicted == y_val))))
+
+    run = train.fit_torch(
+        models_torch.SimpleCNN,
+        ((x[:300], y[:300]), None),
+        seed=0,
+        epochs=2,
+        validation_data=(x_val, y_val),
+        device="cpu",
+        on_epoch_end=record,
+    )
+    assert [epoch for epoch, _ in seen] == [1, 2]
+    assert [acc for _, acc in seen] == pytest.approx(run.history["val_accuracy"])
+
+
 def test_a_run_then_another_joins_histories_and_keeps_the_second_results():
     head = train.Run(
         0,
@@ -295,7 +347,7 @@ def test_a_run_then_another_joins_histories_and_keeps_the_second_results():
     ]  # the parts are unchanged
 
 
-# --- speed options: the same numbers (tools/bench_training.py measures the speed) -----------------
+# --- speed options: the same numbers (tools/bench_training.py measures the speed) ----
 def _tiny_classification():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(256, 4)).astype("float32")

@@ -1,4 +1,5 @@
-"""helpers.transfer_keras: stratified draws, head swap, freezing, two-phase fine-tuning."""
+"""helpers.transfer_keras: stratified draws, head swap, freezing,
+two-phase fine-tuning."""
 
 import keras
 import numpy as np

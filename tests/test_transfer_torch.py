@@ -1,4 +1,5 @@
-"""Transfer-learning helpers: frozen features, a trainable backbone view, augmentation, R2's cached representations."""
+"""Transfer-learning helpers: frozen features, a trainable backbone view, augmentation,
+R2's cached representations."""
 
 import numpy as np
 import pytest
@@ -155,3 +156,94 @@ def test_frozen_batchnorm_keeps_imagenet_statistics_while_the_weights_learn():
     assert {
         m.momentum for m in moving.modules() if isinstance(m, torch.nn.BatchNorm2d)
     } == {0.1}
+
+
+# --- The representations cache: a bad entry is computed again, never a crash ----------
+def fake_result(value: float = 0.5) -> dict[str, transfer_torch.Representation]:
+    """Four small representations, as _compute returns them (without
+    training anything)."""
+    features, labels = np.full((4, 3), value, np.float32), np.array([0, 1, 0, 1])
+    return {
+        key: transfer_torch.Representation(
+            features, labels, features, labels, value, key, {"loss": [1.0, value]}
+        )
+        for key in transfer_torch.TWO_CLASS_METHODS
+    }
+
+
+@pytest.fixture
+def counted_compute(tmp_path, monkeypatch):
+    """An empty cache, and a _compute that counts its calls (each returns a
+    fresh result)."""
+    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def compute(seed, profile, settings):
+        calls.append(seed)
+        return fake_result(0.25 * len(calls))
+
+    monkeypatch.setattr(transfer_torch, "_compute", compute)
+    return calls
+
+
+def entry_path(seed=0):
+    settings = transfer_torch.two_class_settings("smoke", **TINY)
+    return transfer_torch._cache_path(seed, "smoke", settings)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    ["empty", "truncated", "not a zip", "no entries", "a folder"],
+)
+def test_a_bad_cache_entry_is_computed_again_and_replaced(counted_compute, fault):
+    reps = lambda: transfer_torch.two_class_representations(  # noqa: E731
+        0, profile="smoke", settings=TINY
+    )
+    first = reps()
+    path = entry_path()
+    good = path.read_bytes()
+    if fault == "a folder":
+        path.unlink()
+        path.mkdir()
+    elif fault == "no entries":  # a valid .npz, without the four methods
+        np.savez(path, unrelated=np.zeros(1))
+    else:
+        cut = {
+            "empty": b"",
+            "truncated": good[: len(good) // 2],
+            "not a zip": b"<html>",
+        }
+        path.write_bytes(cut[fault])
+    with pytest.warns(UserWarning) as warned:
+        again = reps()
+    assert f"{path} cannot be read" in str(warned[0].message)
+    if fault == "a folder":  # left alone, and said so
+        assert "could not be cached" in str(warned[1].message) and path.is_dir()
+    assert len(counted_compute) == 2 and again["scratch"].val_accuracy == 0.5
+    assert first["scratch"].val_accuracy == 0.25
+    if fault != "a folder":  # replaced atomically by the new result, no temporary left
+        assert transfer_torch._load(path)["scratch"].val_accuracy == 0.5
+        assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
+        reps()
+        assert len(counted_compute) == 2  # served from the repaired entry
+
+
+def test_the_cache_key_follows_all_the_helpers_source(monkeypatch):
+    from helpers import provenance
+
+    before = entry_path()
+    monkeypatch.setattr(provenance, "helpers_hash", lambda: "another version")
+    assert entry_path() != before and entry_path().parent == before.parent
+
+
+def test_a_cache_that_cannot_be_written_still_returns_the_result(
+    tmp_path, monkeypatch, counted_compute
+):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("keep me")
+    monkeypatch.setenv("LABS_CACHE_DIR", str(blocker))
+    with pytest.warns(UserWarning, match="could not be cached .*LABS_CACHE_DIR"):
+        reps = transfer_torch.two_class_representations(
+            0, profile="smoke", settings=TINY
+        )
+    assert reps["scratch"].val_accuracy == 0.25 and blocker.read_text() == "keep me"

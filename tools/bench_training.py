@@ -1,38 +1,42 @@
-"""Training speed on the CPU: each lab net's baseline and its variants, timed in one run, as ratios.
+"""Training speed on the CPU: each lab net's baseline and its variants, timed in one
+run, as ratios.
 
-    python tools/bench_training.py [--n 10000] [--epochs 1] [--repeats 3] [--cases keras torch]
+    python tools/bench_training.py [--n 10000] [--epochs 1] [--repeats 3]
+        [--cases keras torch predict data]
 
 Cases (``--cases``; a net's name picks one net, ``keras``/``torch``/``data`` a group):
 
-* Keras (``helpers.train.fit_keras``): ``tominet`` and ``dense_mnist_net`` on MNIST (batch 128, as
-  the labs), ``basenet`` on CIFAR-10 (the lab's BASENET settings: SGD 0.01, batch 32). Baseline:
-  ``steps_per_execution=1``, ``jit_compile=False`` (what "auto" means on a CPU-only TensorFlow),
-  validation at the training batch size. Variants (``--keras-variants``): ``steps_per_execution``
-  32, XLA (``jit_compile=True``), both, and validation batches of 1024.
-* PyTorch (``helpers.train.fit_torch``): ``SimpleCNN`` on MNIST and ``AlexNet32`` on CIFAR-10
-  (Adam, batch 128, as the lab). Baseline: PyTorch's default thread count and
-  ``channels_last=False``. Variants: one thread, and ``channels_last=True`` (the net's weights and
-  each batch NHWC).
-* ``predict``: the logits of ``--n`` test images from a SimpleCNN / AlexNet32 trained briefly,
-  under ``torch.no_grad()`` vs ``torch.inference_mode()`` (what ``train.predict_torch`` uses).
-* ``data``: ``data.load_mnist()`` and ``data.load_cifar10()`` called twice in this process (what
-  an in-process memo would save), with the data under ``LABS_DATA_DIR``.
+* Keras (``helpers.train.fit_keras``): ``tominet`` and ``dense_mnist_net`` on MNIST
+  (batch 128, as the labs), ``basenet`` on CIFAR-10 (the lab's BASENET settings: SGD
+  0.01, batch 32). Baseline: ``steps_per_execution=1``, ``jit_compile=False`` (what
+  "auto" means on a CPU-only TensorFlow), validation at the training batch size.
+  Variants (``--keras-variants``): ``steps_per_execution`` 32, XLA
+  (``jit_compile=True``), both, and validation batches of 1024.
+* PyTorch (``helpers.train.fit_torch``): ``SimpleCNN`` on MNIST and ``AlexNet32`` on
+  CIFAR-10 (Adam, batch 128, as the lab). Baseline: PyTorch's default thread count and
+  ``channels_last=False``. Variants: one thread, and ``channels_last=True`` (the net's
+  weights and each batch NHWC).
+* ``predict``: the logits of ``--n`` test images from a SimpleCNN / AlexNet32 trained
+  briefly, under ``torch.no_grad()`` vs ``torch.inference_mode()`` (what
+  ``train.predict_torch`` uses).
+* ``data``: ``data.load_mnist()`` and ``data.load_cifar10()`` called twice in this
+  process (what an in-process memo would save), with the data under ``LABS_DATA_DIR``.
 
-Each training measurement is one fresh model trained for ``--epochs`` on the first ``--n``
-training images (a seeded tenth held out for validation, as the labs do), then evaluated on the
-first ``--n-test`` test images; its time includes building, tracing/compiling and evaluating, as
-each of the labs' seeds pays them. One uncounted baseline run warms each case up. The arms of a
-case then run interleaved (A B C ..., the order rotated each repeat), ``--repeats`` times; repeat
-r uses seed r for every arm, so each variant is paired with the baseline of the same seed.
-Printed per variant: the median and min-max of the paired ratios variant time / baseline time
-(< 1: faster; with ``--epochs`` 2 or more also for the later epochs alone, without tracing or
-compiling), and "same numbers": the largest |variant - baseline| of the final test accuracy and
-loss over the seeds, next to the baseline's spread over the seeds (max - min). A variant keeps
-the numbers when its differences are within that spread (with one repeat: within
-``--tolerance``). Timings depend on the machine and its load (on a shared 2-core machine one
-PyTorch thread can beat two only because other processes hold a core), so nothing here is
-asserted: run it and read the numbers.
-"""
+Each training measurement is one fresh model trained for ``--epochs`` on the first
+``--n`` training images (a seeded tenth held out for validation, as the labs do), then
+evaluated on the first ``--n-test`` test images; its time includes building,
+tracing/compiling and evaluating, as each of the labs' seeds pays them. One uncounted
+baseline run warms each case up. The arms of a case then run interleaved (A B C ..., the
+order rotated each repeat), ``--repeats`` times; repeat r uses seed r for every arm, so
+each variant is paired with the baseline of the same seed. Printed per variant: the
+median and min-max of the paired ratios variant time / baseline time (< 1: faster; with
+``--epochs`` 2 or more also for the later epochs alone, without tracing or compiling),
+and "same numbers": the largest |variant - baseline| of the final test accuracy and loss
+over the seeds, next to the baseline's spread over the seeds (max - min). A variant
+keeps the numbers when its differences are within that spread (with one repeat: within
+``--tolerance``). Timings depend on the machine and its load (on a shared 2-core machine
+one PyTorch thread can beat two only because other processes hold a core), so nothing
+here is asserted: run it and read the numbers."""
 
 from __future__ import annotations
 
@@ -47,7 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402
 
-from helpers import data, train  # noqa: E402  (helpers first: import order, see helpers/__init__)
+# helpers first: import order, see helpers/__init__
+from helpers import data, train  # noqa: E402
 
 KERAS_BASELINE = dict(
     steps_per_execution=1, jit_compile=False, validation_batch_size=None
@@ -62,12 +67,13 @@ KERAS_NETS = ("tominet", "dense_mnist_net", "basenet")
 TORCH_NETS = ("SimpleCNN", "AlexNet32")
 
 
-# --- data -------------------------------------------------------------------------------------------
+# --- data -----------------------------------------------------------------------------
 _loaded: dict[str, tuple] = {}
 
 
 def _scaled(name: str, n: int, n_test: int, layout: str):
-    """The first ``n`` / ``n_test`` images of MNIST or CIFAR-10 as float32 in [0, 1], NHWC or NCHW."""
+    """The first ``n`` / ``n_test`` images of MNIST or CIFAR-10, float32 in [0, 1],
+    NHWC or NCHW."""
     if name not in _loaded:
         _loaded[name] = (data.load_mnist if name == "mnist" else data.load_cifar10)()
     (x, y), (x_test, y_test) = _loaded[name]
@@ -81,8 +87,9 @@ def _scaled(name: str, n: int, n_test: int, layout: str):
 
 
 class EpochClock:
-    """Stands in for a progress bar: ``fit_keras``/``fit_torch`` call ``update(1)`` after each epoch,
-    so the times between the calls are the epochs after the first (no tracing or compiling)."""
+    """Stands in for a progress bar: ``fit_keras`` and ``fit_torch`` call ``update(1)``
+    after each epoch, so the times between the calls are the epochs after the first (no
+    tracing or compiling)."""
 
     def __init__(self):
         self.ends = []
@@ -98,7 +105,7 @@ class EpochClock:
         return float(np.mean(np.diff(self.ends))) if len(self.ends) > 1 else None
 
 
-# --- arms: each returns (seconds, {"accuracy": ..., "loss": ...}, later epochs' seconds) ---
+# --- arms: each returns (seconds, {"accuracy", "loss"}, later epochs' seconds) -------
 def keras_arm(net: str, options: dict, args):
     from helpers import ablation, models_keras
 
@@ -181,7 +188,8 @@ def torch_arm(net: str, threads: int | None, channels_last: bool, args):
 
 
 def predict_logits(model, x, grad_mode, batch_size: int = 1024):
-    """``train.predict_torch``'s loop, under ``grad_mode`` (``torch.no_grad`` or ``inference_mode``)."""
+    """``train.predict_torch``'s loop, under ``grad_mode`` (``torch.no_grad`` or
+    ``torch.inference_mode``)."""
     import torch
 
     x = torch.as_tensor(x)
@@ -241,9 +249,10 @@ def predict_arms(net: str, args) -> dict:
     }
 
 
-# --- running and reporting --------------------------------------------------------------------------
+# --- running and reporting ------------------------------------------------------------
 def compare(title: str, arms: dict, repeats: int, tolerance: float) -> list[dict]:
-    """Run ``arms`` (the first is the baseline) interleaved, ``repeats`` rounds, and print ratios."""
+    """Run ``arms`` (the first is the baseline) interleaved, ``repeats`` rounds; print
+    the ratios and the same-numbers check."""
     names = list(arms)
     seconds = {name: [] for name in names}
     later = {name: [] for name in names}
@@ -260,7 +269,8 @@ def compare(title: str, arms: dict, repeats: int, tolerance: float) -> list[dict
             later[name].append(epoch)
             results[name].append(test)
             print(
-                f"  seed {r}: {name:24s} {s:7.2f} s, test accuracy {test['accuracy']:.4f}, "
+                f"  seed {r}: {name:24s} {s:7.2f} s, "
+                f"test accuracy {test['accuracy']:.4f}, "
                 f"loss {test['loss']:.4f}"
                 + (f", epochs 2+ {epoch:.2f} s each" if epoch else ""),
                 flush=True,
@@ -293,7 +303,8 @@ def compare(title: str, arms: dict, repeats: int, tolerance: float) -> list[dict
             steady = [v / b for v, b in zip(later[name], later[base])]
             print(
                 f"    epochs 2+ only (no tracing/compiling): ratio median "
-                f"{statistics.median(steady):.3f} (min {min(steady):.3f}, max {max(steady):.3f})"
+                f"{statistics.median(steady):.3f} "
+                f"(min {min(steady):.3f}, max {max(steady):.3f})"
             )
         rows.append(
             dict(case=title, variant=name, ratios=ratios, d_acc=d_acc, d_loss=d_loss)
@@ -302,7 +313,8 @@ def compare(title: str, arms: dict, repeats: int, tolerance: float) -> list[dict
 
 
 def time_loads(repeats: int) -> None:
-    """Seconds of each loader called ``repeats`` times in this process (a memo makes calls 2+ free)."""
+    """Seconds of each loader called ``repeats`` times in this process (a memo would
+    make calls 2, 3, ... free)."""
     for load in (data.load_mnist, data.load_cifar10):
         times = []
         for _ in range(repeats):
@@ -348,8 +360,9 @@ def main(argv=None) -> int:
     import torch
 
     print(
-        f"{args.n:,} training images (a tenth for validation), {args.n_test:,} test images, "
-        f"{args.epochs} epoch(s), {args.repeats} repeats; torch {torch.get_num_threads()} threads",
+        f"{args.n:,} training images (a tenth for validation), "
+        f"{args.n_test:,} test images, {args.epochs} epoch(s), {args.repeats} repeats; "
+        f"torch {torch.get_num_threads()} threads",
         flush=True,
     )
     rows = []
@@ -384,7 +397,7 @@ def main(argv=None) -> int:
         for row in rows:
             r = row["ratios"]
             print(
-                f"  {row['case']:26s} {row['variant']:24s} {statistics.median(r):.3f} "
+                f"  {row['case']:34s} {row['variant']:24s} {statistics.median(r):.3f} "
                 f"({min(r):.3f}-{max(r):.3f}), n={len(r)}; |d acc| {row['d_acc']:.4f}, "
                 f"|d loss| {row['d_loss']:.4f}"
             )

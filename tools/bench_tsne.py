@@ -1,13 +1,15 @@
-"""Seconds for one t-SNE map with openTSNE (what ``helpers.embed.tsne`` uses) and with scikit-learn,
-on the same points, measured in one run.
+"""Seconds for one t-SNE map with openTSNE (what ``helpers.embed.tsne`` uses) and with
+scikit-learn, on the same points, measured in one run.
 
-    python tools/bench_tsne.py [--n 5000] [--perplexity 30] [--repeats 3] [--profile full]
+    python tools/bench_tsne.py [--n 5000] [--perplexity 30] [--repeats 3]
+                               [--profile full]
 
-The points are the first ``--n`` MNIST training images (the smoke profile's 2,000 with ``--profile
-smoke``), reduced to 50 principal components once, as ``embed.tsne`` does; both libraries start
-from a PCA initialisation with their default optimisation settings, one thread for openTSNE.
-The two are run alternately ``--repeats`` times and the medians compared (ratio = scikit-learn /
-openTSNE). Timings depend on the machine and its load, so nothing here is asserted.
+The points are the first ``--n`` MNIST training images (the smoke profile's 2,000 with
+``--profile smoke``), reduced to 50 principal components once, as ``embed.tsne`` does;
+both libraries start from a PCA initialisation with their default optimisation settings,
+one thread for openTSNE. The two are run alternately ``--repeats`` times and the medians
+compared (ratio = scikit-learn / openTSNE). Timings depend on the machine and its load,
+so nothing here is asserted.
 """
 
 from __future__ import annotations
@@ -49,9 +51,11 @@ def main(argv=None) -> int:
             )
     medians = {name: statistics.median(t) for name, t in times.items()}
     print(
-        f"{len(points):,} points x {points.shape[1]} dims, perplexity {args.perplexity:g}: median "
+        f"{len(points):,} points x {points.shape[1]} dims, "
+        f"perplexity {args.perplexity:g}: median "
         + ", ".join(f"{name} {s:.1f} s" for name, s in medians.items())
-        + f"; scikit-learn / openTSNE = {medians['scikit-learn'] / medians['openTSNE']:.2f}"
+        + "; scikit-learn / openTSNE = "
+        f"{medians['scikit-learn'] / medians['openTSNE']:.2f}"
     )
     return 0
 

@@ -1,12 +1,15 @@
-"""Recreate the committed smoke samples in ``helpers/samples/`` from a local data folder.
+"""Recreate the committed smoke samples in ``helpers/samples/`` from a local
+data folder.
 
-    LABS_DATA_DIR=../shared/data python tools/make_smoke_samples.py [--out helpers/samples]
+    LABS_DATA_DIR=../shared/data python tools/make_smoke_samples.py \\
+        [--out helpers/samples]
 
-The data folder must be laid out like the project's shared data (the offline copies: the MNIST
-and Fashion-MNIST IDX files, ``cifar10_jpg.tar.gz``, ``imdb_raw.json.xz``, the hymenoptera and
-flowers archives, the CSVs and ``dog.jpg``); every file is checked against the registry first.
-The subsets are fixed (the first images of each class, in file or name order), and every archive
-is written without time stamps, so a rerun gives byte-identical files. ``SHA256SUMS`` is rewritten.
+The data folder must be laid out like the project's shared data (the offline copies: the
+MNIST and Fashion-MNIST IDX files, ``cifar10_jpg.tar.gz``, ``imdb_raw.json.xz``, the
+hymenoptera and flowers archives, the CSVs and ``dog.jpg``); every file is checked
+against the registry first. The subsets are fixed (the first images of each class, in
+file or name order), and every archive is written without time stamps, so a rerun gives
+byte-identical files. ``SHA256SUMS`` is rewritten.
 """
 
 from __future__ import annotations
@@ -52,7 +55,8 @@ def gzip_bytes(raw: bytes) -> bytes:
 
 
 def tar_gz_bytes(files: list[tuple[str, bytes]]) -> bytes:
-    """A .tar.gz of ``(name, bytes)`` in the given order, with no owners or time stamps."""
+    """A .tar.gz of ``(name, bytes)`` in the given order, with no owners or
+    time stamps."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.USTAR_FORMAT) as tar:
         for name, content in files:
@@ -106,7 +110,8 @@ def cifar10() -> bytes:
     found = fetch("cifar10")
     if found.fmt != "jpg-tar":
         sys.exit(
-            "The CIFAR-10 sample is cut from the offline JPEG copy, cifar10/cifar10_jpg.tar.gz."
+            "The CIFAR-10 sample is cut from the offline JPEG copy, "
+            "cifar10/cifar10_jpg.tar.gz."
         )
     groups, files = grouped_members(found.path), []
     for split, n in zip(("train", "test"), CIFAR_PER_CLASS):

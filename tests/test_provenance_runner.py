@@ -1,0 +1,491 @@
+"""The provenance runner as a tool: batches, locks, safe writes, time split, data files,
+clear errors. Tiny notebooks in tmp_path; the kernels started here cost ~2 s each."""
+
+import contextlib
+import errno
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from helpers import datasets_sources, provenance
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
+READS_DATA = """\
+import hashlib, os
+from pathlib import Path
+from helpers import datasets_sources as ds
+toy = Path(os.environ["LABS_DATA_DIR"]) / "toy" / "numbers.csv"
+for _ in range(2):  # read twice, listed once
+    ds.verify(toy, {hashlib.sha256(toy.read_bytes()).hexdigest(): "test"}, "")
+ds.fetch("mnist", sample=True)
+print(os.environ["LABS_DATA_DIR"], os.environ["LABS_CACHE_DIR"])"""
+
+
+def _notebook(*cells):
+    """A notebook titled like a lab; a string starting with ``## `` is a heading."""
+    made = [
+        new_markdown_cell(c) if c.startswith(("#", "##")) else new_code_cell(c)
+        for c in ("# A tiny lab", *cells)
+    ]
+    return new_notebook(cells=made, metadata={"kernelspec": KERNELSPEC})
+
+
+def _write(path, *cells):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(_notebook(*cells), path)
+    return path
+
+
+def _leftovers(folder):
+    """Files a run must not leave beside the labs (temporary files, locks)."""
+    return [p.name for p in folder.iterdir() if p.name.startswith(".")]
+
+
+# --- a batch: [ok, failing, ok2], relative data and cache folders ---------------------
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory):
+    """``run labs --profile SMOKE --profile-time`` started in a folder whose data and
+    cache folders are given relative to it; the second lab fails."""
+    root = tmp_path_factory.mktemp("book")
+    (root / "data" / "toy").mkdir(parents=True)
+    (root / "data" / "toy" / "numbers.csv").write_text("1,2,3\n")
+    labs = root / "labs"
+    _write(labs / "a_ok.ipynb", "## Setup", "x = 1", "## Data", READS_DATA,
+           "## Train", "import time\ntime.sleep(0.5)", "## Discussion")  # fmt: skip
+    failing = _write(labs / "b_failing.ipynb", "print('before')", "1 / 0", "print(2)")
+    _write(labs / "c_ok2.ipynb", "print('still executed')")
+    before = failing.read_bytes()
+    out = io.StringIO()
+    with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
+        mp.chdir(root)
+        mp.setenv("LABS_DATA_DIR", "data")
+        mp.setenv("LABS_CACHE_DIR", "cache")
+        code = provenance.main(["run", "labs", "--profile", "SMOKE", "--profile-time"])
+    return dict(root=root, labs=labs, code=code, out=out.getvalue(), before=before)
+
+
+def _record(path):
+    return provenance.read(path).metadata["provenance"]
+
+
+def test_a_failing_lab_does_not_stop_the_batch_and_is_left_as_it_was(batch):
+    assert batch["code"] == 1
+    assert (batch["labs"] / "b_failing.ipynb").read_bytes() == batch["before"]
+    assert _record(batch["labs"] / "c_ok2.ipynb")["profile"] == "smoke"
+    out = batch["out"]
+    assert "Failed (left as they were): b_failing.ipynb." in out
+    assert "Executed and stamped: a_ok.ipynb, c_ok2.ipynb." in out
+    assert _leftovers(batch["labs"]) == []
+    assert not any(provenance.lock_path(p).exists() for p in batch["labs"].iterdir())
+
+
+def test_the_table_names_profile_device_wall_time_and_result(batch):
+    lines = batch["out"].splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("lab "))
+    assert lines[header].split() == [
+        "lab",
+        "profile",
+        "device",
+        "wall",
+        "time",
+        "result",
+    ]
+    rows = {line.split()[0]: line for line in lines[header + 1 : header + 4]}
+    device = provenance.device_name()
+    for name in ("a_ok", "b_failing", "c_ok2"):
+        row = rows[str(Path("labs") / f"{name}.ipynb")]
+        assert " smoke " in row and device in row and " s " in row
+    assert rows["labs/b_failing.ipynb"].endswith(
+        "failed: ZeroDivisionError: division by zero"
+    )
+    assert rows["labs/c_ok2.ipynb"].endswith("ok")
+
+
+def test_the_stamp_lists_each_data_file_read_once_relative_to_its_root(batch):
+    record = _record(batch["labs"] / "a_ok.ipynb")
+    toy = hashlib.sha256(b"1,2,3\n").hexdigest()
+    sample = datasets_sources.SAMPLES_DIR / "mnist-train-images-idx3-ubyte.gz"
+    assert record["data_files"] == [
+        {"path": "toy/numbers.csv", "root": "LABS_DATA_DIR", "sha256": toy},
+        {
+            "path": sample.name,
+            "root": "helpers/samples",
+            "sha256": datasets_sources.file_hash(sample),
+        },
+    ]
+    assert record["helpers_sha256"] == provenance.helpers_hash()
+    note = provenance.summary(record)
+    assert f"helpers SHA-256 `{provenance.helpers_hash()[:12]}`" in note
+    assert "2 data files read" in note
+    assert _record(batch["labs"] / "c_ok2.ipynb")["data_files"] == []
+
+
+def test_relative_data_and_cache_folders_are_the_callers_not_the_kernels(batch):
+    nb = provenance.read(batch["labs"] / "a_ok.ipynb")
+    printed = next(c for c in nb.cells if "ds.fetch" in c.source).outputs[0].text
+    root = batch["root"].resolve()
+    assert printed.split() == [str(root / "data"), str(root / "cache")]
+    assert sorted(p.name for p in batch["labs"].iterdir()) == [
+        "a_ok.ipynb",
+        "b_failing.ipynb",
+        "c_ok2.ipynb",
+    ]  # no cache created inside labs/
+
+
+def test_the_time_split_is_stored_per_section_and_printed(batch):
+    record = _record(batch["labs"] / "a_ok.ipynb")
+    sections = {s["heading"]: s for s in record["time_split_s"]["sections"]}
+    assert list(sections) == ["Setup", "Data", "Train"]  # Discussion has no code
+    assert [s["phase"] for s in sections.values()] == ["other", "data", "training"]
+    assert sections["Setup"]["cells"] == 2  # the Colab cell and `x = 1`
+    assert sections["Train"]["seconds"] >= 0.5
+    assert record["time_split_s"]["phases"]["training"] == sections["Train"]["seconds"]
+    assert "Where the time went in labs/a_ok.ipynb:" in batch["out"]
+    assert "training" in batch["out"] and "Train " in batch["out"]
+    assert "Where the time went in labs/b_failing.ipynb" not in batch["out"]
+
+
+def test_check_notes_labs_made_with_other_helpers_without_failing(
+    batch, tmp_path, capsys
+):
+    path = tmp_path / "lab.ipynb"
+    path.write_bytes((batch["labs"] / "c_ok2.ipynb").read_bytes())
+    assert provenance.notes(path) == []
+    assert provenance.main(["check", "--times", str(path)]) == 0
+    assert "Where the time went in" in capsys.readouterr().out
+    for helpers, expected in (
+        ("0" * 64, "the helpers changed"),
+        (None, "no helpers hash"),
+    ):
+        nb = provenance.read(path)
+        nb.metadata["provenance"]["helpers_sha256"] = helpers
+        nbformat.write(nb, path)
+        assert expected in provenance.notes(path)[0]
+        assert provenance.problems(path) == []  # a note, not a problem
+        assert provenance.main(["check", str(path)]) == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"{path}: note: ") and expected in out
+
+
+# --- refusing before executing: a lock, a notebook that cannot be written -------------
+
+
+def test_a_second_run_of_the_same_notebook_is_refused_and_a_dead_holder_blocks_nothing(
+    tmp_path, capsys
+):
+    path = _write(tmp_path / "lab.ipynb", "print(1)")
+    before = path.read_bytes()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time\nfrom helpers import provenance\n"
+            "lock = provenance.exclusive(sys.argv[1])\nlock.__enter__()\n"
+            "print('held', flush=True)\n"
+            "time.sleep(120)",
+            str(path),
+        ],  # fmt: skip
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(provenance.ProvenanceError, match="already being executed"):
+            provenance.run(path, "smoke")
+        assert provenance.main(["run", str(path), "--profile", "smoke"]) == 1
+        out = capsys.readouterr().out
+        assert f"skipped: {path} is already being executed (process {holder.pid}" in out
+        assert "Skipped (not executed): lab.ipynb." in out
+    finally:
+        holder.kill()  # as a crash would: the system drops its lock
+        holder.wait()
+    assert provenance.lock_path(path).exists()  # left by the killed holder ...
+    with provenance.exclusive(path):  # ... and blocking nothing
+        pass
+    assert not provenance.lock_path(path).exists()  # removed when released
+    assert path.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+
+
+@contextlib.contextmanager
+def _unwritable(path):
+    """Make ``path`` unwritable for this process. Root ignores permission bits (and
+    ``os.access`` says yes to root), so as root the immutable attribute is used: it
+    stops root too. Skips where neither works."""
+    if os.geteuid() != 0:
+        mode = path.stat().st_mode
+        path.chmod(0o555 if path.is_dir() else 0o444)
+        try:
+            yield
+        finally:
+            path.chmod(mode)
+        return
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+        pytest.skip("running as root without `chattr +i` (immutable files)")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+@pytest.mark.parametrize("what", ["notebook", "folder"])
+def test_an_unwritable_notebook_or_folder_is_refused_before_executing(
+    tmp_path, capsys, what
+):
+    path = _write(tmp_path / "lab" / "lab.ipynb", "print(1)")
+    before = path.read_bytes()
+    with _unwritable(path if what == "notebook" else path.parent):
+        with pytest.raises(provenance.ProvenanceError, match="cannot be written"):
+            provenance.check_writable(path)
+        assert provenance.main(["run", str(path), "--profile", "smoke"]) == 1
+    out = capsys.readouterr().out
+    target = path if what == "notebook" else f"the folder {path.parent}"
+    assert f"skipped: {target} cannot be written (" in out
+    assert f"so {path} was not executed" in out
+    assert "executing" in out and "ok (" not in out
+    assert path.read_bytes() == before
+
+
+# --- atomic writes --------------------------------------------------------------------
+
+
+def test_a_write_stopped_by_the_file_size_limit_leaves_the_original(tmp_path):
+    """A real failure from the system midway (RLIMIT_FSIZE: EFBIG, as a full disk gives
+    ENOSPC), in a subprocess so the limit binds nothing else."""
+    path = _write(tmp_path / "lab.ipynb", "print(1)")
+    before = path.read_bytes()
+    script = textwrap.dedent(
+        """\
+        import errno, resource, signal, sys
+        from helpers import provenance
+        nb = provenance.read(sys.argv[1])
+        nb.cells[-1].source = "x" * 200_000
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
+        try:
+            provenance.write(nb, sys.argv[1])
+        except OSError as e:
+            print(errno.errorcode[e.errno])
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True
+    )
+    assert done.stdout.strip() == "EFBIG", done.stderr
+    assert path.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_full_disk_while_storing_an_executed_notebook_leaves_the_original(
+    tmp_path, monkeypatch
+):
+    path = _write(tmp_path / "lab.ipynb", "print(1)")
+    path.chmod(0o640)
+    before = path.read_bytes()
+    real = provenance.atomic_write
+
+    @contextlib.contextmanager
+    def full_disk(dest, suffix):
+        with real(dest, suffix) as out:
+
+            class HalfWritten:
+                def write(self, data):
+                    out.write(data[: len(data) // 2])
+                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+                def __getattr__(self, name):
+                    return getattr(out, name)
+
+            yield HalfWritten()
+
+    monkeypatch.setattr(provenance, "atomic_write", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        provenance.run(path, "smoke", timeout=60)
+    assert path.read_bytes() == before
+    assert _leftovers(tmp_path) == []
+    monkeypatch.undo()
+    nb = provenance.read(path)
+    provenance.write(nb, path)  # the real thing keeps the file's permissions
+    assert path.stat().st_mode & 0o777 == 0o640
+    assert path.read_bytes() == before
+
+
+def test_sync_colab_writes_only_what_changed(tmp_path, capsys):
+    path = _write(tmp_path / "lab.ipynb", "print(1)")
+    assert provenance.main(["sync-colab", str(path)]) == 0
+    assert "Colab cell updated" in capsys.readouterr().out
+    synced = path.read_bytes()
+    assert provenance.code_sources(provenance.read(path))[0] == (
+        provenance.colab_cell_source()
+    )
+    assert provenance.main(["sync-colab", str(path)]) == 0
+    assert path.read_bytes() == synced and capsys.readouterr().out == ""
+    assert _leftovers(tmp_path) == []
+
+
+# --- clear errors ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, expected",
+    [
+        (lambda d: d / "missing.ipynb", "missing.ipynb: no such file"),
+        (lambda d: d, "a folder without notebooks"),
+        (lambda d: _text(d / "notes.md", "# not JSON"), "notes.md is not a Jupyter"),
+        (lambda d: _text(d / "x.ipynb", '{"cells": 3}'), "x.ipynb is not a Jupyter"),
+        (lambda d: _text(d / "l.ipynb", "[1, 2]"), "l.ipynb is not a Jupyter"),
+    ],
+)
+@pytest.mark.parametrize("command", ["run", "check", "sync-colab"])
+def test_a_path_that_is_no_notebook_is_one_clear_message(
+    tmp_path, capsys, make, expected, command
+):
+    ok = _write(tmp_path / "ok" / "fine.ipynb", "print(1)")
+    before = ok.read_bytes()
+    assert provenance.main([command, str(ok), str(make(tmp_path))]) == 2
+    out, err = capsys.readouterr()
+    assert err.startswith("error: ") and expected in err, err
+    assert "Traceback" not in err + out and len(err.splitlines()) == 1
+    assert ok.read_bytes() == before  # reported before anything ran
+
+
+def _text(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_a_profile_is_checked_by_the_one_rule(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        provenance.main(["run", "labs", "--profile", "fast"])
+    assert exit_.value.code == 2
+    assert (
+        "'fast' is not a profile; use one of smoke, cpu, full"
+        in capsys.readouterr().err
+    )
+
+
+def test_without_a_profile_the_default_is_used(monkeypatch, tmp_path):
+    path = _write(tmp_path / "lab.ipynb", "print(1)")
+    used = []
+    monkeypatch.setattr("helpers.profile.default", lambda: "cpu")
+    monkeypatch.setattr(
+        provenance,
+        "run_all",
+        lambda paths, profile, timeout: used.append(profile) or [],
+    )
+    assert provenance.main(["run", str(path)]) == 0
+    assert used == ["cpu"]
+
+
+def test_sync_colab_without_a_repository_says_what_to_add(
+    tmp_path, monkeypatch, capsys
+):
+    config = _text(tmp_path / "_config.yml", "title: A book\n")
+    monkeypatch.setattr(provenance, "CONFIG", config)
+    assert provenance.main(["sync-colab"]) == 2
+    err = capsys.readouterr().err
+    assert f"{config} names no repository" in err and "repository:\n" in err
+
+
+def test_an_interrupted_batch_says_which_labs_were_not_executed(monkeypatch, tmp_path):
+    paths = [_write(tmp_path / f"{n}.ipynb", "print(1)") for n in ("a", "b", "c")]
+
+    def fake_run(path, profile, timeout):
+        if path.stem == "b":
+            raise KeyboardInterrupt
+        return {"wall_time_s": 1.0, "device": "CPU: test"}
+
+    monkeypatch.setattr(provenance, "run", fake_run)
+    with contextlib.redirect_stdout(io.StringIO()):
+        outcomes = provenance.run_all(paths, "cpu")
+    assert [o.result for o in outcomes] == ["ok", *["skipped: interrupted"] * 2]
+    assert "Skipped (not executed): b.ipynb, c.ipynb." in provenance.table(outcomes)
+
+
+# --- the pieces -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "heading, phase",
+    [
+        ("Setup", "other"),
+        ("Data", "data"),
+        ("Loading the data", "data"),
+        ("Models", "training"),
+        ("Train", "training"),
+        ("Evaluate: AlexNet on CIFAR-10", "evaluation"),
+        ("Reported vs ours", "evaluation"),
+        ("Discussion", "other"),
+        ("2. Small models in Keras: XOR and a two-layer classifier", "other"),
+    ],
+)
+def test_headings_map_to_phases(heading, phase):
+    assert provenance.phase(heading) == phase
+
+
+def test_time_split_from_the_timestamps_nbclient_stores():
+    nb = _notebook("print(0)", "## Data ##", "print(1)", "### Details", "print(2)")
+
+    def timed(cell, start, end):
+        cell.metadata["execution"] = {
+            "iopub.status.busy": f"2026-01-01T00:00:{start:09.6f}Z",
+            "iopub.status.idle": f"2026-01-01T00:00:{end:09.6f}Z",
+        }
+
+    timed(nb.cells[1], 0, 0.25)
+    timed(nb.cells[3], 1, 3.5)
+    timed(nb.cells[5], 4, 5)
+    split = provenance.time_split(nb)
+    assert split["sections"] == [
+        {"heading": "(before the first section)", "phase": "other", "cells": 1,
+         "seconds": 0.2},
+        {"heading": "Data", "phase": "data", "cells": 2, "seconds": 3.5},
+    ]  # fmt: skip
+    assert split["phases"] == {
+        "data": 3.5,
+        "training": 0,
+        "evaluation": 0,
+        "other": 0.2,
+    }
+    text = provenance.format_time_split(split, 10)
+    assert "3.7 s in code cells of 10.0 s wall time" in text and "Data 3.5 s" in text
+
+
+def test_the_data_log_is_written_only_when_asked(tmp_path, monkeypatch):
+    data = _text(tmp_path / "data.bin", "abc")
+    monkeypatch.delenv(datasets_sources.READ_LOG_VAR, raising=False)
+    datasets_sources._log_read(data, "0" * 64)  # nothing to do, nothing fails
+    log = tmp_path / "log.txt"
+    monkeypatch.setenv(datasets_sources.READ_LOG_VAR, str(log))
+    sha = hashlib.sha256(b"abc").hexdigest()
+    assert datasets_sources.verify(data, {sha: "test"}, "") == "test"
+    assert log.read_text() == f"{sha}  {data.resolve()}\n"
+    with pytest.warns(UserWarning, match="unverified"):
+        datasets_sources.verify(data, {}, "")
+    env = {datasets_sources.CACHE_DIR_VAR: str(tmp_path)}
+    assert provenance.data_files(log, env) == [
+        {"path": "data.bin", "root": "LABS_CACHE_DIR", "sha256": sha}
+    ]  # read twice, listed once; relative to the cache
+
+
+def test_a_file_outside_the_data_folders_is_named_without_its_folders(tmp_path):
+    log = _text(tmp_path / "log.txt", f"{'1' * 64}  /somewhere/private/weights.pt\n")
+    env = {datasets_sources.CACHE_DIR_VAR: str(tmp_path / "cache")}
+    assert provenance.data_files(log, env) == [
+        {"path": "weights.pt", "root": "elsewhere", "sha256": "1" * 64}
+    ]
+
+
+def test_records_stay_json(batch):
+    json.dumps(_record(batch["labs"] / "a_ok.ipynb"))
