@@ -115,9 +115,10 @@ def kfold_splits(
 
 
 TF_STEPS_PER_EXECUTION = 32
-"""Batches per call of the compiled training step on TensorFlow. The updates, and so every
-number, are the same bit for bit; on a shared 2-core CPU (``tools/bench_training.py``) it
-took BaseNet at batch 32 about 0.75 of the time (medians), TomiNet 0.6-1.0 (noisy)."""
+"""Batches per call of the compiled training step on TensorFlow. The updates, and so
+every number, are the same bit for bit; on a shared 2-core CPU
+(``tools/bench_training.py``) it took BaseNet at batch 32 about 0.75 of the time
+(medians), TomiNet 0.6-1.0 (noisy)."""
 
 
 def keras_compile_options(
@@ -128,8 +129,8 @@ def keras_compile_options(
 
     ``steps_per_execution="auto"``: :data:`TF_STEPS_PER_EXECUTION` on TensorFlow (fewer
     Python round trips per epoch, the same updates), 1 elsewhere (the PyTorch backend
-    accepts only 1). ``jit_compile="auto"`` stays Keras' own "auto": no XLA on a CPU-only
-    TensorFlow, where it was slower for the labs' nets, even after compiling.
+    accepts only 1). ``jit_compile="auto"`` stays Keras' own "auto": no XLA on a
+    CPU-only TensorFlow, where it was slower for the labs' nets, even after compiling.
     """
     import keras
 
@@ -168,9 +169,9 @@ def fit_keras(
     ``loss="binary_crossentropy"``). ``keep_model=True`` keeps the fitted model in ``Run.model``.
 
     Speed only (the same numbers; ``tools/bench_training.py`` measures it):
-    ``steps_per_execution`` and ``jit_compile`` go to ``model.compile``, "auto" resolved by
-    :func:`keras_compile_options`; ``validation_batch_size`` (None: ``batch_size``) to
-    ``model.fit``.
+    ``steps_per_execution`` and ``jit_compile`` go to ``model.compile``, "auto"
+    resolved by :func:`keras_compile_options`; ``validation_batch_size`` (None:
+    ``batch_size``) to ``model.fit``.
     """
     (x, y), test_data = data
     profile.seed_everything(seed)
