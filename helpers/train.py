@@ -378,10 +378,10 @@ def fit_torch(
     keep the net's predictions or weights at a given epoch.
 
     All data go to the device once, as tensors; each epoch is one :func:`train_epoch`.
-    ``channels_last=True``: the net's 4-D weights and each (augmented) batch of images in
-    PyTorch's NHWC memory layout (the arrays and ``augment`` still see NCHW). On a CPU it
-    trains SimpleCNN faster with the very same numbers, AlexNet32 faster with other
-    round-off, which a short run amplifies beyond the seeds' spread
+    ``channels_last=True``: the net's 4-D weights and each (augmented) batch of images
+    in PyTorch's NHWC memory layout (the arrays and ``augment`` still see NCHW). On a
+    CPU it trains SimpleCNN faster with the very same numbers, AlexNet32 faster with
+    other round-off, which a short run amplifies beyond the seeds' spread
     (``tools/bench_training.py``): so it is opt-in.
     """
     import torch
