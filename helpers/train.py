@@ -114,6 +114,33 @@ def kfold_splits(
     ]
 
 
+TF_STEPS_PER_EXECUTION = 32
+"""Batches per call of the compiled training step on TensorFlow. The updates, and so
+every number, are the same bit for bit; on a shared 2-core CPU
+(``tools/bench_training.py``) it took BaseNet at batch 32 about 0.75 of the time
+(medians), TomiNet 0.6-1.0 (noisy)."""
+
+
+def keras_compile_options(
+    steps_per_execution: int | str = "auto", jit_compile: bool | str = "auto"
+) -> dict:
+    """``model.compile``'s speed options for the active Keras backend, "auto" resolved
+    here, in one place.
+
+    ``steps_per_execution="auto"``: :data:`TF_STEPS_PER_EXECUTION` on TensorFlow (fewer
+    Python round trips per epoch, the same updates), 1 elsewhere (the PyTorch backend
+    accepts only 1). ``jit_compile="auto"`` stays Keras' own "auto": no XLA on a
+    CPU-only TensorFlow, where it was slower for the labs' nets, even after compiling.
+    """
+    import keras
+
+    if steps_per_execution == "auto":
+        steps_per_execution = (
+            TF_STEPS_PER_EXECUTION if keras.backend.backend() == "tensorflow" else 1
+        )
+    return dict(steps_per_execution=steps_per_execution, jit_compile=jit_compile)
+
+
 def fit_keras(
     build: Callable,
     data,
@@ -128,6 +155,9 @@ def fit_keras(
     metrics=("accuracy",),
     bar=None,
     keep_model: bool = False,
+    steps_per_execution: int | str = "auto",
+    jit_compile: bool | str = "auto",
+    validation_batch_size: int | None = None,
 ) -> Run:
     """Build, compile and fit a Keras model for one seed, then evaluate it on the test set.
 
@@ -137,6 +167,11 @@ def fit_keras(
     else a seeded random ``validation_fraction`` of the training data (0: none). Any Keras loss
     and metrics work (regression: ``loss="mse", metrics=("mae",)``; two classes:
     ``loss="binary_crossentropy"``). ``keep_model=True`` keeps the fitted model in ``Run.model``.
+
+    Speed only (the same numbers; ``tools/bench_training.py`` measures it):
+    ``steps_per_execution`` and ``jit_compile`` go to ``model.compile``, "auto"
+    resolved by :func:`keras_compile_options`; ``validation_batch_size`` (None:
+    ``batch_size``) to ``model.fit``.
     """
     (x, y), test_data = data
     profile.seed_everything(seed)
@@ -148,6 +183,7 @@ def fit_keras(
         optimizer=optimizer() if callable(optimizer) else optimizer,
         loss=loss,
         metrics=list(metrics),
+        **keras_compile_options(steps_per_execution, jit_compile),
     )
     callbacks = [_tick_callback(bar)] if bar is not None else []
     start = time.perf_counter()
@@ -157,6 +193,7 @@ def fit_keras(
         validation_data=validation,
         epochs=epochs,
         batch_size=batch_size,
+        validation_batch_size=validation_batch_size,
         verbose=0,
         callbacks=callbacks,
     )
@@ -252,6 +289,7 @@ def predict_torch(
     was_training = model.training
     model.eval()
     logits, feats = [], []
+    # torch.inference_mode(): the same logits, no faster (tools/bench_training.py)
     with torch.no_grad():
         for start in range(0, len(x), batch_size):
             out = model(x[start : start + batch_size].to(device))
@@ -322,6 +360,7 @@ def fit_torch(
     keep_model: bool = False,
     augment: Callable | None = None,
     on_epoch_end: Callable | None = None,
+    channels_last: bool = False,
 ) -> Run:
     """Train a PyTorch classifier for one seed, then evaluate it on the test set: the PyTorch twin
     of :func:`fit_keras`, returning the same :class:`Run` (Keras history names, so
@@ -339,6 +378,11 @@ def fit_torch(
     keep the net's predictions or weights at a given epoch.
 
     All data go to the device once, as tensors; each epoch is one :func:`train_epoch`.
+    ``channels_last=True``: the net's 4-D weights and each (augmented) batch of images
+    in PyTorch's NHWC memory layout (the arrays and ``augment`` still see NCHW). On a
+    CPU it trains SimpleCNN faster with the very same numbers, AlexNet32 faster with
+    other round-off, which a short run amplifies beyond the seeds' spread
+    (``tools/bench_training.py``): so it is opt-in.
     """
     import torch
 
@@ -350,6 +394,8 @@ def fit_torch(
     )
     net = model if isinstance(model, torch.nn.Module) else model()
     net = net.to(device)
+    if channels_last:
+        net = net.to(memory_format=torch.channels_last)
     if callable(optimizer):
         opt = optimizer(net.parameters())
     elif optimizer == "adam":
@@ -367,6 +413,11 @@ def fit_torch(
     order = torch.Generator().manual_seed(seed)
     history: dict[str, list[float]] = {"loss": [], "accuracy": []}
     start = time.perf_counter()
+    if channels_last:  # after any augmentation; train_epoch stays the plain loop
+        plain = augment or (lambda batch: batch)
+        augment = lambda batch: plain(batch).contiguous(  # noqa: E731
+            memory_format=torch.channels_last
+        )
     for epoch in range(1, epochs + 1):
         loss, accuracy = train_epoch(
             net, opt, x_fit, y_fit, batch_size=batch_size, order=order, augment=augment

@@ -345,3 +345,115 @@ def test_a_run_then_another_joins_histories_and_keeps_the_second_results():
         3.0,
         2.0,
     ]  # the parts are unchanged
+
+
+# --- speed options: the same numbers (tools/bench_training.py measures the speed) ----
+def _tiny_classification():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(256, 4)).astype("float32")
+    y = (x[:, 0] + x[:, 1] > 0).astype("int64")
+    return (x[:200], y[:200]), (x[200:], y[200:])
+
+
+def _tiny_net():
+    import keras
+
+    return keras.Sequential(
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(8, activation="relu"),
+            keras.layers.Dropout(
+                0.2
+            ),  # its random masks too must not depend on the option
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
+
+
+def test_fit_keras_passes_steps_per_execution_and_keeps_the_numbers():
+    fit = lambda **options: train.fit_keras(  # noqa: E731
+        _tiny_net,
+        _tiny_classification(),
+        seed=0,
+        epochs=3,
+        batch_size=16,
+        keep_model=True,
+        **options,
+    )
+    one, many = fit(steps_per_execution=1), fit(steps_per_execution=8)
+    assert one.model.steps_per_execution == 1 and many.model.steps_per_execution == 8
+    for key in one.history:
+        np.testing.assert_allclose(many.history[key], one.history[key], rtol=1e-5)
+    assert many.test == pytest.approx(one.test, rel=1e-5)
+
+
+def test_fit_keras_validation_batch_size_changes_speed_not_numbers():
+    fit = lambda size: train.fit_keras(  # noqa: E731
+        _tiny_net,
+        _tiny_classification(),
+        seed=0,
+        epochs=2,
+        batch_size=8,
+        validation_batch_size=size,
+    )
+    small, large = fit(8), fit(1024)
+    assert small.history["loss"] == large.history["loss"]  # training is untouched
+    for key in ("val_loss", "val_accuracy"):
+        np.testing.assert_allclose(large.history[key], small.history[key], rtol=1e-5)
+
+
+def test_keras_compile_options_resolve_auto_per_backend(monkeypatch):
+    import keras
+
+    assert train.keras_compile_options(4, True) == dict(
+        steps_per_execution=4, jit_compile=True
+    )
+    monkeypatch.setattr(keras.backend, "backend", lambda: "tensorflow")
+    assert train.keras_compile_options() == dict(
+        steps_per_execution=train.TF_STEPS_PER_EXECUTION, jit_compile="auto"
+    )
+    for other in ("torch", "jax"):  # the PyTorch backend accepts only 1
+        monkeypatch.setattr(keras.backend, "backend", lambda other=other: other)
+        assert train.keras_compile_options() == dict(
+            steps_per_execution=1, jit_compile="auto"
+        )
+
+
+def test_fit_torch_channels_last_keeps_the_numbers(small_mnist_nchw):
+    import torch
+
+    from helpers import models_torch
+
+    (x, y), test = small_mnist_nchw
+    data = (x[:300], y[:300]), (test[0][:100], test[1][:100])
+    fit = lambda **options: train.fit_torch(  # noqa: E731
+        models_torch.SimpleCNN, data, seed=0, epochs=1, device="cpu", **options
+    )
+    plain, nhwc = fit(keep_model=True), fit(channels_last=True, keep_model=True)
+    for key in plain.history:
+        np.testing.assert_allclose(nhwc.history[key], plain.history[key], rtol=1e-4)
+    assert nhwc.test == pytest.approx(plain.test, rel=1e-4)
+    conv = lambda run: run.model.features[2].weight  # 32 -> 32 channels  # noqa: E731
+    assert conv(nhwc).is_contiguous(memory_format=torch.channels_last)
+    assert not conv(plain).is_contiguous(memory_format=torch.channels_last)  # opt-in
+
+
+def test_predict_torch_runs_without_autograd_and_leaves_the_model_trainable(
+    small_mnist_nchw,
+):
+    import torch
+
+    from helpers import models_torch
+
+    torch.manual_seed(0)
+    model = models_torch.SimpleCNN().train()
+    x = small_mnist_nchw[1][0][:40]
+    logits = train.predict_torch(model, x, batch_size=16)
+    model.eval()
+    with torch.no_grad():
+        expected = model(torch.as_tensor(x))[0].numpy()
+    np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-6)
+    model.train()
+    loss = model(torch.as_tensor(x))[0].sum()
+    loss.backward()  # predicting left no trace: training still works
+    assert model.training and model.classifier[1].weight.grad is not None
