@@ -14,8 +14,9 @@ step is a dict::
 for every seed (a function ``config -> list[train.Run]``, e.g. :meth:`Runner.__call__`)
 and keeps it only if the mean validation accuracy improves (:func:`keep_if_better`). A
 step with ``"decide": False`` (a change of budget, say) is always taken and becomes the
-new reference. Identical configurations run once. :func:`table` turns the result into a
-pandas DataFrame.
+new reference; with a ``"why"`` too (a choice the report made, say), that text is its
+reason and its decision is ``"taken"``. Identical configurations run once.
+:func:`table` turns the result into a pandas DataFrame.
 """
 
 from __future__ import annotations
@@ -174,7 +175,8 @@ class Result:
         one kept)."""
         best = self.rows[0]
         for row in self.rows:
-            if row is not self.rows[0] and row["decision"] in ("kept", "budget"):
+            taken = row["decision"] in ("kept", "budget", "taken")
+            if row is not self.rows[0] and taken:
                 best = row
             if row["step"] == step:
                 return best
@@ -223,8 +225,9 @@ def greedy(
     ``run(config)`` returns the runs of one configuration (one per seed). A step's
     ``change`` updates the current best; with ``"decide": False`` it is always taken
     (e.g. a smaller training budget, which also re-runs the best configuration as the
-    new reference); otherwise :func:`keep_if_better` decides. A configuration met before
-    is not run again.
+    new reference; its decision is ``"budget"``, or ``"taken"`` with the step's own
+    ``"why"``, e.g. a choice the report made); otherwise :func:`keep_if_better`
+    decides. A configuration met before is not run again.
     """
     unknown = {k for s in steps for k in s["change"]} - set(base)
     if unknown:
@@ -264,6 +267,8 @@ def greedy(
                 else "no change",
             )
             decision = "budget"
+            if step.get("why"):
+                why, decision = step["why"], "taken"
         elif _key(candidate) == _key(best):
             keep, why, decision = (
                 False,

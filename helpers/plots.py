@@ -532,6 +532,7 @@ def curve_panels(
         for label, history in curves.items():
             _mean_with_band(ax, _as_runs(history), metric, markersize=2, label=label)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabel)
         ax.set_title(panel)
         ax.grid(alpha=0.3)

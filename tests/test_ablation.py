@@ -49,6 +49,7 @@ def test_greedy_keeps_improvements_skips_repeats_and_takes_budget_steps():
         dict(step="fewer epochs", change=dict(epochs=10), decide=False),
         dict(step="flip again", change=dict(flip=True), family="again"),
         dict(step="no zoom", change=dict(zoom=0.0), family="again"),
+        dict(step="no flip", change=dict(flip=False), decide=False, why="R4 did"),
     ]
     result = ablation.greedy(ablation.BASENET, steps, run)
     decisions = [r["decision"] for r in result.rows]
@@ -60,14 +61,12 @@ def test_greedy_keeps_improvements_skips_repeats_and_takes_budget_steps():
         "budget",
         "reference",
         "reference",
+        "taken",
     ]
-    assert result.best == {
-        **ablation.BASENET,
-        "normalize": True,
-        "flip": True,
-        "epochs": 10,
-    }
-    assert len(calls) == 5  # "flip again" is the current best: not run a second time
+    assert result.best == {**ablation.BASENET, "normalize": True, "epochs": 10}
+    assert len(calls) == 6  # "flip again" is the current best: not run a second time
+    assert result.row("no flip")["why"] == "R4 did"
+    assert result.best_after("no flip")["step"] == "no flip"
     assert result.row("zoom")["reference"] == "flip"
     assert (
         result.best_after("zoom")["step"] == "flip"
@@ -84,6 +83,7 @@ def test_greedy_keeps_improvements_skips_repeats_and_takes_budget_steps():
         "fewer epochs",
         "flip again",
         "no zoom",
+        "no flip",
     ]
     assert (
         frame.loc["zoom", "decision"] == "dropped"

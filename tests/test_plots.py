@@ -189,6 +189,7 @@ def test_curve_panels_one_panel_per_family_with_a_band_for_several_seeds():
         "Adagrad",
     ]
     np.testing.assert_allclose(zoom.lines[0].get_ydata(), [0.3, 0.4, 0.5])
+    assert all(tick == int(tick) for tick in zoom.get_xticks())  # whole epochs
     assert (
         len(zoom.collections) == 1 and len(optimisers.collections) == 1
     )  # bands only for several seeds
