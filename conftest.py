@@ -1,8 +1,9 @@
-"""Root pytest configuration: this checkout's helpers come first, for tests and notebook kernels.
+"""Root pytest configuration: this checkout's helpers come first, for tests and
+notebook kernels.
 
-``pip install -r requirements.txt`` installs the helpers in editable mode, pointing at whichever
-checkout ran it last. Putting this checkout on ``PYTHONPATH`` (inherited by nbval's kernels and by
-subprocesses) makes every test use the code it is testing.
+``pip install -r requirements.txt`` installs the helpers in editable mode, pointing at
+whichever checkout ran it last. Putting this checkout on ``PYTHONPATH`` (inherited by
+nbval's kernels and by subprocesses) makes every test use the code it is testing.
 """
 
 import os

@@ -1,8 +1,8 @@
 """Training runs with one compact progress bar and Keras-style histories.
 
-``fit_keras`` trains one freshly built Keras model for one seed and returns a :class:`Run`;
-the labs call it once per (configuration, seed) under a single :func:`progress` bar, so stored
-outputs stay one line long however many runs there are.
+``fit_keras`` trains one freshly built Keras model for one seed and returns a
+:class:`Run`; the labs call it once per (configuration, seed) under a single
+:func:`progress` bar, so stored outputs stay one line long however many runs there are.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from . import profile
 
 @dataclass
 class Run:
-    """One training run: its per-epoch history (Keras names), test metrics and wall time."""
+    """One training run: its per-epoch history (Keras names), test metrics and
+    wall time."""
 
     seed: int
     history: dict[str, list[float]]
@@ -36,8 +37,9 @@ class Run:
         return float(values[i]), i + 1
 
     def then(self, later: Run) -> Run:
-        """This run followed by ``later`` (e.g. a frozen head, then fine-tuning) as one run: the
-        histories one after the other, ``later``'s test metrics and model, the summed time."""
+        """This run followed by ``later`` (e.g. a frozen head, then fine-tuning) as one
+        run: the histories one after the other, ``later``'s test metrics and model, the
+        summed time."""
         history = {
             k: self.history[k] + later.history[k]
             for k in self.history
@@ -49,8 +51,8 @@ class Run:
 
 
 def progress(total: int, desc: str = "training", unit: str = "epoch"):
-    """A text progress bar that stays one short line in stored notebook outputs; it counts
-    ``unit`` (epoch, step, map, ...)."""
+    """A text progress bar that stays one short line in stored notebook outputs; it
+    counts ``unit`` (epoch, step, map, ...)."""
     from tqdm import tqdm
 
     return tqdm(
@@ -67,7 +69,8 @@ def progress(total: int, desc: str = "training", unit: str = "epoch"):
 
 
 def split_validation(x, y, fraction: float, seed: int):
-    """A seeded random (train, validation) split; the offline CIFAR copies are sorted by class."""
+    """A seeded random (train, validation) split; the offline CIFAR copies are sorted
+    by class."""
     order = np.random.default_rng(seed).permutation(len(x))
     n_val = int(round(len(x) * fraction))
     val, train = order[:n_val], order[n_val:]
@@ -75,7 +78,8 @@ def split_validation(x, y, fraction: float, seed: int):
 
 
 def _with_validation(x, y, validation_data, fraction: float, seed: int):
-    """(training part, validation part or None): given data, else a seeded ``fraction``, else none."""
+    """(training part, validation part or None): given data, else a seeded ``fraction``,
+    else none."""
     if validation_data is not None:
         return (x, y), validation_data
     if fraction:
@@ -86,11 +90,12 @@ def _with_validation(x, y, validation_data, fraction: float, seed: int):
 def kfold_splits(
     labels, k: int, seed: int, stratified: bool = True
 ) -> list[tuple[np.ndarray, np.ndarray]]:
-    """``k`` seeded (train indices, validation indices) pairs: the validation folds are disjoint
-    and together cover every example once.
+    """``k`` seeded (train indices, validation indices) pairs: the validation folds are
+    disjoint and together cover every example once.
 
-    ``stratified``: each class is shuffled and dealt round-robin over the folds, so every fold
-    keeps the class proportions of ``labels`` (fold sizes differ by at most one).
+    ``stratified``: each class is shuffled and dealt round-robin over the folds, so
+    every fold keeps the class proportions of ``labels`` (fold sizes differ by at
+    most one).
     """
     labels = np.asarray(labels)
     if not 2 <= k <= len(labels):
@@ -159,14 +164,17 @@ def fit_keras(
     jit_compile: bool | str = "auto",
     validation_batch_size: int | None = None,
 ) -> Run:
-    """Build, compile and fit a Keras model for one seed, then evaluate it on the test set.
+    """Build, compile and fit a Keras model for one seed, then evaluate it on the
+    test set.
 
-    ``data`` is ``((x_train, y_train), (x_test, y_test))``, or ``((x_train, y_train), None)`` for
-    no test set; ``build()`` returns an uncompiled model; ``optimizer`` is a Keras name or a
-    function returning a fresh optimizer. Validation: ``validation_data=(x_val, y_val)`` if given,
-    else a seeded random ``validation_fraction`` of the training data (0: none). Any Keras loss
-    and metrics work (regression: ``loss="mse", metrics=("mae",)``; two classes:
-    ``loss="binary_crossentropy"``). ``keep_model=True`` keeps the fitted model in ``Run.model``.
+    ``data`` is ``((x_train, y_train), (x_test, y_test))``, or
+    ``((x_train, y_train), None)`` for no test set; ``build()`` returns an
+    uncompiled model; ``optimizer`` is a Keras name or a function returning a fresh
+    optimizer. Validation: ``validation_data=(x_val, y_val)`` if given, else a
+    seeded random ``validation_fraction`` of the training data (0: none). Any Keras
+    loss and metrics work (regression: ``loss="mse", metrics=("mae",)``; two
+    classes: ``loss="binary_crossentropy"``). ``keep_model=True`` keeps the fitted
+    model in ``Run.model``.
 
     Speed only (the same numbers; ``tools/bench_training.py`` measures it):
     ``steps_per_execution`` and ``jit_compile`` go to ``model.compile``, "auto"
@@ -221,12 +229,14 @@ def cross_validate(
     stratified: bool = True,
     **fit_options,
 ) -> list[Run]:
-    """K-fold cross-validation: one :func:`fit_keras` run per fold (see :func:`kfold_splits`).
+    """K-fold cross-validation: one :func:`fit_keras` run per fold
+    (see :func:`kfold_splits`).
 
-    Each fold trains on the other ``k - 1`` folds and is validated on its own (its curves are the
-    ``val_*`` history, its final metrics ``Run.test``). ``prepare(x_train, x_val)`` returns both
-    preprocessed, fitted on the training folds only (no leakage from the held-out fold).
-    ``fit_options`` go to :func:`fit_keras` (``epochs``, ``loss``, ``bar``, ...).
+    Each fold trains on the other ``k - 1`` folds and is validated on its own (its
+    curves are the ``val_*`` history, its final metrics ``Run.test``).
+    ``prepare(x_train, x_val)`` returns both preprocessed, fitted on the training folds
+    only (no leakage from the held-out fold). ``fit_options`` go to :func:`fit_keras`
+    (``epochs``, ``loss``, ``bar``, ...).
     """
     runs = []
     for train_idx, val_idx in kfold_splits(y, k, seed, stratified):
@@ -247,7 +257,8 @@ def cross_validate(
 
 
 def _tick_callback(bar):
-    """A Keras callback advancing ``bar`` by one per epoch, showing the last validation accuracy."""
+    """A Keras callback advancing ``bar`` by one per epoch, showing the last
+    validation accuracy."""
     import keras
 
     class TickBar(keras.callbacks.Callback):
@@ -261,9 +272,10 @@ def _tick_callback(bar):
     return TickBar()
 
 
-# --- PyTorch -------------------------------------------------------------------------------------
+# --- PyTorch --------------------------------------------------------------------------
 def torch_device(device=None):
-    """``device`` as a ``torch.device``; ``None`` picks the GPU when PyTorch sees one, else the CPU."""
+    """``device`` as a ``torch.device``; ``None`` picks the GPU when PyTorch sees one,
+    else the CPU."""
     import torch
 
     if device is None:
@@ -274,11 +286,13 @@ def torch_device(device=None):
 def predict_torch(
     model, x, *, batch_size: int = 1024, device=None, features: bool = False
 ):
-    """The logits of a PyTorch model over ``x`` (NumPy array or tensor), in evaluation mode.
+    """The logits of a PyTorch model over ``x`` (NumPy array or tensor), in
+    evaluation mode.
 
-    The model's ``forward`` returns ``(logits, features)`` (see :mod:`helpers.models_torch`) or
-    just logits. Returns a NumPy array of logits, or ``(logits, features)`` with ``features=True``.
-    Predicted classes: ``logits.argmax(1)``.
+    The model's ``forward`` returns ``(logits, features)`` (see
+    :mod:`helpers.models_torch`) or just logits. Returns a NumPy array of
+    logits, or ``(logits, features)`` with ``features=True``. Predicted
+    classes: ``logits.argmax(1)``.
     """
     import torch
 
@@ -318,12 +332,13 @@ def train_epoch(
     net, opt, x, y, *, batch_size: int, order, augment: Callable | None = None
 ) -> tuple[float, float]:
     """One epoch of training, the loop a student writes: batch by batch, forward, loss,
-    backward, step. Returns the epoch's loss and accuracy, running means over its batches (as
-    Keras reports them).
+    backward, step. Returns the epoch's loss and accuracy, running means over its
+    batches (as Keras reports them).
 
-    ``x``, ``y``: tensors already on the net's device; the batches are cut from them by indexing
-    with a permutation drawn from the seeded ``torch.Generator`` ``order`` (no ``DataLoader``,
-    no per-image work). ``augment``: optional ``batch -> batch`` applied to the inputs.
+    ``x``, ``y``: tensors already on the net's device; the batches are cut from them by
+    indexing with a permutation drawn from the seeded ``torch.Generator`` ``order`` (no
+    ``DataLoader``, no per-image work). ``augment``: optional ``batch -> batch`` applied
+    to the inputs.
     """
     import torch
     import torch.nn.functional as F
@@ -362,20 +377,21 @@ def fit_torch(
     on_epoch_end: Callable | None = None,
     channels_last: bool = False,
 ) -> Run:
-    """Train a PyTorch classifier for one seed, then evaluate it on the test set: the PyTorch twin
-    of :func:`fit_keras`, returning the same :class:`Run` (Keras history names, so
-    ``plots.plot_history`` draws both).
+    """Train a PyTorch classifier for one seed, then evaluate it on the test set: the
+    PyTorch twin of :func:`fit_keras`, returning the same :class:`Run` (Keras history
+    names, so ``plots.plot_history`` draws both).
 
-    ``model`` is a class or function building the net (called after seeding, so the seed fixes
-    the initial weights; e.g. ``models_torch.SimpleCNN``) or an already built ``nn.Module``.
-    ``data`` is ``((x_train, y_train), (x_test, y_test))`` (or ``None`` for no test set), arrays
-    in the layout the model expects (images NCHW, float). ``optimizer``: ``"adam"``, ``"sgd"``
-    (momentum 0.9) or a function ``params -> torch.optim.Optimizer``; ``lr`` its learning rate.
-    Validation as in :func:`fit_keras`. ``device``: ``None`` = the GPU if there is one.
-    ``augment``: an optional function ``batch -> batch`` applied to each training batch on the
-    device (random crops, flips...; it draws from torch's seeded generator); evaluation never sees it.
-    ``on_epoch_end(epoch, net)``: called after each epoch (1-based) and its validation, e.g. to
-    keep the net's predictions or weights at a given epoch.
+    ``model`` is a class or function building the net (called after seeding, so the seed
+    fixes the initial weights; e.g. ``models_torch.SimpleCNN``) or an already built
+    ``nn.Module``. ``data`` is ``((x_train, y_train), (x_test, y_test))`` (or ``None``
+    for no test set), arrays in the layout the model expects (images NCHW, float).
+    ``optimizer``: ``"adam"``, ``"sgd"`` (momentum 0.9) or a function
+    ``params -> torch.optim.Optimizer``; ``lr`` its learning rate. Validation as in
+    :func:`fit_keras`. ``device``: ``None`` = the GPU if there is one. ``augment``: an
+    optional function ``batch -> batch`` applied to each training batch on the device
+    (random crops, flips...; it draws from torch's seeded generator); evaluation never
+    sees it. ``on_epoch_end(epoch, net)``: called after each epoch (1-based) and its
+    validation, e.g. to keep the net's predictions or weights at a given epoch.
 
     All data go to the device once, as tensors; each epoch is one :func:`train_epoch`.
     ``channels_last=True``: the net's 4-D weights and each (augmented) batch of images
@@ -404,7 +420,8 @@ def fit_torch(
         opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=0.9)
     else:
         raise ValueError(
-            f"optimizer={optimizer!r}; use 'adam', 'sgd' or a function of the parameters."
+            f"optimizer={optimizer!r}; use 'adam', 'sgd' or a function of the "
+            "parameters."
         )
     on_device = lambda a: torch.as_tensor(a).to(device)  # noqa: E731
     x_fit, y_fit = on_device(x_fit), on_device(y_fit).long()

@@ -161,8 +161,8 @@ def test_exercise_checker_names_what_is_missing():
     ]
 
 
-# Characters of code that fit the book's article at its default width without a scrollbar
-# (measured on a screenshot of the built page, 1400 px window).
+# Characters of code that fit the book's article at its default width without a
+# scrollbar (measured on a screenshot of the built page, 1400 px window).
 CODE_COLUMN = 88
 
 

@@ -1,4 +1,5 @@
-"""Training runs: learning really happens on small data, and a seed fixes the result on a CPU."""
+"""Training runs: learning really happens on small data, and a seed fixes the result on
+a CPU."""
 
 import numpy as np
 import pytest
@@ -20,8 +21,8 @@ def test_tominet_learns_digits_from_a_thousand_examples(small_mnist):
     assert set(run.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
     assert len(run.history["loss"]) == 10
     assert run.history["loss"][-1] < run.history["loss"][0]
-    # chance is 0.1. BatchNorm's moving statistics (momentum 0.99) need a few hundred steps
-    # before evaluation-mode accuracy catches up with training accuracy.
+    # chance is 0.1. BatchNorm's moving statistics (momentum 0.99) need a few hundred
+    # steps before evaluation-mode accuracy catches up with training accuracy.
     assert run.test["accuracy"] > 0.8, run
     assert run.best("val_accuracy")[1] in range(1, 11)
 
@@ -107,7 +108,8 @@ def test_cross_validate_prepares_each_fold_from_its_training_part_only():
     ):
         assert np.array_equal(x_fit, x[fit]) and np.array_equal(x_val, x[val])
         assert len(run.history["val_accuracy"]) == 2 and 0 <= run.test["accuracy"] <= 1
-        # the held-out fold is the validation set: its last validation loss is the test loss
+        # the held-out fold is the validation set: its last validation loss is the
+        # test loss
         assert run.history["val_loss"][-1] == pytest.approx(run.test["loss"], rel=1e-4)
 
 
@@ -117,7 +119,7 @@ def test_fit_keras_regression_with_explicit_or_no_validation():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 2)).astype("float32")
     y = (3 * x[:, 0] - x[:, 1] + 1).astype("float32")
-    build = lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])  # noqa: E731
+    build = lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     sgd = lambda: keras.optimizers.SGD(0.05)  # noqa: E731
     run = train.fit_keras(
         build,
@@ -154,7 +156,7 @@ def test_progress_postfix_shows_validation_accuracy_only_when_there_is_one(small
     import keras
 
     x = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
-    build = lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])  # noqa: E731
+    build = lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     with train.progress(total=1) as bar:
         train.fit_keras(
             build,
@@ -173,7 +175,7 @@ def test_progress_postfix_shows_validation_accuracy_only_when_there_is_one(small
         assert "val_accuracy" in str(bar.postfix)
 
 
-# --- PyTorch ---------------------------------------------------------------------------------------
+# --- PyTorch --------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def small_mnist_nchw(small_mnist):
     (x, y), (x_test, y_test) = small_mnist

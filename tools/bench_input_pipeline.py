@@ -1,17 +1,20 @@
-"""Images per second of two PyTorch input pipelines training the same model, measured in one run.
+"""Images per second of two PyTorch input pipelines training the same model, measured in
+one run.
 
-    python tools/bench_input_pipeline.py [--n 10000] [--batch-size 128] [--repeats 1] [--profile full]
+    python tools/bench_input_pipeline.py [--n 10000] [--batch-size 128] [--repeats 1]
+        [--profile full]
 
-* ``sliced``: what ``helpers.train.fit_torch`` does. The images are normalised once, moved to the
-  device as one tensor, and each batch is taken by indexing with a slice of a seeded permutation.
-* ``DataLoader``: the canonical tutorial pipeline. A Dataset returns one PIL image at a time,
-  torchvision's ``ToTensor`` and ``Normalize`` convert it, and a shuffling ``DataLoader`` collates
-  the batches.
+* ``sliced``: what ``helpers.train.fit_torch`` does. The images are normalised once,
+  moved to the device as one tensor, and each batch is taken by indexing with a slice of
+  a seeded permutation.
+* ``DataLoader``: the canonical tutorial pipeline. A Dataset returns one PIL image at a
+  time, torchvision's ``ToTensor`` and ``Normalize`` convert it, and a shuffling
+  ``DataLoader`` collates the batches.
 
-Both train SimpleCNN (report R2) with Adam for one epoch over the first ``--n`` MNIST training
-images (the smoke profile's 2,000 when ``--profile smoke``). The rates include everything from the
-uint8 arrays on; the ratio is sliced / DataLoader. Timings depend on the machine and its load, so
-nothing here is asserted: run it and read the numbers.
+Both train SimpleCNN (report R2) with Adam for one epoch over the first ``--n`` MNIST
+training images (the smoke profile's 2,000 when ``--profile smoke``). The rates include
+everything from the uint8 arrays on; the ratio is sliced / DataLoader. Timings depend on
+the machine and its load, so nothing here is asserted: run it and read the numbers.
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from helpers import data, models_torch, train  # noqa: E402  (helpers first: imp
 
 
 class MnistImages(torch.utils.data.Dataset):
-    """Like ``torchvision.datasets.MNIST``: one PIL image and its label per item, then ``transform``."""
+    """Like ``torchvision.datasets.MNIST``: one PIL image and its label per item,
+    then ``transform``."""
 
     def __init__(self, images: np.ndarray, labels: np.ndarray, transform):
         self.images, self.labels, self.transform = images, labels, transform
@@ -51,7 +55,8 @@ class MnistImages(torch.utils.data.Dataset):
 def sliced(
     x: np.ndarray, y: np.ndarray, mean: float, std: float, batch_size: int, device
 ) -> float:
-    """Seconds for one epoch through ``train.fit_torch``, normalising once beforehand."""
+    """Seconds for one epoch through ``train.fit_torch``, normalising
+    once beforehand."""
     start = time.perf_counter()
     images = ((x[:, None].astype("float32") / 255 - mean) / std).astype("float32")
     train.fit_torch(
@@ -69,7 +74,8 @@ def sliced(
 def data_loader(
     x: np.ndarray, y: np.ndarray, mean: float, std: float, batch_size: int, device
 ) -> float:
-    """Seconds for one epoch of the same model and optimiser, fed by a per-sample DataLoader."""
+    """Seconds for one epoch of the same model and optimiser, fed by a
+    per-sample DataLoader."""
     start = time.perf_counter()
     torch.manual_seed(0)
     transform = transforms.Compose(
@@ -106,7 +112,10 @@ def main(argv=None) -> None:
         "--profile",
         choices=("smoke", "full"),
         default="full",
-        help="full: MNIST from LABS_DATA_DIR/the cache/a download; smoke: the committed sample",
+        help=(
+            "full: MNIST from LABS_DATA_DIR/the cache/a download; "
+            "smoke: the committed sample"
+        ),
     )
     args = parser.parse_args(argv)
 
@@ -115,7 +124,8 @@ def main(argv=None) -> None:
     mean, std = float(x.mean() / 255), float(x.std() / 255)
     device = train.torch_device()
     print(
-        f"SimpleCNN, one epoch of {len(x):,} MNIST images, batch {args.batch_size}, device {device}, "
+        f"SimpleCNN, one epoch of {len(x):,} MNIST images, batch {args.batch_size}, "
+        f"device {device}, "
         f"{torch.get_num_threads()} threads"
     )
     sliced(
@@ -139,7 +149,8 @@ def main(argv=None) -> None:
     }
     for name, seconds in times.items():
         print(
-            f"{name:>10s}: {rates[name]:7.0f} images/s ({statistics.median(seconds):.2f} s an epoch)"
+            f"{name:>10s}: {rates[name]:7.0f} images/s "
+            f"({statistics.median(seconds):.2f} s an epoch)"
         )
     print(f"ratio sliced / DataLoader: {rates['sliced'] / rates['DataLoader']:.2f}")
 
