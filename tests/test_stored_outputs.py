@@ -22,7 +22,6 @@ def test_stored_outputs_match_the_code(lab):
 # them here.
 STAMPED_FULL_ON_A_CPU = {
     "augmentation_ablation",
-    "cnns_keras",
     "cnns_pytorch",
     "filter_visualisation",
     "keras_basics",
