@@ -108,6 +108,16 @@ def _smoke(profile: str | None) -> bool:
     return name == "smoke"
 
 
+_ARCHIVE_ERRORS = (  # reading a compressed file or an archive
+    OSError,
+    EOFError,
+    zlib.error,
+    lzma.LZMAError,
+    tarfile.TarError,
+    zipfile.BadZipFile,
+)
+
+
 class _Undecodable(ValueError):
     """A decoding failure whose message already says what is wrong (and where)."""
 
@@ -125,12 +135,7 @@ def _decoding(found: Found):
     except DataError:
         raise
     except (
-        OSError,
-        EOFError,
-        zlib.error,
-        lzma.LZMAError,
-        tarfile.TarError,
-        zipfile.BadZipFile,
+        *_ARCHIVE_ERRORS,
         pickle.UnpicklingError,
         json.JSONDecodeError,
         struct.error,
@@ -233,12 +238,7 @@ def load_fashion_mnist(*, profile: str | None = None):
 
 # --- Archives and images --------------------------------------------------------------
 _MEMBER_ERRORS = (  # reading one member of a zip or tar
-    OSError,
-    EOFError,
-    zlib.error,
-    lzma.LZMAError,
-    tarfile.TarError,
-    zipfile.BadZipFile,
+    *_ARCHIVE_ERRORS,
     NotImplementedError,  # a zip compression method Python lacks (Deflate64...)
     RuntimeError,  # an encrypted zip member
 )
