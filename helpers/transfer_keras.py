@@ -139,3 +139,108 @@ def fine_tune(
     run.history["lr"] = [lr] * head_epochs + [lr / lr_divisor] * tune_epochs
     run.model = model if keep_model else None
     return run
+
+
+# --- BatchNormalization's statistics at test time ------------------------------------
+def batchnorm_layers(model, trainable_only: bool = False) -> list:
+    """The ``BatchNormalization`` layers of ``model``, in order (only the trainable
+    ones with ``trainable_only``: those that normalised with batch statistics while
+    training)."""
+    import keras
+
+    return [
+        layer
+        for layer in model.layers
+        if isinstance(layer, keras.layers.BatchNormalization)
+        and (layer.trainable or not trainable_only)
+    ]
+
+
+def with_batchnorm_momentum(model, momentum: float):
+    """``model`` with the momentum of every ``BatchNormalization`` layer set to
+    ``momentum`` (in place; returned, for use in a ``build`` function).
+
+    Keras' default is 0.99: each training step keeps 99% of the moving averages
+    (PyTorch's default, momentum 0.1 there, keeps 90%: Keras' 0.9). The momentum only
+    decides how the moving mean and variance follow the batches; training normalises
+    with each batch's own statistics, so the weights are the same whatever it is.
+    """
+    if not 0.0 <= momentum < 1.0:
+        raise ValueError(f"momentum={momentum}; use 0 <= momentum < 1.")
+    for layer in batchnorm_layers(model):
+        layer.momentum = momentum
+    return model
+
+
+def recompute_batchnorm(model, x, batch_size: int = 1024) -> list:
+    """Set the moving mean and variance of every trainable ``BatchNormalization`` layer
+    of ``model`` to the mean and (biased) variance of that layer's inputs over ``x``,
+    as training mode computes them, layer after layer (each layer's inputs pass
+    through the earlier layers with their new statistics).
+
+    ``model`` must be a chain of layers (``Sequential``, or a functional model without
+    branches, such as TomiNet). Frozen layers keep their statistics: they normalised
+    with those while training. Returns the previous ``(moving_mean,
+    moving_variance)`` of each changed layer, for :func:`restore_batchnorm`.
+    """
+    import keras
+
+    layers = [
+        layer
+        for layer in model.layers
+        if not isinstance(layer, keras.layers.InputLayer)
+    ]
+    changed = batchnorm_layers(model, trainable_only=True)
+    saved = [
+        (
+            keras.ops.convert_to_numpy(b.moving_mean).copy(),
+            keras.ops.convert_to_numpy(b.moving_variance).copy(),
+        )
+        for b in changed
+    ]
+    for layer in layers:
+        if layer in changed:
+            total, squares, n = 0.0, 0.0, 0
+            for h in _through(layers[: layers.index(layer)], x, batch_size):
+                flat = h.reshape(-1, h.shape[-1]).astype(np.float64)
+                total, squares = total + flat.sum(0), squares + (flat**2).sum(0)
+                n += len(flat)
+            mean = total / n
+            layer.moving_mean.assign(mean.astype("float32"))
+            layer.moving_variance.assign((squares / n - mean**2).astype("float32"))
+    return saved
+
+
+def _through(layers, x, batch_size: int):
+    """Batches of ``x`` passed through ``layers`` in inference mode, as NumPy."""
+    import keras
+
+    for start in range(0, len(x), batch_size):
+        h = keras.ops.convert_to_tensor(x[start : start + batch_size])
+        for layer in layers:
+            h = layer(h, training=False)
+        yield keras.ops.convert_to_numpy(h)
+
+
+def restore_batchnorm(model, saved: list) -> None:
+    """Put back the statistics :func:`recompute_batchnorm` returned."""
+    for layer, (mean, variance) in zip(
+        batchnorm_layers(model, trainable_only=True), saved
+    ):
+        layer.moving_mean.assign(mean)
+        layer.moving_variance.assign(variance)
+
+
+def evaluate_recomputed(model, x_fit, test_data, batch_size: int = 1024) -> dict:
+    """The compiled ``model``'s metrics on ``test_data`` with its batch-normalisation
+    statistics recomputed on its training inputs ``x_fit``
+    (:func:`recompute_batchnorm`); the model's own statistics are put back
+    afterwards."""
+    saved = recompute_batchnorm(model, x_fit, batch_size)
+    try:
+        metrics = model.evaluate(
+            *test_data, batch_size=batch_size, verbose=0, return_dict=True
+        )
+    finally:
+        restore_batchnorm(model, saved)
+    return {k: float(v) for k, v in metrics.items()}

@@ -125,3 +125,74 @@ def _frozen(pretrained):
     model = transfer_keras.with_new_head(pretrained, 2)
     transfer_keras.set_base_trainable(model, False)
     return model
+
+
+def _statistics(model):
+    return [
+        keras.ops.convert_to_numpy(v).copy()
+        for layer in transfer_keras.batchnorm_layers(model)
+        for v in (layer.moving_mean, layer.moving_variance)
+    ]
+
+
+def test_batchnorm_momentum_is_set_and_checked():
+    net = transfer_keras.with_batchnorm_momentum(models_keras.tominet(10), 0.9)
+    assert [b.momentum for b in transfer_keras.batchnorm_layers(net)] == [0.9, 0.9]
+    with pytest.raises(ValueError, match="momentum=1.0"):
+        transfer_keras.with_batchnorm_momentum(net, 1.0)
+
+
+def test_momentum_changes_the_moving_statistics_not_the_weights():
+    rng = np.random.default_rng(1)
+    x = rng.random((40, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, 40)
+    nets = [
+        train.fit_keras(
+            lambda m=m: transfer_keras.with_batchnorm_momentum(
+                models_keras.tominet(10), m
+            ),
+            ((x, y), None),
+            seed=0,
+            epochs=2,
+            batch_size=10,
+            validation_fraction=0,
+            keep_model=True,
+        ).model
+        for m in (0.99, 0.9)
+    ]
+    for a, b in zip(*(n.trainable_weights for n in nets)):
+        np.testing.assert_array_equal(
+            keras.ops.convert_to_numpy(a), keras.ops.convert_to_numpy(b)
+        )
+    assert not np.allclose(_statistics(nets[0])[1], _statistics(nets[1])[1])
+
+
+def test_recomputed_statistics_make_inference_match_training_mode():
+    rng = np.random.default_rng(2)
+    x = rng.random((50, 28, 28, 1), dtype=np.float32)
+    net = models_keras.tominet(10)
+    before = _statistics(net)
+    saved = transfer_keras.recompute_batchnorm(net, x, batch_size=16)  # 4 batches
+    assert len(saved) == 2
+    inference = keras.ops.convert_to_numpy(net(x, training=False))
+    training = keras.ops.convert_to_numpy(net(x, training=True))  # batch statistics
+    np.testing.assert_allclose(inference, training, atol=2e-4)
+    transfer_keras.restore_batchnorm(net, saved)
+    for a, b in zip(before, _statistics(net)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_recompute_leaves_frozen_layers_and_evaluate_restores():
+    rng = np.random.default_rng(3)
+    x = rng.random((30, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, 30)
+    net = models_keras.tominet(10)
+    net.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    before = _statistics(net)
+    transfer_keras.set_base_trainable(net, False)
+    assert transfer_keras.recompute_batchnorm(net, x) == []
+    transfer_keras.set_base_trainable(net, True)
+    metrics = transfer_keras.evaluate_recomputed(net, x, (x, y))
+    assert set(metrics) == {"loss", "accuracy"}
+    for a, b in zip(before, _statistics(net)):
+        np.testing.assert_array_equal(a, b)  # the model's own statistics are back
