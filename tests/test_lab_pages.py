@@ -18,7 +18,6 @@ NOT_YET_CONVERTED = {
     "filter_visualisation",
     "keras_basics",
     "transfer_imagenet",
-    "transfer_small_data",
     "tsne",
 }
 

@@ -24,7 +24,6 @@ STAMPED_FULL_ON_A_CPU = {
     "filter_visualisation",
     "keras_basics",
     "transfer_imagenet",
-    "transfer_small_data",
     "tsne",
 }
 
