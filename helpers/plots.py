@@ -412,7 +412,10 @@ def ascent_curves(
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
-    seen = list(dict.fromkeys(s for n in names for s in statuses[n]))
+    present = {s for n in names for s in statuses[n]}
+    seen = [s for s in STATUS_COLOURS if s in present] + sorted(
+        present - set(STATUS_COLOURS)
+    )
     handles = [
         plt.Line2D([], [], color=STATUS_COLOURS.get(s, "grey"), label=s) for s in seen
     ] + [
@@ -421,14 +424,11 @@ def ascent_curves(
     ]
     rows = (len(handles) - 1) // 4 + 1
     fig.legend(
-        handles=handles,
-        loc="lower center",
-        ncol=min(4, len(handles)),
-        frameon=False,
-        bbox_to_anchor=(0.5, -0.02),
+        handles=handles, loc="lower center", ncol=min(4, len(handles)), frameon=False
     )
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, 0.05 + 0.05 * rows, 1, 1))
+    legend_height = 0.3 * rows + 0.15  # inches
+    fig.tight_layout(rect=(0, legend_height / fig.get_figheight(), 1, 1))
     return fig
 
 
