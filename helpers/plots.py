@@ -392,11 +392,20 @@ def ascent_curves(
     names = list(panels)
     ncols = min(2, len(names))
     nrows = int(np.ceil(len(names) / ncols))
-    fig, axes = plt.subplots(
-        nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False
-    )
     dashes = ["-", "--", ":", "-."]
     kinds = list(dict.fromkeys(s for n in names for s in (styles or {}).get(n, [])))
+    present = {s for n in names for s in statuses[n]}
+    seen = [s for s in STATUS_COLOURS if s in present] + sorted(
+        present - set(STATUS_COLOURS)
+    )
+    legend_rows = (len(seen) + len(kinds) - 1) // 4 + 1
+    legend_height = 0.3 * legend_rows + 0.2  # inches, under the panels
+    fig, axes = plt.subplots(
+        nrows,
+        ncols,
+        figsize=(size[0] * ncols, size[1] * nrows + legend_height),
+        squeeze=False,
+    )
     for ax, name in zip(axes.flat, names):
         values = np.asarray(panels[name])
         steps = np.arange(len(values))
@@ -412,22 +421,16 @@ def ascent_curves(
         ax.grid(alpha=0.3)
     for ax in list(axes.flat)[len(names) :]:
         ax.axis("off")
-    present = {s for n in names for s in statuses[n]}
-    seen = [s for s in STATUS_COLOURS if s in present] + sorted(
-        present - set(STATUS_COLOURS)
-    )
     handles = [
         plt.Line2D([], [], color=STATUS_COLOURS.get(s, "grey"), label=s) for s in seen
     ] + [
         plt.Line2D([], [], color="black", linestyle=dashes[i % 4], label=f"from {k}")
         for i, k in enumerate(kinds)
     ]
-    rows = (len(handles) - 1) // 4 + 1
     fig.legend(
         handles=handles, loc="lower center", ncol=min(4, len(handles)), frameon=False
     )
     fig.suptitle(title)
-    legend_height = 0.3 * rows + 0.15  # inches
     fig.tight_layout(rect=(0, legend_height / fig.get_figheight(), 1, 1))
     return fig
 
