@@ -230,3 +230,42 @@ def progress(total: int, desc: str = "gradient ascent"):
     from . import train
 
     return train.progress(total, desc, unit="step")
+
+
+# --- Did the ascent converge? ---------------------------------------------------------
+CONVERGED, RISING, NO_RISE = "converged", "still rising", "did not rise"
+
+
+def convergence(values, *, tail: float = 0.2, settled: float = 0.02) -> np.ndarray:
+    """Each image's ascent as ``"converged"``, ``"still rising"`` or ``"did not
+    rise"``, from its objective along the way (:attr:`Ascent.values`,
+    ``(steps + 1, n_images)``).
+
+    * did not rise: the final objective is not above the start (a filter the start
+      leaves silent has a zero gradient, and stays there);
+    * still rising: over the last ``tail`` of the steps the objective still climbs by
+      more than ``settled`` of its whole rise (the slope of a least-squares line
+      through those steps, times their number: steps of a fixed length make the
+      objective zigzag, which a line averages out);
+    * converged: otherwise, the objective has levelled off.
+
+    The rule and its thresholds are the book's (the reports ask no such question). A
+    steady climb brings ``tail`` of its rise in the last ``tail`` of the steps, a
+    levelled-off one next to nothing; with the defaults, a converged climb that went on
+    at its final rate for as many steps again would add under a tenth to its rise
+    (five fifths of at most 2%).
+    """
+    values = np.asarray(values, dtype="float64")
+    if values.ndim != 2 or len(values) < 3:
+        raise ValueError(
+            f"values of shape {values.shape}: expected (steps + 1, n_images) with "
+            "at least two steps"
+        )
+    last = max(2, round(tail * (len(values) - 1)))
+    window = values[-last - 1 :]
+    steps = np.arange(len(window)) - last / 2
+    slope = steps @ (window - window.mean(axis=0)) / (steps @ steps)
+    rise = values[-1] - values[0]
+    status = np.where(slope * last > settled * rise, RISING, CONVERGED).astype(object)
+    status[rise <= 0] = NO_RISE
+    return status

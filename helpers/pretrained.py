@@ -160,11 +160,9 @@ BACKBONES = {
         224,
         MINUS_ONE_TO_ONE_MEAN,
         MINUS_ONE_TO_ONE_STD,
-        # the output of block 14 (its 1x1 projection) and the 1x1 head convolution,
-        # after their BatchNorms: block 15 (expand, depthwise 3x3, project) lies
-        # between them, as depthwise conv_dw_13 lies between MobileNet's conv_pw_12
-        # and conv_pw_13
-        ("_blocks.14._bn2", "_bn1"),
+        # block 15's 1x1 expansion and the 1x1 head convolution, after their
+        # BatchNorms: the roles of MobileNet's conv_pw_12 and conv_pw_13 (late_pair)
+        ("_blocks.15._bn0", "_bn1"),
         "efficientnet-lite-pytorch==0.1.0",
     ),
     "mobilenet": Spec(
@@ -709,3 +707,119 @@ def _no_grad(fn, x, framework: str, device=None) -> np.ndarray:
     import keras
 
     return keras.ops.convert_to_numpy(fn(np.asarray(x, np.float32)))
+
+
+# --- Convolution layers in order ------------------------------------------------------
+@dataclass(frozen=True)
+class Convolution:
+    """One convolution layer of a net's feature extractor, in the order the forward
+    pass runs them."""
+
+    name: str  # the convolution (Keras layer name, or torch module path)
+    output: str  # what a filter's response is read from: the BatchNorm right after
+    # the convolution when there is one, else the convolution itself
+    kernel: tuple[int, int]
+    depthwise: bool  # True: each output channel sees one input channel
+    channels: int  # output channels, i.e. filters
+
+    @property
+    def kind(self) -> str:
+        """``"1x1"``, ``"3x3"``, ``"3x3 depthwise"``: how its filters see the input."""
+        size = "x".join(str(k) for k in self.kernel)
+        return f"{size} depthwise" if self.depthwise else size
+
+
+def feature_convolutions(model, size: int = 64) -> list[Convolution]:
+    """The convolutions a net runs before its global pooling, in forward order.
+
+    Counting "the third-to-last convolution" needs this list: the classifier (a 1x1
+    convolution after the pooling in Keras' MobileNet) is not among them. A Keras model
+    is read from its layer list; a torch module from one forward pass of a
+    ``size`` x ``size`` image, which gives the order the layers really run in.
+    """
+    if framework_of(model) == "keras":
+        return _keras_convolutions(model)
+    return _torch_convolutions(model, size)
+
+
+def _keras_convolutions(model) -> list[Convolution]:
+    import keras
+
+    convs, layers = [], model.layers
+    pooling = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
+    for i, layer in enumerate(layers):
+        if isinstance(layer, (*pooling, keras.layers.Flatten)):
+            break
+        depthwise = isinstance(layer, keras.layers.DepthwiseConv2D)
+        if not (depthwise or isinstance(layer, keras.layers.Conv2D)):
+            continue
+        after = layers[i + 1] if i + 1 < len(layers) else None
+        bn = isinstance(after, keras.layers.BatchNormalization)
+        convs.append(
+            Convolution(
+                layer.name,
+                after.name if bn else layer.name,
+                tuple(layer.kernel_size),
+                depthwise,
+                int(layer.output.shape[-1]),
+            )
+        )
+    return convs
+
+
+def _torch_convolutions(model, size: int) -> list[Convolution]:
+    import torch
+
+    finished = []  # modules in the order their forward passes end
+    pooling = (torch.nn.AdaptiveAvgPool2d, torch.nn.AdaptiveMaxPool2d)
+    names = {module: name for name, module in model.named_modules()}
+    hooks = [
+        m.register_forward_hook(lambda m, i, o: finished.append(m))
+        for m in names
+        if isinstance(m, (torch.nn.Conv2d, torch.nn.BatchNorm2d, *pooling))
+    ]
+    try:
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            model(torch.zeros(1, 3, size, size, device=device))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    convs = []
+    for i, m in enumerate(finished):
+        if isinstance(m, pooling):
+            break
+        if not isinstance(m, torch.nn.Conv2d):
+            continue
+        after = finished[i + 1] if i + 1 < len(finished) else None
+        bn = isinstance(after, torch.nn.BatchNorm2d)
+        convs.append(
+            Convolution(
+                names[m],
+                names[after] if bn else names[m],
+                tuple(m.kernel_size),
+                m.groups > 1 and m.groups == m.in_channels,
+                m.out_channels,
+            )
+        )
+    return convs
+
+
+def late_pair(convs: list[Convolution]) -> tuple[Convolution, Convolution]:
+    """The two late layers R1 visualised, found by their role in any net built from
+    depthwise-separable blocks.
+
+    R1 took MobileNet's third-to-last and last convolutions: ``conv_pw_12``, the 1x1
+    convolution that feeds the last depthwise one, and ``conv_pw_13``, the last
+    convolution. In nets whose blocks have three convolutions (expand, depthwise,
+    project: EfficientNet, MobileNetV2) counting to three from the end lands on a
+    depthwise convolution instead, a different kind of filter; the roles still match:
+    the 1x1 convolution before the last depthwise one, and the last convolution.
+    """
+    depthwise = [i for i, c in enumerate(convs) if c.depthwise]
+    if not depthwise:
+        raise ValueError("no depthwise convolution: the roles are not defined")
+    before = [c for c in convs[: depthwise[-1]] if c.kernel == (1, 1)]
+    if not before:
+        raise ValueError("no 1x1 convolution before the last depthwise one")
+    return before[-1], convs[-1]

@@ -189,3 +189,29 @@ def _imports_tensorflow(node) -> bool:
         isinstance(node, ast.ImportFrom)
         and (node.module or "").split(".")[0] == "tensorflow"
     )
+
+
+def test_convergence_tells_a_levelled_off_climb_from_a_steady_one_and_a_stuck_one():
+    t = np.linspace(0, 1, 51)[:, None]
+    values = np.hstack(
+        [
+            t,  # steady climb
+            1 - np.exp(-10 * t),  # levels off
+            np.zeros_like(t),  # silent filter: zero gradient
+            -t,  # went down
+            t + 0.05 * np.sin(60 * t),  # climbs, zigzagging
+            np.minimum(3 * t, 1) + 0.01 * np.sin(60 * t),  # flat, zigzagging
+        ]
+    )
+    assert list(gradients.convergence(values)) == [
+        gradients.RISING,
+        gradients.CONVERGED,
+        gradients.NO_RISE,
+        gradients.NO_RISE,
+        gradients.RISING,
+        gradients.CONVERGED,
+    ]
+    # the tail and the threshold are the rule's knobs
+    assert gradients.convergence(values[:, :1], settled=0.5)[0] == gradients.CONVERGED
+    with pytest.raises(ValueError, match="at least two steps"):
+        gradients.convergence(values[:2])

@@ -231,3 +231,51 @@ def test_learning_curves_have_integer_epoch_ticks():
     fig = plots.plot_history({"a": history}, metrics=("loss",))
     ticks = fig.axes[0].get_xticks()
     assert all(float(t).is_integer() for t in ticks)
+
+
+def test_flagged_grid_frames_the_flagged_images_in_red():
+    import numpy as np
+
+    fig = plots.flagged_grid(
+        np.zeros((3, 8, 8, 3)), ["a", "b", "c"], [False, True, False], ncols=2
+    )
+    framed = [bool(ax.patches) for ax in fig.axes[:3]]
+    assert framed == [False, True, False]
+    assert fig.axes[1].title.get_color() == "tab:red"
+    assert any("not converged" in t.get_text() for t in fig.texts)
+
+
+def test_ascent_curves_draw_a_line_per_image_at_most_two_panels_a_row():
+    import numpy as np
+
+    values = np.cumsum(np.ones((11, 4)), axis=0)
+    status = ["converged", "still rising", "converged", "did not rise"]
+    fig = plots.ascent_curves(
+        {"a": values, "b": values, "c": values},
+        {"a": status, "b": status, "c": status},
+        styles={"a": ["noise", "noise", "dog", "dog"]},
+    )
+    assert fig.axes[0].get_subplotspec().get_gridspec().ncols == 2
+    a = fig.axes[0]
+    assert len(a.get_lines()) == 4 and a.get_xlabel() == "gradient-ascent step"
+    colours = [line.get_color() for line in a.get_lines()]
+    assert colours[1] == "tab:orange" and colours[3] == "tab:red"
+    assert [line.get_linestyle() for line in a.get_lines()] == ["-", "-", "--", "--"]
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert labels == [
+        "converged",
+        "still rising",
+        "did not rise",
+        "from noise",
+        "from dog",
+    ]
+
+
+def test_stretched_change_is_mid_grey_where_nothing_changed():
+    import numpy as np
+
+    start = np.full((4, 4, 3), 0.5)
+    results = np.stack([start, start + 0.1, start - 0.2])
+    out = plots.stretched_change(results, start)
+    np.testing.assert_allclose(out[0], 0.5)
+    assert out[1].min() > 0.5 and out[2].max() < 0.5 and out.min() >= 0

@@ -370,3 +370,30 @@ def test_a_killed_download_leaves_a_folder_that_a_later_download_sweeps(
         ".download-live",
         MOBILENET,
     ]
+
+
+def test_convolutions_come_in_forward_order_and_r1s_pair_is_found_by_role():
+    """R1 visualised MobileNet's third-to-last and last convolutions; the same roles in
+    EfficientNet-Lite0 (whose blocks have three convolutions) are block 15's 1x1
+    expansion and the head, and the registry's late_layers are their BatchNorms."""
+    import keras
+
+    pytest.importorskip("efficientnet_lite_pytorch")
+    mobilenet = keras.applications.MobileNet(weights=None)  # with its 1x1 classifier
+    convs = pretrained.feature_convolutions(mobilenet)
+    assert len(convs) == 27 and convs[0].kind == "3x3" and convs[1].depthwise
+    assert [c.name for c in convs[-3:]] == ["conv_pw_12", "conv_dw_13", "conv_pw_13"]
+    pair = pretrained.late_pair(convs)
+    assert pair == (convs[-3], convs[-1])
+    assert tuple(c.output for c in pair) == pretrained.spec("mobilenet").late_layers
+
+    net = pretrained.load("efficientnet-lite0", pretrained=False, device="cpu")
+    convs = pretrained.feature_convolutions(net.model)
+    assert len(convs) == 49 and convs[-1].name == "_conv_head"
+    assert convs[-3].kind == "3x3 depthwise" and convs[-3].channels == 1152
+    pair = pretrained.late_pair(convs)
+    assert [c.name for c in pair] == ["_blocks.15._expand_conv", "_conv_head"]
+    assert [c.channels for c in pair] == [1152, 1280]
+    assert tuple(c.output for c in pair) == net.late_layers
+    with pytest.raises(ValueError, match="no depthwise"):
+        pretrained.late_pair([c for c in convs if not c.depthwise])
