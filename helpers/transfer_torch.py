@@ -23,6 +23,7 @@ what transfer learning needs on top of it:
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -118,9 +119,11 @@ class BackboneClassifier(nn.Module):
     ``freeze_backbone=True`` trains the head only (the backbone's weights stay fixed and
     its BatchNorms keep their ImageNet statistics, as a frozen Keras base does);
     ``unfreeze()`` then fine-tunes the whole net. ``head``: start from a copy of a
-    linear head already trained on the frozen backbone's pooled features
-    (:func:`extract_features`), so fine-tuning starts from a working classifier.
-    ``dropout`` is applied to the features before the head.
+    head already trained on the frozen backbone's pooled features
+    (:func:`extract_features`), so fine-tuning starts from a working classifier: a
+    linear layer, or any module mapping the pooled features to class scores (such as
+    :func:`dense_head`'s MLP). Without it the head is a new linear layer. ``dropout``
+    is applied to the features before the head.
 
     BatchNorm: ``frozen_batchnorm=True`` keeps the trunk's BatchNorms in inference mode
     while the rest trains (they normalise with their ImageNet statistics, and only their
@@ -137,18 +140,19 @@ class BackboneClassifier(nn.Module):
         *,
         dropout: float = 0.0,
         freeze_backbone: bool = False,
-        head: nn.Linear | None = None,
+        head: nn.Module | None = None,
         frozen_batchnorm: bool = False,
         batchnorm_momentum: float | None = None,
     ):
         super().__init__()
         self.trunk = backbone_trunk(backbone)
         self.dropout = nn.Dropout(dropout)
-        self.head = nn.Linear(n_features(backbone), n_classes)
-        if (
-            head is not None
-        ):  # a head already trained on this backbone's frozen pooled features
-            self.head.load_state_dict(head.state_dict())
+        # a copy of a head already trained on this backbone's frozen pooled features
+        self.head = (
+            nn.Linear(n_features(backbone), n_classes)
+            if head is None
+            else copy.deepcopy(head)
+        )
         self.frozen, self.frozen_batchnorm = False, frozen_batchnorm
         if batchnorm_momentum is not None:
             for m in self._batchnorms():
@@ -223,8 +227,8 @@ class SmallCNN(nn.Module):
 def dense_head(
     n_features: int, n_classes: int, hidden: int | None = None, dropout: float = 0.4
 ) -> nn.Module:
-    """A head for pooled features: Linear (``hidden=None``), or Linear ``hidden`` → ReLU
-    → Dropout → Linear."""
+    """A head for pooled features: Linear (``hidden=None``; R4's Cuadro 4), or Linear
+    ``hidden`` → ReLU → Dropout → Linear (R4's Cuadros 5 and 7: 1024, Dropout 0.4)."""
     if hidden is None:
         return nn.Linear(n_features, n_classes)
     return nn.Sequential(
@@ -236,9 +240,16 @@ def dense_head(
 
 
 class ConvHead(nn.Module):
-    """A head for un-pooled feature maps (N, C, h, w): Conv ``filters``
-    (``kernel_size``, same padding) → ReLU → Dropout → flatten, keeping where on the map
-    each feature was → Linear."""
+    """R4's head for un-pooled feature maps (N, C, h, w) (its Cuadro 6): Conv
+    ``filters`` (``kernel_size``, valid padding) → ReLU → BatchNorm → Dropout →
+    flatten, keeping where on the map each feature was → Linear ``hidden`` → ReLU →
+    BatchNorm → Dropout → Linear.
+
+    On ResNet50's 7x7 maps at 224 px a 3x3 valid convolution leaves 5x5, and the first
+    Linear reads 5·5·512 = 12,800 values, R4's sizes. (Cuadro 6 also lists an average
+    pooling whose output keeps the 5x5 size, so it pools nothing; it is left out.)
+    R4 gives no Dropout rate for this head: ``dropout`` is that of its dense head, 0.4.
+    """
 
     def __init__(
         self,
@@ -247,15 +258,34 @@ class ConvHead(nn.Module):
         map_size: tuple[int, int],
         filters: int = 512,
         kernel_size: int = 3,
+        hidden: int = 1024,
         dropout: float = 0.4,
     ):
         super().__init__()
-        self.conv = nn.Conv2d(channels, filters, kernel_size, padding=kernel_size // 2)
-        self.dropout = nn.Dropout(dropout)
-        self.linear = nn.Linear(filters * map_size[0] * map_size[1], n_classes)
+        h, w = (side - kernel_size + 1 for side in map_size)
+        if min(h, w) < 1:
+            raise ValueError(
+                f"a {kernel_size}x{kernel_size} valid convolution does not fit feature "
+                f"maps of {map_size[0]}x{map_size[1]}; use larger images or a smaller "
+                "kernel_size."
+            )
+        self.conv = nn.Sequential(
+            nn.Conv2d(channels, filters, kernel_size),  # valid padding
+            nn.ReLU(),
+            nn.BatchNorm2d(filters),
+            nn.Dropout(dropout),
+            nn.Flatten(),
+        )
+        self.dense = nn.Sequential(
+            nn.Linear(filters * h * w, hidden),
+            nn.ReLU(),
+            nn.BatchNorm1d(hidden),
+            nn.Dropout(dropout),
+            nn.Linear(hidden, n_classes),
+        )
 
     def forward(self, maps):
-        return self.linear(torch.flatten(self.dropout(torch.relu(self.conv(maps))), 1))
+        return self.dense(self.conv(maps))
 
 
 def random_crop_flip(
@@ -363,18 +393,34 @@ def two_class_representations(
     that cannot be read is computed again and replaced (atomically); a cache that cannot
     be written costs a warning, not the result.
     """
-    name = _profile.current() if profile is None else _profile.validate(profile)
-    s = (
-        settings
-        if isinstance(settings, TwoClassSettings)
-        else two_class_settings(name, **(settings or {}))
-    )
+    name, s = _resolved(profile, settings)
     path = _cache_path(seed, name, s)
     if (cached := _load(path)) is not None:
         return cached
     result = _compute(seed, name, s)
     _save(path, result)
     return result
+
+
+def two_class_cached(
+    seed: int = 0,
+    *,
+    profile: str | None = None,
+    settings: TwoClassSettings | dict | None = None,
+) -> bool:
+    """True when :func:`two_class_representations` with these arguments would read its
+    result from the disk cache instead of training (so a page can say which it did)."""
+    name, s = _resolved(profile, settings)
+    return _cache_path(seed, name, s).is_file()
+
+
+def _resolved(profile, settings) -> tuple[str, TwoClassSettings]:
+    """The profile's name and the settings that apply (see
+    :func:`two_class_representations`)."""
+    name = _profile.current() if profile is None else _profile.validate(profile)
+    if isinstance(settings, TwoClassSettings):
+        return name, settings
+    return name, two_class_settings(name, **(settings or {}))
 
 
 def _cache_path(seed: int, profile: str, s: TwoClassSettings) -> Path:

@@ -121,11 +121,36 @@ def test_heads_for_pooled_and_unpooled_features():
     assert sum(p.numel() for p in linear.parameters()) == 1280 * 5 + 5
     assert sum(p.numel() for p in mlp.parameters()) == 1280 * 1024 + 1024 + 1024 * 5 + 5
     assert mlp(torch.randn(3, 1280)).shape == (3, 5)
-    conv = transfer_torch.ConvHead(1280, 5, (4, 4), filters=512, kernel_size=1)
-    assert conv(torch.randn(3, 1280, 4, 4)).shape == (3, 5)
-    assert (
-        sum(p.numel() for p in conv.parameters()) == 1280 * 512 + 512 + 512 * 16 * 5 + 5
-    )
+
+
+def test_conv_head_has_r4s_layers_and_sizes():
+    """R4's Cuadro 6 on ResNet50's 7x7 maps: 3x3 valid → 5x5, 12,800 → 1024 → 200."""
+    conv = transfer_torch.ConvHead(2048, 200, (7, 7))
+    assert conv.dense[0].in_features == 5 * 5 * 512
+    conv_weights = 2048 * 9 * 512 + 512 + 2 * 512  # Conv2D, BatchNorm's scale, shift
+    dense_weights = 12_800 * 1024 + 1024 + 2 * 1024 + 1024 * 200 + 200
+    assert sum(p.numel() for p in conv.parameters()) == conv_weights + dense_weights
+    kinds = [type(m).__name__ for m in [*conv.conv, *conv.dense]]
+    assert kinds == [
+        "Conv2d", "ReLU", "BatchNorm2d", "Dropout", "Flatten",
+        "Linear", "ReLU", "BatchNorm1d", "Dropout", "Linear",
+    ]  # fmt: skip
+    small = transfer_torch.ConvHead(1280, 5, (4, 4))  # EfficientNet-Lite0 at 128 px
+    assert small.eval()(torch.randn(3, 1280, 4, 4)).shape == (3, 5)
+    with pytest.raises(ValueError, match="does not fit feature maps of 2x2"):
+        transfer_torch.ConvHead(1280, 5, (2, 2))
+
+
+def test_classifier_starts_from_a_copy_of_a_trained_mlp_head(random_backbone):
+    mlp = transfer_torch.dense_head(1280, 5, hidden=64)
+    net = transfer_torch.BackboneClassifier(random_backbone.model, 5, head=mlp)
+    assert net.head is not mlp  # a copy: training the net leaves the given head alone
+    for mine, given in zip(net.head.parameters(), mlp.parameters()):
+        assert torch.equal(mine, given)
+    net.eval()
+    x = torch.randn(2, 3, 32, 32)
+    logits, features = net(x)
+    torch.testing.assert_close(logits, mlp.eval()(features))
 
 
 def test_frozen_batchnorm_keeps_imagenet_statistics_while_the_weights_learn():
@@ -247,3 +272,12 @@ def test_a_cache_that_cannot_be_written_still_returns_the_result(
             0, profile="smoke", settings=TINY
         )
     assert reps["scratch"].val_accuracy == 0.25 and blocker.read_text() == "keep me"
+
+
+def test_two_class_cached_says_whether_the_next_call_trains(counted_compute):
+    cached = lambda seed: transfer_torch.two_class_cached(  # noqa: E731
+        seed, profile="smoke", settings=TINY
+    )
+    assert not cached(0)
+    transfer_torch.two_class_representations(0, profile="smoke", settings=TINY)
+    assert cached(0) and not cached(1) and len(counted_compute) == 1
