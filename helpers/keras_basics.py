@@ -58,10 +58,9 @@ def training_stop(history: Mapping[str, Sequence[float]], max_epochs: int, patie
     best = int(np.argmin(history["val_loss"])) + 1
     if ran < max_epochs:
         return (
-            f"converged: the validation loss stopped improving at epoch {best}; "
-            f"training stopped at epoch {ran}, after {patience} epochs without "
-            "improvement, and kept the weights of epoch "
-            f"{best}"
+            f"stopped early: no lower validation loss in the {patience} epochs after "
+            f"epoch {best}, so training ended at epoch {ran} with the weights of "
+            f"epoch {best}"
         )
     return (
         f"did not converge within {max_epochs} epochs: the validation loss was "

@@ -63,7 +63,7 @@ def test_chaos_horizon_adds_one_step_per_halving():
 def test_training_stop_says_whether_early_stopping_fired():
     stopped = {"val_loss": [3.0, 2.0, 1.0, 1.5, 1.6]}
     text = keras_basics.training_stop(stopped, max_epochs=100, patience=2)
-    assert text.startswith("converged") and "epoch 3" in text and "epoch 5" in text
+    assert text.startswith("stopped early") and "epoch 3" in text and "epoch 5" in text
     running = {"val_loss": [3.0, 2.0, 1.0]}
     text = keras_basics.training_stop(running, max_epochs=3, patience=2)
     assert text.startswith("did not converge within 3 epochs")
