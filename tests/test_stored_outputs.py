@@ -21,7 +21,6 @@ def test_stored_outputs_match_the_code(lab):
 # `full`. Each lab issue re-executes its labs in `cpu` (or `full` on a GPU) and removes
 # them here.
 STAMPED_FULL_ON_A_CPU = {
-    "keras_basics",
     "tsne",
 }
 
