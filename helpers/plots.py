@@ -540,3 +540,19 @@ def curve_panels(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def legend_below(fig, ax, ncol: int = 5, markerscale: float = 3.0):
+    """One legend for a figure of maps, under its panels (off the points), from the
+    entries of ``ax``. Call after ``fig.tight_layout()``; returns the legend."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.subplots_adjust(bottom=0.08 + 0.035 * -(-len(labels) // ncol))
+    return fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=ncol,
+        frameon=False,
+        fontsize=9,
+        markerscale=markerscale,
+    )
