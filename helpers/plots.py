@@ -544,8 +544,14 @@ def curve_panels(
 
 def legend_below(fig, ax, ncol: int = 5, markerscale: float = 3.0):
     """One legend for a figure of maps, under its panels (off the points), from the
-    entries of ``ax``. Call after ``fig.tight_layout()``; returns the legend."""
+    entries of ``ax``; a separating line is named without that panel's error count
+    (each panel's title gives its own). Call after ``fig.tight_layout()``; returns the
+    legend."""
     handles, labels = ax.get_legend_handles_labels()
+    labels = [
+        "best separating line" if label.startswith("linear separation") else label
+        for label in labels
+    ]
     fig.subplots_adjust(bottom=0.08 + 0.035 * -(-len(labels) // ncol))
     return fig.legend(
         handles,

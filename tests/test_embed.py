@@ -141,3 +141,23 @@ def test_legend_below_puts_one_legend_under_the_panels():
     assert all(ax.get_legend() is None for ax in axes)
     assert fig.subplotpars.bottom > 0.08
     plt.close(fig)
+
+
+def test_legend_below_names_the_line_without_one_panels_errors():
+    import matplotlib.pyplot as plt
+
+    x, y = blobs([(5, 5), (-5, -5)], n=20, dims=2)
+    fig, ax = plt.subplots()
+    plots.plot_embedding(
+        x,
+        y,
+        ["ants", "bees"],
+        "map",
+        ax=ax,
+        legend=False,
+        line=embed.separating_line(x, y),
+    )
+    legend = plots.legend_below(fig, ax, ncol=3)
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts == ["ants", "bees", "best separating line"]
+    plt.close(fig)
