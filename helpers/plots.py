@@ -562,3 +562,16 @@ def legend_below(fig, ax, ncol: int = 5, markerscale: float = 3.0):
         fontsize=9,
         markerscale=markerscale,
     )
+
+
+def legend_under(ax, ncol: int = 5, markerscale: float = 3.0):
+    """A panel's own legend, under it (off the points): for figures whose panels
+    show different classes. Call before ``fig.tight_layout()``; returns the legend."""
+    return ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.06),
+        ncol=ncol,
+        frameon=False,
+        fontsize=8,
+        markerscale=markerscale,
+    )

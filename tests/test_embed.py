@@ -161,3 +161,16 @@ def test_legend_below_names_the_line_without_one_panels_errors():
     texts = [t.get_text() for t in legend.get_texts()]
     assert texts == ["ants", "bees", "best separating line"]
     plt.close(fig)
+
+
+def test_legend_under_sits_below_its_own_panel():
+    import matplotlib.pyplot as plt
+
+    x, y = blobs([(5, 5), (-5, -5)], n=20, dims=2)
+    fig, ax = plt.subplots()
+    plots.plot_embedding(x, y, ["ants", "bees"], "map", ax=ax, legend=False)
+    legend = plots.legend_under(ax, ncol=2)
+    assert [t.get_text() for t in legend.get_texts()] == ["ants", "bees"]
+    fig.canvas.draw()
+    assert legend.get_window_extent().y1 <= ax.get_window_extent().y0 + 1
+    plt.close(fig)
