@@ -49,41 +49,74 @@ def reduce(features, dims: int = PCA_DIMS, seed: int = 0) -> np.ndarray:
 
 
 def tsne(
-    features, *, perplexity: float = 30, seed: int = 0, n_jobs: int = 1
+    features,
+    *,
+    perplexity: float = 30,
+    seed: int = 0,
+    n_jobs: int = 1,
+    method: str = "fft",
 ) -> Embedding:
     """A 2-D openTSNE embedding of ``features`` (N, D): PCA to 50 dimensions first when
     wider, PCA initialisation, default optimisation (250 + 500 iterations).
     ``perplexity`` must be below N / 3: roughly the number of neighbours each point
-    tries to keep. ``n_jobs=1``: on a busy 2-core machine one thread was about twice as
-    fast as two (and ``-1`` ten times slower on small inputs)."""
+    tries to keep. ``n_jobs``: threads; ``method``: openTSNE's
+    ``negative_gradient_method``, ``"fft"`` (interpolation) or ``"bh"`` (Barnes-Hut).
+    Which is fastest depends on the machine and its load: :func:`time_tsne` measures
+    them side by side."""
     from openTSNE import TSNE
 
+    x = _checked(features, perplexity)
+    start = time.perf_counter()
+    points = TSNE(
+        perplexity=perplexity,
+        random_state=seed,
+        n_jobs=n_jobs,
+        negative_gradient_method=method,
+    ).fit(reduce(x, seed=seed))
+    return Embedding(
+        np.asarray(points), perplexity, time.perf_counter() - start, x.shape[1]
+    )
+
+
+def _checked(features, perplexity: float) -> np.ndarray:
     x = np.asarray(features).reshape(len(features), -1)
     if not 0 < perplexity < len(x) / 3:
         raise ValueError(
             f"perplexity {perplexity} needs more than {3 * perplexity:.0f} points; "
             f"got {len(x)}."
         )
-    start = time.perf_counter()
-    points = TSNE(perplexity=perplexity, random_state=seed, n_jobs=n_jobs).fit(
-        reduce(x, seed=seed)
-    )
-    return Embedding(
-        np.asarray(points), perplexity, time.perf_counter() - start, x.shape[1]
-    )
+    return x
 
 
-def tsne_sklearn(features, *, perplexity: float = 30, seed: int = 0) -> Embedding:
-    """The same embedding with scikit-learn's ``TSNE`` (Barnes-Hut), for
-    timing comparisons."""
+def tsne_sklearn(
+    features, *, perplexity: float = 30, seed: int = 0, n_jobs: int | None = None
+) -> Embedding:
+    """The same embedding with scikit-learn's ``TSNE`` (Barnes-Hut; its gradient uses
+    every core through OpenMP, ``n_jobs`` only the neighbour search)."""
     from sklearn.manifold import TSNE
 
-    x = np.asarray(features).reshape(len(features), -1)
+    x = _checked(features, perplexity)
     start = time.perf_counter()
-    points = TSNE(perplexity=perplexity, init="pca", random_state=seed).fit_transform(
-        reduce(x, seed=seed)
-    )
+    points = TSNE(
+        perplexity=perplexity, init="pca", random_state=seed, n_jobs=n_jobs
+    ).fit_transform(reduce(x, seed=seed))
     return Embedding(points, perplexity, time.perf_counter() - start, x.shape[1])
+
+
+def time_tsne(
+    features, configurations: dict, *, perplexity: float = 30, seed: int = 0
+) -> dict[str, Embedding]:
+    """Each configuration (a name → a function like :func:`tsne`) run once on the
+    same ``features``, in turn: their embeddings, each with its ``seconds``."""
+    return {
+        name: run(features, perplexity=perplexity, seed=seed)
+        for name, run in configurations.items()
+    }
+
+
+def fastest(timed: dict[str, Embedding]) -> str:
+    """The name of the configuration that took the fewest seconds."""
+    return min(timed, key=lambda name: timed[name].seconds)
 
 
 def _standardised_logistic(max_iter: int = 2000):

@@ -646,3 +646,38 @@ def curve_panels(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def legend_below(fig, ax, ncol: int = 5, markerscale: float = 3.0):
+    """One legend for a figure of maps, under its panels (off the points), from the
+    entries of ``ax``; a separating line is named without that panel's error count
+    (each panel's title gives its own). Call after ``fig.tight_layout()``; returns the
+    legend."""
+    handles, labels = ax.get_legend_handles_labels()
+    labels = [
+        "best separating line" if label.startswith("linear separation") else label
+        for label in labels
+    ]
+    fig.subplots_adjust(bottom=0.08 + 0.035 * -(-len(labels) // ncol))
+    return fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=ncol,
+        frameon=False,
+        fontsize=9,
+        markerscale=markerscale,
+    )
+
+
+def legend_under(ax, ncol: int = 5, markerscale: float = 3.0):
+    """A panel's own legend, under it (off the points): for figures whose panels
+    show different classes. Call before ``fig.tight_layout()``; returns the legend."""
+    return ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.06),
+        ncol=ncol,
+        frameon=False,
+        fontsize=8,
+        markerscale=markerscale,
+    )

@@ -377,6 +377,7 @@ def two_class_representations(
     *,
     profile: str | None = None,
     settings: TwoClassSettings | dict | None = None,
+    refresh: bool = False,
 ) -> dict[str, Representation]:
     """R2's four methods on ants vs bees (trained on the train split, evaluated on val).
 
@@ -391,11 +392,12 @@ def two_class_representations(
     keyed by seed, profile, settings and the helpers' source
     (:func:`helpers.provenance.helpers_hash`), so calling again is cheap. A cache file
     that cannot be read is computed again and replaced (atomically); a cache that cannot
-    be written costs a warning, not the result.
+    be written costs a warning, not the result. ``refresh=True`` computes anew whatever
+    the cache holds (and replaces it): features extracted in this very run.
     """
     name, s = _resolved(profile, settings)
     path = _cache_path(seed, name, s)
-    if (cached := _load(path)) is not None:
+    if not refresh and (cached := _load(path)) is not None:
         return cached
     result = _compute(seed, name, s)
     _save(path, result)

@@ -96,3 +96,81 @@ def test_plot_embedding_draws_every_class_and_the_line():
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["ants", "bees", "linear separation (0 errors)"]
     assert ax.get_title() == "t-SNE\nprobe 1.00"
+
+
+@pytest.mark.parametrize("method", ["fft", "bh"])
+def test_both_gradient_methods_and_scikit_learn_keep_clusters(method):
+    x, y = blobs([(12, 0), (0, 12), (-12, -12)], n=40)
+    e = embed.tsne(x, perplexity=10, method=method)
+    assert e.points.shape == (len(x), 2)
+    assert embed.neighbour_agreement(e.points, y) > 0.95
+    sk = embed.tsne_sklearn(x, perplexity=10, n_jobs=1)
+    assert sk.points.shape == (len(x), 2) and sk.input_dims == 20
+    with pytest.raises(ValueError, match="needs more than"):
+        embed.tsne_sklearn(x, perplexity=50)
+
+
+def test_time_tsne_runs_each_configuration_once_and_fastest_picks_the_quickest():
+    x, _ = blobs([(5, 0), (0, 5)], n=30, dims=3)
+    calls = []
+
+    def fake(seconds):
+        def run(features, *, perplexity, seed):
+            calls.append((seconds, perplexity, seed, len(features)))
+            return embed.Embedding(np.zeros((len(features), 2)), perplexity, seconds, 3)
+
+        return run
+
+    timed = embed.time_tsne(
+        x, {"slow": fake(2.0), "quick": fake(0.5), "middle": fake(1.0)}, perplexity=7
+    )
+    assert list(timed) == ["slow", "quick", "middle"]
+    assert calls == [(2.0, 7, 0, 60), (0.5, 7, 0, 60), (1.0, 7, 0, 60)]
+    assert embed.fastest(timed) == "quick"
+
+
+def test_legend_below_puts_one_legend_under_the_panels():
+    import matplotlib.pyplot as plt
+
+    x, y = blobs([(5, 5), (-5, -5)], n=20, dims=2)
+    fig, axes = plt.subplots(1, 2)
+    for ax in axes:
+        plots.plot_embedding(x, y, ["ants", "bees"], "map", ax=ax, legend=False)
+    legend = plots.legend_below(fig, axes[0], ncol=2)
+    assert [t.get_text() for t in legend.get_texts()] == ["ants", "bees"]
+    assert all(ax.get_legend() is None for ax in axes)
+    assert fig.subplotpars.bottom > 0.08
+    plt.close(fig)
+
+
+def test_legend_below_names_the_line_without_one_panels_errors():
+    import matplotlib.pyplot as plt
+
+    x, y = blobs([(5, 5), (-5, -5)], n=20, dims=2)
+    fig, ax = plt.subplots()
+    plots.plot_embedding(
+        x,
+        y,
+        ["ants", "bees"],
+        "map",
+        ax=ax,
+        legend=False,
+        line=embed.separating_line(x, y),
+    )
+    legend = plots.legend_below(fig, ax, ncol=3)
+    texts = [t.get_text() for t in legend.get_texts()]
+    assert texts == ["ants", "bees", "best separating line"]
+    plt.close(fig)
+
+
+def test_legend_under_sits_below_its_own_panel():
+    import matplotlib.pyplot as plt
+
+    x, y = blobs([(5, 5), (-5, -5)], n=20, dims=2)
+    fig, ax = plt.subplots()
+    plots.plot_embedding(x, y, ["ants", "bees"], "map", ax=ax, legend=False)
+    legend = plots.legend_under(ax, ncol=2)
+    assert [t.get_text() for t in legend.get_texts()] == ["ants", "bees"]
+    fig.canvas.draw()
+    assert legend.get_window_extent().y1 <= ax.get_window_extent().y0 + 1
+    plt.close(fig)

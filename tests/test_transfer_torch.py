@@ -111,6 +111,10 @@ def test_two_class_representations_keys_shapes_and_disk_cache(tmp_path, monkeypa
         assert again[key].history == r.history
     with pytest.raises(AssertionError, match="cache"):  # another seed is another entry
         transfer_torch.two_class_representations(1, profile="smoke", settings=TINY)
+    with pytest.raises(AssertionError, match="cache"):  # refresh: computed anew
+        transfer_torch.two_class_representations(
+            0, profile="smoke", settings=TINY, refresh=True
+        )
 
 
 def test_heads_for_pooled_and_unpooled_features():
