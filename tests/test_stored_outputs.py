@@ -20,9 +20,7 @@ def test_stored_outputs_match_the_code(lab):
 # Executed before the `cpu` profile existed: on a CPU, with reduced settings, stamped
 # `full`. Each lab issue re-executes its labs in `cpu` (or `full` on a GPU) and removes
 # them here.
-STAMPED_FULL_ON_A_CPU = {
-    "tsne",
-}
+STAMPED_FULL_ON_A_CPU: set[str] = set()
 
 
 @pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
