@@ -67,6 +67,19 @@ def test_set_base_trainable():
     assert sum(int(np.prod(w.shape)) for w in net.trainable_weights) == 12_890
 
 
+def _fit_without_validation(build, x, y, epochs: int):
+    """One seeded run on all of ``(x, y)`` in batches of 10, its model kept."""
+    return train.fit_keras(
+        build,
+        ((x, y), None),
+        seed=0,
+        epochs=epochs,
+        batch_size=10,
+        validation_fraction=0,
+        keep_model=True,
+    )
+
+
 def test_fine_tune_freezes_then_fine_tunes_at_a_tenth_of_the_rate():
     rng = np.random.default_rng(0)
     x = rng.random((60, 28, 28, 1), dtype=np.float32)
@@ -76,15 +89,7 @@ def test_fine_tune_freezes_then_fine_tunes_at_a_tenth_of_the_rate():
     pretrained = models_keras.tominet(26)
     pretrained(x[:2])
     base_before = weights_of(pretrained.layers[:-1])
-    frozen = train.fit_keras(
-        lambda: _frozen(pretrained),
-        ((x, y), None),
-        seed=0,
-        epochs=3,
-        batch_size=10,
-        validation_fraction=0,
-        keep_model=True,
-    )
+    frozen = _fit_without_validation(lambda: _frozen(pretrained), x, y, epochs=3)
     for a, b in zip(base_before, weights_of(frozen.model.layers[1:-1])):
         np.testing.assert_array_equal(
             a, b
@@ -147,16 +152,13 @@ def test_momentum_changes_the_moving_statistics_not_the_weights():
     x = rng.random((40, 28, 28, 1), dtype=np.float32)
     y = rng.integers(0, 10, 40)
     nets = [
-        train.fit_keras(
+        _fit_without_validation(
             lambda m=m: transfer_keras.with_batchnorm_momentum(
                 models_keras.tominet(10), m
             ),
-            ((x, y), None),
-            seed=0,
+            x,
+            y,
             epochs=2,
-            batch_size=10,
-            validation_fraction=0,
-            keep_model=True,
         ).model
         for m in (0.99, 0.9)
     ]
