@@ -212,9 +212,11 @@ def compare_bars(
                 )
     ax.set_xticks(x, groups)
     ax.set_ylabel(ylabel)
-    if ylim is None:
+    if ylim is None:  # a fraction's axis ends at 1, with room above for the labels
         top = ax.get_ylim()[1]
-        ylim = (0.0, 1.0 if top <= 1.1 else top)
+        ylim = (0.0, 1.12) if top <= 1.1 else (0.0, top * 1.08)
+        if top <= 1.1:
+            ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylim(*ylim)
     ax.set_title(title)
     n_labels = len(_labels(ax))

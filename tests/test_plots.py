@@ -210,6 +210,16 @@ def test_tables_show_long_notes_whole():
     assert pd.get_option("display.max_colwidth") is None
 
 
+def test_bar_value_labels_stay_inside_the_axes_below_the_title():
+    fig = plots.compare_bars({"net": {"best": [0.99, 0.994]}}, title="a title")
+    (ax,) = fig.axes
+    fig.canvas.draw()
+    inside = ax.get_window_extent()
+    (label,) = [t for t in ax.texts if t.get_text() == "0.992"]
+    assert label.get_window_extent().y1 <= inside.y1
+    assert max(ax.get_yticks()) == 1.0
+
+
 def test_bars_start_at_zero_mark_the_reported_value_and_keep_the_legend_off_the_bars():
     fig = plots.compare_bars(
         {"dense": {"orig": [0.95, 0.96], "perm": [0.94, 0.95]}},

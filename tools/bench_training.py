@@ -11,7 +11,10 @@ Cases (``--cases``; a net's name picks one net, ``keras``/``torch``/``data`` a g
   0.01, batch 32). Baseline: ``steps_per_execution=1``, ``jit_compile=False`` (what
   "auto" means on a CPU-only TensorFlow), validation at the training batch size.
   Variants (``--keras-variants``): ``steps_per_execution`` 32, XLA
-  (``jit_compile=True``), both, and validation batches of 1024.
+  (``jit_compile=True``), both, validation batches of 1024, and the
+  ``mixed_bfloat16`` policy (bfloat16 arithmetic, float32 weights). ``vgg_style`` and
+  ``alexnet_style`` (cnns_keras's R3 nets on CIFAR-10, Adam, batch 128, flips and
+  shifts) run only when named, or with ``r3``: they are slow.
 * PyTorch (``helpers.train.fit_torch``): ``SimpleCNN`` on MNIST and ``AlexNet32`` on
   CIFAR-10 (Adam, batch 128, as the lab). Baseline: PyTorch's default thread count and
   ``channels_last=False``. Variants: one thread, and ``channels_last=True`` (the net's
@@ -62,8 +65,10 @@ KERAS_VARIANTS = {
     "jit_compile=True": dict(jit_compile=True),
     "spe=32 + jit": dict(steps_per_execution=32, jit_compile=True),
     "validation batch 1024": dict(validation_batch_size=1024),
+    "mixed_bfloat16": dict(policy="mixed_bfloat16"),
 }
 KERAS_NETS = ("tominet", "dense_mnist_net", "basenet")
+R3_NETS = ("vgg_style", "alexnet_style")  # cnns_keras: slow, only by name or ``r3``
 TORCH_NETS = ("SimpleCNN", "AlexNet32")
 
 
@@ -109,7 +114,20 @@ class EpochClock:
 def keras_arm(net: str, options: dict, args):
     from helpers import ablation, models_keras
 
-    if net == "basenet":
+    options = dict(options)
+    policy = options.pop("policy", "float32")
+    if net in R3_NETS:  # cnns_keras's settings: Adam, batch 128, augmentation as its
+        split = _scaled("cifar10", args.n, args.n_test, "NHWC")
+        build = lambda: getattr(models_keras, net)(  # noqa: E731
+            num_classes=10, augment=models_keras.augmentation(flip=True, translate=0.1)
+        )
+
+        def fit(seed, bar):
+            return train.fit_keras(
+                build, split, seed=seed, bar=bar, epochs=args.epochs, batch_size=128,
+                **{**KERAS_BASELINE, **options},
+            )
+    elif net == "basenet":
         split = _scaled("cifar10", args.n, args.n_test, "NHWC")
         config = ablation.BASENET
 
@@ -140,10 +158,17 @@ def keras_arm(net: str, options: dict, args):
             )
 
     def arm(seed):
+        import keras
+
         clock = EpochClock()
-        start = time.perf_counter()
-        run = fit(seed, clock)
-        return time.perf_counter() - start, run.test, clock.later_epochs()
+        keras.mixed_precision.set_global_policy(policy)
+        try:
+            start = time.perf_counter()
+            run = fit(seed, clock)
+            seconds = time.perf_counter() - start
+        finally:
+            keras.mixed_precision.set_global_policy("float32")
+        return seconds, run.test, clock.later_epochs()
 
     return arm
 
@@ -347,7 +372,7 @@ def main(argv=None) -> int:
         "--cases",
         nargs="+",
         default=["keras", "torch", "predict"],
-        help="keras, torch, predict, data, or net names (tominet, SimpleCNN, ...)",
+        help="keras, r3, torch, predict, data, or net names (tominet, vgg_style, ...)",
     )
     parser.add_argument(
         "--keras-variants",
@@ -366,8 +391,8 @@ def main(argv=None) -> int:
         flush=True,
     )
     rows = []
-    for net in KERAS_NETS:
-        if wanted & {"keras", net}:
+    for net in KERAS_NETS + R3_NETS:
+        if wanted & ({net, "r3"} if net in R3_NETS else {"keras", net}):
             arms = {"baseline": keras_arm(net, {}, args)}
             arms.update(
                 {
