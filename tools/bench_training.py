@@ -116,46 +116,35 @@ def keras_arm(net: str, options: dict, args):
 
     options = dict(options)
     policy = options.pop("policy", "float32")
-    if net in R3_NETS:  # cnns_keras's settings: Adam, batch 128, augmentation as its
+    fixed = dict(batch_size=128)  # the MNIST nets and R3's: Adam, batch 128
+    if net in R3_NETS:  # cnns_keras's R3 nets, with its flips and shifts
         split = _scaled("cifar10", args.n, args.n_test, "NHWC")
+        augment = dict(flip=True, translate=0.1)
         build = lambda: getattr(models_keras, net)(  # noqa: E731
-            num_classes=10, augment=models_keras.augmentation(flip=True, translate=0.1)
+            num_classes=10, augment=models_keras.augmentation(**augment)
         )
-
-        def fit(seed, bar):
-            return train.fit_keras(
-                build, split, seed=seed, bar=bar, epochs=args.epochs, batch_size=128,
-                **{**KERAS_BASELINE, **options},
-            )
     elif net == "basenet":
         split = _scaled("cifar10", args.n, args.n_test, "NHWC")
         config = ablation.BASENET
-
-        def fit(seed, bar):
-            return train.fit_keras(
-                lambda: ablation.build_model(config, 10),
-                split,
-                seed=seed,
-                bar=bar,
-                epochs=args.epochs,
-                batch_size=config["batch_size"],
-                optimizer=lambda: ablation.make_optimizer(config),
-                **{**KERAS_BASELINE, **options},
-            )
+        build = lambda: ablation.build_model(config, 10)  # noqa: E731
+        fixed = dict(
+            batch_size=config["batch_size"],
+            optimizer=lambda: ablation.make_optimizer(config),
+        )
     else:
         split = _scaled("mnist", args.n, args.n_test, "NHWC")
         build = getattr(models_keras, net)
 
-        def fit(seed, bar):
-            return train.fit_keras(
-                build,
-                split,
-                seed=seed,
-                bar=bar,
-                epochs=args.epochs,
-                batch_size=128,
-                **{**KERAS_BASELINE, **options},
-            )
+    def fit(seed, bar):
+        return train.fit_keras(
+            build,
+            split,
+            seed=seed,
+            bar=bar,
+            epochs=args.epochs,
+            **fixed,
+            **{**KERAS_BASELINE, **options},
+        )
 
     def arm(seed):
         import keras
