@@ -7,7 +7,7 @@ module holds what only this lab needs, so its page keeps to short cells.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -126,10 +126,6 @@ def plot_forecast(truth, one_step, forecast, title: str = "First test steps"):
     return fig
 
 
-def _mean_of(runs, f: Callable) -> float:
-    return float(np.mean([f(r) for r in runs]))
-
-
 CURVE_SUMMARY = {
     "validation accuracy, epoch 1": lambda r: r.history["val_accuracy"][0],
     "best validation accuracy": lambda r: r.best("val_accuracy")[0],
@@ -158,7 +154,7 @@ def curve_summary(runs_by_name: Mapping[str, Sequence], digits: int = 3):
 
     return pd.DataFrame(
         {
-            name: {row: _mean_of(runs, f) for row, f in CURVE_SUMMARY.items()}
+            name: {row: float(np.mean(per_seed(runs, row))) for row in CURVE_SUMMARY}
             for name, runs in runs_by_name.items()
         }
     ).round(digits)

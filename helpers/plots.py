@@ -214,8 +214,9 @@ def compare_bars(
     ax.set_ylabel(ylabel)
     if ylim is None:  # a fraction's axis ends at 1, with room above for the labels
         top = ax.get_ylim()[1]
-        ylim = (0.0, 1.12) if top <= 1.1 else (0.0, top * 1.08)
-        if top <= 1.1:
+        fraction = top <= 1.1
+        ylim = (0.0, 1.12 if fraction else top * 1.08)
+        if fraction:
             ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylim(*ylim)
     ax.set_title(title)

@@ -742,29 +742,44 @@ def feature_convolutions(model, size: int = 64) -> list[Convolution]:
     return _torch_convolutions(model, size)
 
 
+def _convolutions(steps) -> list[Convolution]:
+    """The convolutions among ``steps``, a feature extractor's layers in forward order
+    as ``(kind, name, spec)``: kind ``"conv"`` (spec: kernel, depthwise, channels),
+    ``"bn"``, ``"pool"`` (global pooling or flatten: the features end there) or None.
+    A convolution's response is read from the BatchNorm right after it, if any."""
+    convs = []
+    for i, (kind, name, spec) in enumerate(steps):
+        if kind == "pool":
+            break
+        if kind == "conv":
+            after = steps[i + 1] if i + 1 < len(steps) else (None, None, None)
+            convs.append(
+                Convolution(name, after[1] if after[0] == "bn" else name, *spec)
+            )
+    return convs
+
+
 def _keras_convolutions(model) -> list[Convolution]:
     import keras
 
-    convs, layers = [], model.layers
-    pooling = (keras.layers.GlobalAveragePooling2D, keras.layers.GlobalMaxPooling2D)
-    for i, layer in enumerate(layers):
-        if isinstance(layer, (*pooling, keras.layers.Flatten)):
-            break
+    pooling = (
+        keras.layers.GlobalAveragePooling2D,
+        keras.layers.GlobalMaxPooling2D,
+        keras.layers.Flatten,
+    )
+
+    def step(layer):
+        if isinstance(layer, pooling):
+            return "pool", layer.name, None
+        if isinstance(layer, keras.layers.BatchNormalization):
+            return "bn", layer.name, None
         depthwise = isinstance(layer, keras.layers.DepthwiseConv2D)
-        if not (depthwise or isinstance(layer, keras.layers.Conv2D)):
-            continue
-        after = layers[i + 1] if i + 1 < len(layers) else None
-        bn = isinstance(after, keras.layers.BatchNormalization)
-        convs.append(
-            Convolution(
-                layer.name,
-                after.name if bn else layer.name,
-                tuple(layer.kernel_size),
-                depthwise,
-                int(layer.output.shape[-1]),
-            )
-        )
-    return convs
+        if depthwise or isinstance(layer, keras.layers.Conv2D):
+            spec = tuple(layer.kernel_size), depthwise, int(layer.output.shape[-1])
+            return "conv", layer.name, spec
+        return None, layer.name, None
+
+    return _convolutions([step(layer) for layer in model.layers])
 
 
 def _torch_convolutions(model, size: int) -> list[Convolution]:
@@ -785,24 +800,16 @@ def _torch_convolutions(model, size: int) -> list[Convolution]:
     finally:
         for hook in hooks:
             hook.remove()
-    convs = []
-    for i, m in enumerate(finished):
+
+    def step(m):
         if isinstance(m, pooling):
-            break
-        if not isinstance(m, torch.nn.Conv2d):
-            continue
-        after = finished[i + 1] if i + 1 < len(finished) else None
-        bn = isinstance(after, torch.nn.BatchNorm2d)
-        convs.append(
-            Convolution(
-                names[m],
-                names[after] if bn else names[m],
-                tuple(m.kernel_size),
-                m.groups > 1 and m.groups == m.in_channels,
-                m.out_channels,
-            )
-        )
-    return convs
+            return "pool", names[m], None
+        if isinstance(m, torch.nn.BatchNorm2d):
+            return "bn", names[m], None
+        depthwise = m.groups > 1 and m.groups == m.in_channels
+        return "conv", names[m], (tuple(m.kernel_size), depthwise, m.out_channels)
+
+    return _convolutions([step(m) for m in finished])
 
 
 def late_pair(convs: list[Convolution]) -> tuple[Convolution, Convolution]:
