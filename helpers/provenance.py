@@ -4,6 +4,8 @@ This is the only module that knows what a notebook file is. From the repository 
 
     # every lab, one after another
     python -m helpers.provenance run labs/ --profile cpu
+    # two at a time, longest first, the cores shared out between them
+    python -m helpers.provenance run labs/ --profile cpu --jobs 2
     python -m helpers.provenance run labs/tsne.ipynb --profile-time
     # every lab: executed, stamped, not stale
     python -m helpers.provenance check --times
@@ -17,9 +19,10 @@ metadata the profile, the device, library versions, Keras backend, wall time and
 it went (per ``## `` section), a hash of the code cells, a hash of the helpers and the
 SHA-256 of every data file the run read; a short provenance note goes into the page,
 right under the title. A lab that fails is left exactly as it was and the others still
-run; a table at the end says which failed. One process at a time executes a notebook (a
-lock in the temp folder). Relative ``LABS_DATA_DIR`` and ``LABS_CACHE_DIR`` are taken
-relative to where ``run`` is started.
+run; a table at the end says which failed. With ``--jobs N``, N labs run at once, each
+kernel limited to its share of the cores (recorded in the provenance). One process at a
+time executes a notebook (a lock in the temp folder). Relative ``LABS_DATA_DIR`` and
+``LABS_CACHE_DIR`` are taken relative to where ``run`` is started.
 """
 
 from __future__ import annotations
@@ -69,6 +72,14 @@ PHASES = (
     ("data", r"\bdata(sets?)?\b|\bloading\b"),
 )
 BEFORE_SECTIONS = "(before the first section)"
+# What caps a kernel's threads: OpenMP (PyTorch, openTSNE), BLAS and TensorFlow.
+THREAD_VARS = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "TF_NUM_INTRAOP_THREADS",
+    "TF_NUM_INTEROP_THREADS",
+)
 
 
 class ProvenanceError(Exception):
@@ -406,11 +417,19 @@ def _duration(seconds: float) -> str:
 # --- the data files a run read --------------------------------------------------------
 
 
-def kernel_env(profile: str, data_log: Path) -> dict[str, str]:
+def threads_per_lab(jobs: int) -> int:
+    """The threads each of ``jobs`` labs executed at once gets: the cores shared out,
+    at least one."""
+    return max(1, (os.cpu_count() or 1) // jobs)
+
+
+def kernel_env(
+    profile: str, data_log: Path, threads: int | None = None
+) -> dict[str, str]:
     """The environment a lab's kernel gets: this one, plus the profile, this
     checkout's helpers first on the path, the data log, and absolute data and cache
     folders (relative ones are taken from the caller's working directory, not the
-    kernel's, ``labs/``)."""
+    kernel's, ``labs/``); with ``threads``, every library's thread count capped."""
     from . import profile as profiles
 
     env = dict(os.environ)
@@ -427,6 +446,8 @@ def kernel_env(profile: str, data_log: Path) -> dict[str, str]:
         env[sources.DATA_DIR_VAR] = str(data_dir.resolve())
     env[sources.CACHE_DIR_VAR] = str(sources.cache_dir().resolve())
     env[sources.READ_LOG_VAR] = str(data_log)
+    if threads:
+        env.update(dict.fromkeys(THREAD_VARS, str(threads)))
     return env
 
 
@@ -456,15 +477,24 @@ def data_files(log: Path, env: dict[str, str]) -> list[dict]:
 
 
 def describe(
-    nb, profile: str, seconds: float, helpers_sha256: str = "", files=()
+    nb,
+    profile: str,
+    seconds: float,
+    helpers_sha256: str = "",
+    files=(),
+    threads: int | None = None,
+    at_once: int = 1,
 ) -> dict:
-    """The provenance record stored in the notebook's metadata."""
+    """The provenance record stored in the notebook's metadata; ``threads`` and
+    ``at_once``: the kernel's thread cap and how many labs ran at the same time."""
     return {
         "profile": profile,
         "device": device_name(),
         "keras_backend": keras_backend(),
         "versions": library_versions(),
         "wall_time_s": round(seconds, 1),
+        "labs_at_once": at_once,
+        "threads": threads or os.cpu_count(),
         "time_split_s": time_split(nb),
         "executed_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "code_sha256": code_hash(nb),
@@ -488,11 +518,18 @@ def summary(record: dict) -> str:
         if s >= record["wall_time_s"] / 200
     )
     n = len(record.get("data_files", []))
+    at_once, threads = record.get("labs_at_once", 1), record.get("threads")
+    shared = (
+        f", {at_once} labs at a time, {threads} thread{'s' * (threads != 1)} each"
+        if at_once > 1
+        else ""
+    )
     return (
         f"**Provenance.** Executed in the `{record['profile']}` profile on "
         f"{record['device']}, Keras backend `{record['keras_backend']}` "
         f"(Python {v['python']}, {libs}); wall time {_duration(record['wall_time_s'])}"
         + (f" ({shares})" if shares else "")
+        + shared
         + f"; {record['executed_at'][:10]}; code cells SHA-256 "
         f"`{record['code_sha256'][:12]}`, helpers SHA-256 "
         f"`{record.get('helpers_sha256', '?')[:12]}`; {n} data file{'s' * (n != 1)} "
@@ -517,9 +554,16 @@ def stamp(nb, record: dict) -> None:
 # --- executing ------------------------------------------------------------------------
 
 
-def run(path, profile: str | None = None, timeout: int | None = None) -> dict:
+def run(
+    path,
+    profile: str | None = None,
+    timeout: int | None = None,
+    threads: int | None = None,
+    at_once: int = 1,
+) -> dict:
     """Execute the notebook at ``path`` in ``profile`` (default: ``profile.default()``)
-    and store its outputs and provenance in place.
+    and store its outputs and provenance in place. ``threads`` caps the kernel's
+    threads; ``at_once`` is recorded: how many labs ran at the same time.
 
     Refused with :class:`ProvenanceError`, before anything runs, while another process
     executes it or when it cannot be written. The file is replaced only by the whole
@@ -542,7 +586,7 @@ def run(path, profile: str | None = None, timeout: int | None = None) -> dict:
         sync_colab_cell(nb)
         log = Path(scratch) / "data-files.txt"
         log.touch()
-        env = kernel_env(profile, log)
+        env = kernel_env(profile, log, threads)
         helpers = helpers_hash()
         client = NotebookClient(
             nb,
@@ -556,7 +600,8 @@ def run(path, profile: str | None = None, timeout: int | None = None) -> dict:
         start = time.perf_counter()
         client.execute(env=env)
         seconds = time.perf_counter() - start
-        record = describe(nb, profile, seconds, helpers, data_files(log, env))
+        files = data_files(log, env)
+        record = describe(nb, profile, seconds, helpers, files, threads, at_once)
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs = coalesce_streams(cell.outputs)
@@ -609,29 +654,95 @@ class Outcome:
         return self.result.split(":")[0]
 
 
-def run_all(paths, profile: str, timeout: int | None = None) -> list[Outcome]:
-    """Execute ``paths`` one after another; a lab that fails does not stop
-    the others."""
+def execute(path, profile: str, timeout=None, threads=None, at_once=1) -> Outcome:
+    """:func:`run` one lab and say what became of it; only an interrupt escapes."""
+    start, record, seconds = time.perf_counter(), None, None
+    try:
+        record = run(path, profile, timeout, threads, at_once)
+        result, seconds = "ok", record["wall_time_s"]
+    except ProvenanceError as e:  # refused before executing
+        result = f"skipped: {e}"
+    except Exception as e:  # whatever broke this lab, the next ones still run
+        result, seconds = f"failed: {_reason(e)}", time.perf_counter() - start
+    return Outcome(Path(path), profile, seconds, result, record)
+
+
+def _said(o: Outcome, name: str = "") -> None:
+    took = f" ({_duration(o.seconds)})" if o.seconds is not None else ""
+    print(f"  {name}{o.result.splitlines()[0]}{took}", flush=True)
+
+
+def run_all(
+    paths, profile: str, timeout: int | None = None, jobs: int = 1
+) -> list[Outcome]:
+    """Execute ``paths``, one after another or ``jobs`` at a time; a lab that fails
+    does not stop the others."""
+    if jobs > 1 and len(paths) > 1:
+        return _run_at_once(paths, profile, timeout, jobs)
     outcomes = []
     for i, path in enumerate(paths):
         print(f"[{i + 1}/{len(paths)}] {path}: executing ({profile})", flush=True)
-        start, record, seconds = time.perf_counter(), None, None
         try:
-            record = run(path, profile, timeout)
-            result, seconds = "ok", record["wall_time_s"]
-        except ProvenanceError as e:  # refused before executing
-            result = f"skipped: {e}"
+            outcomes.append(execute(path, profile, timeout))
         except KeyboardInterrupt:
             rest = [
                 Outcome(p, profile, None, "skipped: interrupted") for p in paths[i:]
             ]
             return outcomes + rest
-        except Exception as e:  # whatever broke this lab, the next ones still run
-            result, seconds = f"failed: {_reason(e)}", time.perf_counter() - start
-        outcomes.append(Outcome(path, profile, seconds, result, record))
-        took = f" ({_duration(seconds)})" if seconds is not None else ""
-        print(f"  {result.splitlines()[0]}{took}", flush=True)
+        _said(outcomes[-1])
     return outcomes
+
+
+def expected_seconds(path, profile: str) -> float:
+    """The wall time of the lab's last run in ``profile`` (infinite if unknown)."""
+    try:
+        record = read(path).metadata.get(METADATA_KEY) or {}
+    except ProvenanceError:
+        return float("inf")
+    same = record.get("profile") == profile and record.get("wall_time_s")
+    return float(record["wall_time_s"]) if same else float("inf")
+
+
+def longest_first(paths, profile: str) -> list[Path]:
+    """``paths`` ordered by their last wall time in ``profile``, longest (or unknown)
+    first: the order that leaves the shortest tail when labs run several at a time."""
+    return sorted(paths, key=lambda p: -expected_seconds(p, profile))
+
+
+def _run_at_once(paths, profile: str, timeout, jobs: int) -> list[Outcome]:
+    """:func:`run_all` with ``jobs`` worker processes, longest lab first, each kernel
+    capped at :func:`threads_per_lab` threads."""
+    import concurrent.futures as futures
+    import multiprocessing
+
+    threads = threads_per_lab(jobs)
+    order = longest_first(paths, profile)
+    print(
+        f"{len(paths)} labs ({profile}), {jobs} at a time, {threads} thread"
+        f"{'s' * (threads != 1)} each, longest first: "
+        + ", ".join(p.name for p in order),
+        flush=True,
+    )
+    done: dict[Path, Outcome] = {}
+    context = multiprocessing.get_context("spawn")
+    pool = futures.ProcessPoolExecutor(jobs, mp_context=context)
+    try:
+        submitted = {
+            pool.submit(execute, p, profile, timeout, threads, jobs): p for p in order
+        }
+        for future in futures.as_completed(submitted):
+            path = submitted[future]
+            try:
+                done[path] = future.result()
+            except Exception as e:  # the worker itself died
+                done[path] = Outcome(path, profile, None, f"failed: {_reason(e)}")
+            _said(done[path], f"[{len(done)}/{len(paths)}] {path}: ")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    interrupted = "skipped: interrupted"
+    return [done.get(p) or Outcome(p, profile, None, interrupted) for p in paths]
 
 
 def _reason(error: BaseException) -> str:
@@ -791,11 +902,18 @@ def _profile_arg(name: str) -> str:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
+def _jobs_arg(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a whole number, 1 or more")
+    return int(text)
+
+
 def _run_command(args) -> int:
     from . import profile as profiles
 
     paths = notebook_paths(args.notebooks)
-    outcomes = run_all(paths, args.profile or profiles.default(), args.timeout)
+    profile = args.profile or profiles.default()
+    outcomes = run_all(paths, profile, args.timeout, jobs=args.jobs)
     print(table(outcomes))
     if args.profile_time:
         for o in outcomes:
@@ -856,6 +974,12 @@ def main(argv=None) -> int:
     )
     run_p.add_argument(
         "--timeout", type=int, default=None, help="seconds per cell (default: none)"
+    )
+    run_p.add_argument(
+        "--jobs",
+        type=_jobs_arg,
+        default=1,
+        help="labs executed at once, the cores shared out between them (default 1)",
     )
     run_p.add_argument(
         "--profile-time",
