@@ -178,6 +178,87 @@ def test_check_notes_labs_made_with_other_helpers_without_failing(
         assert out.startswith(f"{path}: note: ") and expected in out
 
 
+# --- several labs at a time -----------------------------------------------------------
+
+SLEEPS = """\
+import os, time
+start = time.time(); time.sleep(2)
+print(start, time.time(), *(os.environ.get(v) for v in THREAD_VARS))"""
+
+
+def test_jobs_run_labs_at_once_with_the_cores_shared_out(tmp_path, capsys):
+    labs = tmp_path / "labs"
+    for name in ("a", "c"):
+        _write(
+            labs / f"{name}.ipynb", f"THREAD_VARS = {provenance.THREAD_VARS!r}", SLEEPS
+        )
+    failing = _write(labs / "b.ipynb", "1 / 0")
+    before = failing.read_bytes()
+    assert provenance.main(["run", str(labs), "--profile", "smoke", "--jobs", "2"]) == 1
+    out = capsys.readouterr().out
+    assert "3 labs (smoke), 2 at a time," in out
+    assert "Failed (left as they were): b.ipynb." in out
+    assert "Executed and stamped: a.ipynb, c.ipynb." in out
+    assert failing.read_bytes() == before
+    threads = provenance.threads_per_lab(2)
+    spans = []
+    for name in ("a", "c"):
+        nb = provenance.read(labs / f"{name}.ipynb")
+        start, end, *caps = nb.cells[-1].outputs[0].text.split()
+        spans.append((float(start), float(end)))
+        assert caps == [str(threads)] * len(provenance.THREAD_VARS)
+        record = nb.metadata["provenance"]
+        assert (record["labs_at_once"], record["threads"]) == (2, threads)
+        each = f"thread{'s' * (threads != 1)} each"
+        assert f"2 labs at a time, {threads} {each}" in provenance.summary(record)
+    (a_start, a_end), (c_start, c_end) = spans
+    assert a_start < c_end and c_start < a_end  # they overlapped
+
+
+def test_one_lab_at_a_time_keeps_every_core_and_says_nothing_of_sharing(batch):
+    record = _record(batch["labs"] / "a_ok.ipynb")
+    assert (record["labs_at_once"], record["threads"]) == (1, os.cpu_count())
+    assert "at a time" not in provenance.summary(record)
+
+
+def test_the_cores_are_shared_out_at_least_one_each(monkeypatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 16)
+    assert [provenance.threads_per_lab(j) for j in (1, 2, 3, 16, 40)] == [
+        16,
+        8,
+        5,
+        1,
+        1,
+    ]
+    env = provenance.kernel_env("smoke", Path("log"), threads=5)
+    assert {v: env[v] for v in provenance.THREAD_VARS} == dict.fromkeys(
+        provenance.THREAD_VARS, "5"
+    )
+
+
+def test_labs_go_longest_first_and_unknown_ones_before_all(tmp_path):
+    def lab(name, profile=None, wall=None):
+        path = _write(tmp_path / f"{name}.ipynb", "print(1)")
+        if profile:
+            nb = provenance.read(path)
+            nb.metadata["provenance"] = {"profile": profile, "wall_time_s": wall}
+            nbformat.write(nb, path)
+        return path
+
+    paths = [lab("short", "cpu", 10), lab("long", "cpu", 600), lab("never"),
+             lab("smoke_only", "smoke", 9000), lab("middle", "cpu", 60)]  # fmt: skip
+    order = [p.stem for p in provenance.longest_first(paths, "cpu")]
+    assert order == ["never", "smoke_only", "long", "middle", "short"]
+
+
+@pytest.mark.parametrize("jobs", ["0", "-1", "two"])
+def test_jobs_must_be_a_whole_number_from_one(jobs, capsys, tmp_path):
+    with pytest.raises(SystemExit) as exit_:
+        provenance.main(["run", str(tmp_path), "--jobs", jobs])
+    assert exit_.value.code == 2
+    assert f"{jobs!r}: give a whole number, 1 or more" in capsys.readouterr().err
+
+
 # --- refusing before executing: a lock, a notebook that cannot be written -------------
 
 
@@ -382,10 +463,10 @@ def test_without_a_profile_the_default_is_used(monkeypatch, tmp_path):
     monkeypatch.setattr(
         provenance,
         "run_all",
-        lambda paths, profile, timeout: used.append(profile) or [],
+        lambda paths, profile, timeout, jobs: used.append((profile, jobs)) or [],
     )
     assert provenance.main(["run", str(path)]) == 0
-    assert used == ["cpu"]
+    assert used == [("cpu", 1)]
 
 
 def test_sync_colab_without_a_repository_says_what_to_add(
@@ -401,7 +482,7 @@ def test_sync_colab_without_a_repository_says_what_to_add(
 def test_an_interrupted_batch_says_which_labs_were_not_executed(monkeypatch, tmp_path):
     paths = [_write(tmp_path / f"{n}.ipynb", "print(1)") for n in ("a", "b", "c")]
 
-    def fake_run(path, profile, timeout):
+    def fake_run(path, profile, timeout, threads, at_once):
         if path.stem == "b":
             raise KeyboardInterrupt
         return {"wall_time_s": 1.0, "device": "CPU: test"}
