@@ -182,27 +182,28 @@ def test_check_notes_labs_made_with_other_helpers_without_failing(
 
 SLEEPS = """\
 import os, time
-start = time.time(); time.sleep(2)
+start = time.time(); time.sleep(4)
 print(start, time.time(), *(os.environ.get(v) for v in THREAD_VARS))"""
 
 
 def test_jobs_run_labs_at_once_with_the_cores_shared_out(tmp_path, capsys):
     labs = tmp_path / "labs"
-    for name in ("a", "c"):
+    # a and b start together (the first two of three unknown labs); c fails after them
+    for name in ("a", "b"):
         _write(
             labs / f"{name}.ipynb", f"THREAD_VARS = {provenance.THREAD_VARS!r}", SLEEPS
         )
-    failing = _write(labs / "b.ipynb", "1 / 0")
+    failing = _write(labs / "c.ipynb", "1 / 0")
     before = failing.read_bytes()
     assert provenance.main(["run", str(labs), "--profile", "smoke", "--jobs", "2"]) == 1
     out = capsys.readouterr().out
     assert "3 labs (smoke), 2 at a time," in out
-    assert "Failed (left as they were): b.ipynb." in out
-    assert "Executed and stamped: a.ipynb, c.ipynb." in out
+    assert "Failed (left as they were): c.ipynb." in out
+    assert "Executed and stamped: a.ipynb, b.ipynb." in out
     assert failing.read_bytes() == before
     threads = provenance.threads_per_lab(2)
     spans = []
-    for name in ("a", "c"):
+    for name in ("a", "b"):
         nb = provenance.read(labs / f"{name}.ipynb")
         start, end, *caps = nb.cells[-1].outputs[0].text.split()
         spans.append((float(start), float(end)))
@@ -211,8 +212,8 @@ def test_jobs_run_labs_at_once_with_the_cores_shared_out(tmp_path, capsys):
         assert (record["labs_at_once"], record["threads"]) == (2, threads)
         each = f"thread{'s' * (threads != 1)} each"
         assert f"2 labs at a time, {threads} {each}" in provenance.summary(record)
-    (a_start, a_end), (c_start, c_end) = spans
-    assert a_start < c_end and c_start < a_end  # they overlapped
+    (a_start, a_end), (b_start, b_end) = spans
+    assert a_start < b_end and b_start < a_end  # they overlapped
 
 
 def test_one_lab_at_a_time_keeps_every_core_and_says_nothing_of_sharing(batch):
