@@ -44,7 +44,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .datasets_sources import (
+from .data.sources import (
     CACHE_DIR_VAR,
     DATA_DIR_VAR,
     OFFLINE_VAR,

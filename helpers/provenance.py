@@ -43,8 +43,8 @@ from dataclasses import dataclass
 from importlib import metadata as importlib_metadata
 from pathlib import Path
 
-from . import datasets_sources as sources
-from .datasets_sources import atomic_write
+from .data import sources
+from .data.sources import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 LABS = ROOT / "labs"
@@ -229,8 +229,10 @@ def helpers_hash() -> str:
     key of caches of results computed by that code.
     """
     digest = hashlib.sha256()
-    for module in sorted((ROOT / "helpers").glob("*.py")):
-        digest.update(module.name.encode() + b"\0" + module.read_bytes() + b"\0")
+    helpers = ROOT / "helpers"
+    for module in sorted(helpers.rglob("*.py")):
+        name = module.relative_to(helpers).as_posix()
+        digest.update(name.encode() + b"\0" + module.read_bytes() + b"\0")
     return digest.hexdigest()
 
 

@@ -39,7 +39,7 @@ from torch import nn
 
 from . import data, pretrained, train
 from . import profile as _profile
-from .datasets_sources import CACHE_DIR_VAR, atomic_write, cache_dir
+from .data.sources import CACHE_DIR_VAR, atomic_write, cache_dir
 
 TWO_CLASS_METHODS = (
     "scratch",

@@ -1,4 +1,4 @@
-"""Tests of helpers.data and helpers.datasets_sources: the smoke samples, the IMDB
+"""Tests of helpers.data and helpers.data.sources: the smoke samples, the IMDB
 conventions, and the fetch machinery (cache, atomic downloads, checksums, clear errors)
 on synthetic files.
 
@@ -26,8 +26,8 @@ import numpy as np
 import pytest
 
 from helpers import data
-from helpers import datasets_sources as sources
-from helpers.datasets_sources import DataError, DataFile, DataSet, DataUnavailable
+from helpers.data import sources as sources
+from helpers.data.sources import DataError, DataFile, DataSet, DataUnavailable
 
 SHARED = (
     Path(__file__).resolve().parents[2] / "shared" / "data"

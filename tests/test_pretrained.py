@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from helpers import data, pretrained
-from helpers.datasets_sources import DataError, DataUnavailable
+from helpers.data.sources import DataError, DataUnavailable
 
 WEIGHTS = pretrained.spec("efficientnet-lite0").weights
 

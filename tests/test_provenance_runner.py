@@ -16,13 +16,14 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers import datasets_sources, provenance
+from helpers import provenance
+from helpers.data import sources as datasets_sources
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 READS_DATA = """\
 import hashlib, os
 from pathlib import Path
-from helpers import datasets_sources as ds
+from helpers.data import sources as ds
 toy = Path(os.environ["LABS_DATA_DIR"]) / "toy" / "numbers.csv"
 for _ in range(2):  # read twice, listed once
     ds.verify(toy, {hashlib.sha256(toy.read_bytes()).hexdigest(): "test"}, "")

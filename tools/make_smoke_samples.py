@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from helpers import data  # noqa: E402
-from helpers.datasets_sources import DATASETS, fetch, verify  # noqa: E402
+from helpers.data.sources import DATASETS, fetch, verify  # noqa: E402
 
 MNIST_PER_CLASS = (200, 50)  # train, test: 2,000 + 500
 CIFAR_PER_CLASS = (100, 30)  # 1,000 + 300

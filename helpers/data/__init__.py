@@ -8,7 +8,7 @@ when given:
 * ``full``: the real data, from ``LABS_DATA_DIR``, the cache, or a verified download.
 
 Where the files come from, and how they are found, checked and downloaded, is in
-:mod:`helpers.datasets_sources`. Every problem is a :class:`DataError` that says what
+:mod:`helpers.data.sources`. Every problem is a :class:`DataError` that says what
 to do.
 
 >>> (x_train, y_train), (x_test, y_test) = load_mnist()
@@ -35,8 +35,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from . import profile as _profile
-from .datasets_sources import (
+from .. import profile as _profile
+from .sources import (
     DataError,  # noqa: F401
     DataUnavailable,
     Found,
@@ -516,7 +516,7 @@ def load_letters(
         except DataUnavailable:
             if source == "emnist":
                 raise
-    from . import letters  # lazily: rendering needs fonts and is only needed here
+    from .. import letters  # lazily: rendering needs fonts and is only needed here
 
     smoke = _smoke(profile)
     counts = (

@@ -44,7 +44,7 @@ DATA_DIR_VAR = "LABS_DATA_DIR"
 CACHE_DIR_VAR = "LABS_CACHE_DIR"
 OFFLINE_VAR = "LABS_OFFLINE"
 DEFAULT_CACHE = Path("~/.cache/deep-learning-practicals")
-SAMPLES_DIR = Path(__file__).resolve().parent / "samples"
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "samples"
 TIMEOUT_S = 60  # per network operation, not for the whole download
 # A temporary file untouched this long was left by a killed process (a live download
 # writes at least every few seconds), so the next run may remove it.
