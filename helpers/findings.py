@@ -5,128 +5,356 @@ A page's words about its own results are computed here from the run, so they are
 the book and for whoever re-runs the lab with other numbers. Prose cells interpret; they
 do not restate our numbers.
 
-**The verdict rule** (one rule for every lab, also stated on the summary page):
-
-* ``not comparable`` when the row says why
-  (``not_comparable="substitute data: ..."``): other data, another net, a reduced
-  budget, a smoke run. The reason is shown in the note.
-* otherwise, with ``m`` and ``s`` the mean and sample standard deviation of our values
-  over seeds (``s = 0`` for a single run) and ``r`` the reported value: ``reproduced``
-  when ``|m - r| <= max(2 s, tolerance)``, else ``differs (higher)`` or
-  ``differs (lower)``. The tolerance is the row's own (``tolerance=``) or
-  :data:`DEFAULT_TOLERANCE`: the reports give one run to two or three decimals, so a gap
-  under one point of accuracy is within what a single run of theirs could vary.
-
-Each table is also stored machine-readably in its output's metadata
-(:data:`METADATA_KEY`), from which ``python -m helpers.provenance summary`` writes the
-book's reproduction summary.
+The verdict rule and the noise rule follow (:data:`RULE_TEXT`, :data:`NOISE_TEXT`: the
+same words the summary page prints). Each table is also stored machine-readably in its
+output's metadata (:data:`METADATA_KEY`, with the rule's number), so that its verdicts
+can be recomputed (:func:`recompute`) and summarised.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import math
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
-DEFAULT_TOLERANCE = 0.01
+RULE = 2  # the verdict rule tables are computed with; stored tables without one: 1
+DEFAULT_TOLERANCE = 0.01  # rule 1's tolerance (tables stored before rule 2)
 METADATA_KEY = "dl-practicals"
 REPRODUCED, NOT_COMPARABLE = "reproduced", "not comparable"
+MIN_RUNS = 3  # fewer runs than this cannot measure their own spread
+ALPHA = 0.05  # 95%: the intervals' level and the t-tests' threshold
+SMOKE_REASON = "smoke run on tiny samples"
 
 
-def mean_std(values: Sequence[float], digits: int = 4) -> str:
-    """``'0.9712 ± 0.0012 (n=3)'``; a single value is shown alone with n=1."""
+@dataclass(frozen=True)
+class Kind:
+    """A kind of number: its default tolerance (from the reported value), the
+    tolerance as the rule's text shows it, why, and whether it prints as whole
+    numbers."""
+
+    tolerance: Callable[[float], float]
+    shown: str
+    reason: str
+    whole: bool = False
+
+
+KINDS = {
+    "accuracy": Kind(
+        lambda r: 0.02,
+        "± 0.02",
+        "two points: seeds alone move these nets' accuracy by about a point, so 3 to 5 "
+        "seeds cannot predict one more run much closer",
+    ),
+    "loss": Kind(
+        lambda r: 0.05,
+        "± 0.05",
+        "0.05 nat of cross-entropy moves the probability the net gives the right class "
+        "(its geometric mean) by 5%",
+    ),
+    "count": Kind(
+        lambda r: max(1.0, 2 * math.sqrt(abs(r))),
+        "± 2√r",
+        "a count of events among many (errors in a test set) varies like a Poisson "
+        "count, by about √r: 2√r is that noise's 95% range",
+        whole=True,
+    ),
+    "epoch": Kind(
+        lambda r: 1.0,
+        "± 1",
+        "curves are recorded once an epoch, so one epoch is the finest step an epoch "
+        "number can move",
+        whole=True,
+    ),
+}
+
+RULE_TEXT = (
+    "**The verdict rule (rule 2).** A report's number *r* is one training run; ours "
+    "are *n* runs (one a seed) with mean *m* and sample standard deviation *s*. If our "
+    "runs behave like theirs, their one run lands where one more of ours would: with "
+    "95% probability within *m* ± *t*·*s*·√(1 + 1/*n*), *t* being the 0.975 quantile "
+    "of Student's t with *n* − 1 degrees of freedom (4.30 for *n* = 3, 2.78 for "
+    "*n* = 5). That is the 95% prediction interval for one more run. Then:\n\n"
+    "* *reproduced* when *r* lies inside that interval and the interval is narrow: "
+    "its half-width within the row's tolerance (a wide interval would call almost "
+    "anything reproduced);\n"
+    "* *differs (higher)* or *differs (lower)* when *r* lies outside it (ours above "
+    "or below the report), with *n* ≥ 3;\n"
+    "* *inconclusive* with fewer than 3 runs (one or two runs cannot measure their own "
+    "spread), or when the interval is wider than the tolerance;\n"
+    "* *not comparable* when the row says why (other data, another net, a reduced "
+    "budget), and every row of a smoke run.\n\n"
+    "A row says what kind of number it holds and may state its own tolerance with its "
+    "reason; otherwise the kind's: "
+    + "; ".join(f"{name} {k.shown} ({k.reason})" for name, k in KINDS.items())
+    + ". A derived number (the epoch of the best, the epoch the loss turns) gets a "
+    "verdict only from 3 runs and with a tolerance the row states in its unit: it "
+    "jumps when a nearly flat curve wobbles.\n\n"
+    "*Why not rule 1* (|*m* − *r*| ≤ max(2*s*, 0.01), still used to read tables "
+    "stored before): it called a single run within a point *reproduced*, and trusted "
+    "a spread measured from two runs."
+)
+
+NOISE_TEXT = (
+    "**Agreement beyond noise.** A statement that compares two sets of our runs "
+    "(*ranks first*, *as in R3*, *decided as R4*) holds only when Welch's two-sample "
+    "t-test finds their means different at 95% (p < 0.05), with at least 3 runs each; "
+    "otherwise it is a tie within noise, or undecided with fewer runs."
+)
+
+__doc__ += "\n" + RULE_TEXT + "\n\n" + NOISE_TEXT + "\n"
+
+
+def kind_of(name: str) -> Kind:
+    """The :class:`Kind` called ``name``, or a clear error."""
+    if name not in KINDS:
+        raise ValueError(f"unknown kind {name!r}: use one of {', '.join(KINDS)}")
+    return KINDS[name]
+
+
+def number(value: float, kind: str = "accuracy", digits: int = 4) -> str:
+    """``value`` as its kind prints: counts and epochs whole or to one decimal
+    (``'14'``, ``'8.7'``), accuracies and losses to ``digits`` decimals."""
+    if not kind_of(kind).whole:
+        return f"{value:.{digits}f}"
+    return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+
+
+def _short(value: float, kind: str) -> str:
+    """A half-width or tolerance, short: ``'0.034'``, ``'2.3'``, ``'1'``."""
+    return number(value, kind) if kind_of(kind).whole else f"{value:.2g}"
+
+
+def mean_std(
+    values: Sequence[float], digits: int = 4, *, kind: str = "accuracy"
+) -> str:
+    """``'0.9712 ± 0.0012 (n=3)'`` (``'8.7 ± 1.5 (n=3)'`` for a count); a single
+    value is shown alone with n=1."""
     values = np.asarray(values, dtype=float)
     if len(values) == 1:
-        return f"{values[0]:.{digits}f} (n=1)"
-    return (
-        f"{values.mean():.{digits}f} ± {values.std(ddof=1):.{digits}f} "
-        f"(n={len(values)})"
-    )
+        return f"{number(values[0], kind, digits)} (n=1)"
+    mean, std, n = values.mean(), values.std(ddof=1), len(values)
+    if kind_of(kind).whole and not (mean.is_integer() and std.is_integer()):
+        return f"{mean:.1f} ± {std:.1f} (n={n})"  # counts: one decimal each
+    return f"{number(mean, kind, digits)} ± {number(std, kind, digits)} (n={n})"
+
+
+# --- the verdict --------------------------------------------------------------------
+
+
+def t_quantile(n: int) -> float:
+    """The 0.975 quantile of Student's t with ``n - 1`` degrees of freedom (4.303 for
+    n = 3)."""
+    from scipy import stats
+
+    return float(stats.t.ppf(1 - ALPHA / 2, n - 1))
+
+
+def prediction_interval(ours: Sequence[float]) -> tuple[float, float]:
+    """``(m, half-width)`` of the 95% prediction interval for one more of our runs:
+    m ± t·s·√(1 + 1/n). Needs at least two runs."""
+    ours = np.asarray(ours, dtype=float)
+    n = len(ours)
+    if n < 2:
+        raise ValueError("a prediction interval needs at least 2 runs: add seeds")
+    half = t_quantile(n) * ours.std(ddof=1) * math.sqrt(1 + 1 / n)
+    return float(ours.mean()), float(half)
+
+
+def default_tolerance(kind: str, reported: float) -> float:
+    """The tolerance a row of ``kind`` gets when it states none (see :data:`KINDS`)."""
+    return float(kind_of(kind).tolerance(reported))
 
 
 def verdict(
     reported: float | None,
     ours: Sequence[float],
     *,
-    tolerance: float = DEFAULT_TOLERANCE,
+    tolerance: float | None = None,
     not_comparable: str = "",
+    kind: str = "accuracy",
+    derived: bool = False,
+    rule: int = RULE,
 ) -> str:
-    """The verdict of one compared number, by the rule in this module's docstring."""
+    """The verdict of one compared number under ``rule`` (2: :data:`RULE_TEXT`; 1:
+    |m - r| <= max(2 s, tolerance), the tolerance by default :data:`DEFAULT_TOLERANCE`).
+    ``tolerance=None``: the kind's default (rule 2), none for a derived number."""
     if not_comparable or reported is None:
         return NOT_COMPARABLE
     ours = np.asarray(ours, dtype=float)
-    spread = ours.std(ddof=1) if len(ours) > 1 else 0.0
-    gap = ours.mean() - reported
-    if abs(gap) <= max(2 * spread, tolerance):
-        return REPRODUCED
+    if rule == 1:
+        return _verdict_rule1(reported, ours, tolerance)
+    if rule != 2:
+        raise ValueError(f"unknown verdict rule {rule!r}: use 1 or 2")
+    if len(ours) < MIN_RUNS:
+        return f"inconclusive (n < {MIN_RUNS})"
+    if tolerance is None:
+        if derived:
+            return "inconclusive (derived: no tolerance stated)"
+        tolerance = default_tolerance(kind, reported)
+    mean, half = prediction_interval(ours)
+    if abs(mean - reported) > half:
+        return _differs(mean - reported)
+    if half > tolerance:
+        return (
+            f"inconclusive (interval ± {_short(half, kind)} wider than the tolerance "
+            f"± {_short(tolerance, kind)})"
+        )
+    return REPRODUCED
+
+
+def _differs(gap: float) -> str:
     return "differs (higher)" if gap > 0 else "differs (lower)"
 
 
+def _verdict_rule1(reported: float, ours: np.ndarray, tolerance: float | None) -> str:
+    """Rule 1, for tables stored before rule 2."""
+    tolerance = DEFAULT_TOLERANCE if tolerance is None else tolerance
+    std = ours.std(ddof=1) if len(ours) > 1 else 0.0
+    gap = ours.mean() - reported
+    return REPRODUCED if abs(gap) <= max(2 * std, tolerance) else _differs(gap)
+
+
+def recompute(row: Mapping, rule: int) -> str:
+    """A stored row's verdict computed again from its stored values under ``rule``.
+
+    Rule-1 rows kept no reason apart from the note: there a stored *not comparable*
+    stands as it is."""
+    reason = row.get("not_comparable")
+    if reason is None:  # a rule-1 row
+        reason = "stored as not comparable" if row["verdict"] == NOT_COMPARABLE else ""
+    return verdict(
+        row["reported"],
+        row["ours"],
+        tolerance=row.get("tolerance"),
+        not_comparable=reason,
+        kind=row.get("kind", "accuracy"),
+        derived=row.get("derived", False),
+        rule=rule,
+    )
+
+
+def mismatches(table: Mapping) -> list[str]:
+    """The experiments of a stored table whose verdict does not recompute under the
+    table's rule (none: the table is sound)."""
+    rule = table.get("rule", 1)
+    return [
+        row["experiment"]
+        for row in table["results"]
+        if recompute(row, rule) != row["verdict"]
+    ]
+
+
+# --- the table ----------------------------------------------------------------------
+
+
+def _tolerance(row: Mapping, kind: str, derived: bool) -> tuple[float | None, str]:
+    """A row's tolerance and its reason: its own, else its kind's (none if derived)."""
+    if row.get("tolerance") is not None:
+        tolerance = float(row["tolerance"])
+        if tolerance < 0:
+            raise ValueError(
+                f"row {row['experiment']!r}: tolerance {tolerance:g} is negative"
+            )
+        return tolerance, row.get("tolerance_reason", "the lab's own; no reason given")
+    if derived:
+        return None, "a derived number needs a tolerance stated in its unit"
+    if row.get("reported") is None:
+        return None, ""
+    return default_tolerance(kind, row["reported"]), f"{kind}: {KINDS[kind].reason}"
+
+
+def _compared(row: Mapping, profile: str) -> dict:
+    """One row of :func:`compare`."""
+    ours = [float(v) for v in np.ravel(row["ours"])]
+    if not ours:
+        raise ValueError(
+            f"row {row['experiment']!r}: 'ours' is empty (give one value per seed)"
+        )
+    kind, derived = row.get("kind", "accuracy"), bool(row.get("derived", False))
+    kind_of(kind)
+    reason = SMOKE_REASON if profile == "smoke" else row.get("not_comparable", "")
+    tolerance, why = _tolerance(row, kind, derived)
+    reported = row.get("reported")
+    return {
+        "experiment": row["experiment"],
+        "report": row.get("report", ""),
+        "reported": reported,
+        "ours": ours,
+        "mean": float(np.mean(ours)),
+        "std": float(np.std(ours, ddof=1)) if len(ours) > 1 else None,
+        "n": len(ours),
+        "half_width": prediction_interval(ours)[1] if len(ours) > 1 else None,
+        "kind": kind,
+        "derived": derived,
+        "tolerance": tolerance,
+        "tolerance_reason": why,
+        "not_comparable": reason,
+        "verdict": verdict(
+            reported,
+            ours,
+            tolerance=tolerance,
+            not_comparable=reason,
+            kind=kind,
+            derived=derived,
+        ),
+        "note": "; ".join(x for x in (reason, row.get("note", "")) if x),
+    }
+
+
 def compare(rows: Sequence[Mapping], *, profile: str = "") -> list[dict]:
-    """Each row with its statistics and verdict, as plain data (what the table shows).
+    """Each row with its statistics and verdict (rule 2), as plain data (what the
+    table shows and stores).
 
     A row: ``experiment``, ``report`` (tag, e.g. ``"R3"``), ``reported`` (number or
-    None), ``ours`` (one value per seed), optionally ``tolerance``, ``not_comparable``
+    None), ``ours`` (one value per seed); optionally ``kind`` (one of :data:`KINDS`,
+    default ``"accuracy"``), ``derived=True`` (a number read off a curve, such as the
+    epoch of the best), ``tolerance`` with ``tolerance_reason``, ``not_comparable``
     (the reason) and ``note``. In the ``smoke`` profile every row is not comparable.
     """
-    out = []
-    for row in rows:
-        ours = [float(v) for v in np.ravel(row["ours"])]
-        reason = row.get("not_comparable", "")
-        if profile == "smoke":
-            reason = "smoke run on tiny samples"
-        tolerance = row.get("tolerance", DEFAULT_TOLERANCE)
-        note = "; ".join(x for x in (reason, row.get("note", "")) if x)
-        out.append(
-            {
-                "experiment": row["experiment"],
-                "report": row.get("report", ""),
-                "reported": row.get("reported"),
-                "ours": ours,
-                "mean": float(np.mean(ours)),
-                "std": float(np.std(ours, ddof=1)) if len(ours) > 1 else None,
-                "n": len(ours),
-                "tolerance": tolerance,
-                "verdict": verdict(
-                    row.get("reported"),
-                    ours,
-                    tolerance=tolerance,
-                    not_comparable=reason,
-                ),
-                "note": note,
-            }
-        )
-    return out
+    return [_compared(row, profile) for row in rows]
 
 
 def frame(compared: Sequence[Mapping], digits: int = 4):
     """A pandas table of :func:`compare`'s rows, for display."""
     import pandas as pd
 
-    table = pd.DataFrame(
-        {
+    def shown(r):
+        kind = r.get("kind", "accuracy")
+        half, tolerance = r.get("half_width"), r.get("tolerance")
+        return {
             "experiment": r["experiment"],
             "report": r["report"],
             "reported": "—" if r["reported"] is None else f"{r['reported']:g}",
-            "ours (mean ± std)": mean_std(r["ours"], digits),
+            "ours (mean ± std)": mean_std(r["ours"], digits, kind=kind),
+            "one more run (95%)": "—"
+            if half is None
+            else f"{number(r['mean'], kind, digits)} ± {_short(half, kind)}",
+            "tolerance": "—" if tolerance is None else f"± {_short(tolerance, kind)}",
             "difference": "—"
             if r["reported"] is None
-            else f"{r['mean'] - r['reported']:+.{digits}f}",
+            else _signed(r["mean"] - r["reported"], kind, digits),
             "verdict": r["verdict"],
             "note": r["note"],
         }
-        for r in compared
-    ).set_index("experiment")
+
+    table = pd.DataFrame(shown(r) for r in compared).set_index("experiment")
     if not table["note"].astype(bool).any():
         table = table.drop(columns="note")
     return table
+
+
+def _signed(value: float, kind: str, digits: int) -> str:
+    text = number(value, kind, digits)
+    return text if text.startswith("-") else "+" + text
 
 
 def reported_vs_ours(
     rows: Sequence[Mapping], *, profile: str | None = None, digits: int = 4
 ):
     """Show the reported-vs-ours table with verdicts and store it in the
-    output's metadata.
+    output's metadata (``{"results": ..., "profile": ..., "rule": 2}``).
 
     Returns the compared rows (:func:`compare`), for statements computed from them.
     """
@@ -139,26 +367,43 @@ def reported_vs_ours(
     table = frame(compared, digits)
     publish_display_data(
         {"text/html": table.to_html(), "text/plain": table.to_string()},
-        metadata={METADATA_KEY: {"results": compared, "profile": profile}},
+        metadata={
+            METADATA_KEY: {"results": compared, "profile": profile, "rule": RULE}
+        },
     )
     return compared
 
 
+# --- statements -------------------------------------------------------------------
+
+
 def tally(compared: Sequence[Mapping]) -> str:
-    """``'3 of 4 compared numbers reproduced, 1 differs'``: the table in
-    one sentence."""
+    """``'2 of 5 comparable numbers reproduced, 1 differs, 2 inconclusive; 3 not
+    comparable'``: the table in one sentence."""
     verdicts = [r["verdict"] for r in compared]
-    comparable = [v for v in verdicts if v != NOT_COMPARABLE]
-    parts = [
-        f"{verdicts.count(REPRODUCED)} of {len(comparable)} comparable numbers "
-        "reproduced"
-    ]
-    differ = len(comparable) - verdicts.count(REPRODUCED)
-    if differ:
-        parts.append(f"{differ} differ{'s' if differ == 1 else ''}")
-    if len(comparable) < len(verdicts):
-        parts.append(f"{len(verdicts) - len(comparable)} not comparable")
-    return ", ".join(parts)
+    counts = {
+        label: sum(v.startswith(label) for v in verdicts)
+        for label in (REPRODUCED, "differs", "inconclusive", NOT_COMPARABLE)
+    }
+    comparable = len(verdicts) - counts[NOT_COMPARABLE]
+    text = f"{counts[REPRODUCED]} of {comparable} comparable numbers reproduced"
+    if counts["differs"]:
+        text += f", {counts['differs']} differ{'s' * (counts['differs'] == 1)}"
+    if counts["inconclusive"]:
+        text += f", {counts['inconclusive']} inconclusive"
+    if counts[NOT_COMPARABLE]:
+        text += f"; {counts[NOT_COMPARABLE]} not comparable"
+    return text
+
+
+def decision_tally(agrees: Sequence[bool | None], report: str) -> str:
+    """``'decided as R4 at 2 of 3 decided steps; 1 undecided'``: one entry a step,
+    True/False whether our decision matches the report's, None where ours was
+    undecided (within noise)."""
+    decided = [a for a in agrees if a is not None]
+    text = f"decided as {report} at {sum(decided)} of {len(decided)} decided steps"
+    undecided = len(agrees) - len(decided)
+    return text + (f"; {undecided} undecided" if undecided else "")
 
 
 def ranking(
@@ -169,14 +414,66 @@ def ranking(
     return sorted(means, key=means.get, reverse=higher_is_better)
 
 
-def separated(a: Sequence[float], b: Sequence[float]) -> bool:
-    """True when the means of ``a`` and ``b`` differ by more than twice the larger std
-    (the runs' spread); with single runs, never: one run each cannot tell noise from
-    an effect."""
+def welch_p(a: Sequence[float], b: Sequence[float]) -> float | None:
+    """Welch's two-sample t-test: the two-sided p-value that ``a`` and ``b`` have the
+    same mean; None with fewer than 3 runs in either."""
     a, b = np.asarray(a, float), np.asarray(b, float)
-    if min(len(a), len(b)) < 2:
-        return False
-    return abs(a.mean() - b.mean()) > 2 * max(a.std(ddof=1), b.std(ddof=1))
+    if min(len(a), len(b)) < MIN_RUNS:
+        return None
+    if a.std() == 0 and b.std() == 0:  # no noise at all: any gap is real
+        return 0.0 if a.mean() != b.mean() else 1.0
+    from scipy import stats
+
+    return float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+
+
+def separated(a: Sequence[float], b: Sequence[float]) -> bool:
+    """True when Welch's t-test says the means of ``a`` and ``b`` differ (p < 0.05,
+    at least 3 runs each); never with fewer runs: they cannot tell noise from an
+    effect."""
+    p = welch_p(a, b)
+    return p is not None and p < ALPHA
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}" if p < 0.01 else f"p = {p:.2f}"
+
+
+def spread(a: Sequence[float], b: Sequence[float]) -> str:
+    """What the runs say of the difference between ``a`` and ``b``: ``'beyond noise
+    (Welch's t-test, p = 0.003, n = 3 and 3)'``, ``'a tie within noise (...)'`` or
+    ``'undecided: ...'``."""
+    p = welch_p(a, b)
+    if p is None:
+        return (
+            f"undecided: Welch's t-test needs {MIN_RUNS} runs each "
+            f"(n = {len(a)} and {len(b)})"
+        )
+    where = "beyond noise" if p < ALPHA else "a tie within noise"
+    return f"{where} (Welch's t-test, {_p(p)}, n = {len(a)} and {len(b)})"
+
+
+def leader(
+    scores: Mapping[str, Sequence[float]], *, higher_is_better: bool = True
+) -> str | None:
+    """The name that ranks first when it beats the runner-up beyond noise
+    (:func:`separated`); None for a tie within noise or too few runs."""
+    order = ranking(scores, higher_is_better=higher_is_better)
+    if len(order) == 1 or separated(scores[order[0]], scores[order[1]]):
+        return order[0]
+    return None
+
+
+def first_place(
+    scores: Mapping[str, Sequence[float]], *, higher_is_better: bool = True
+) -> str:
+    """``'**conv** ranks first, ahead of dense beyond noise (...)'``, or ``'no first
+    place: conv vs dense, a tie within noise (...)'``."""
+    first, second = ranking(scores, higher_is_better=higher_is_better)[:2]
+    phrase = spread(scores[first], scores[second])
+    if leader(scores, higher_is_better=higher_is_better) == first:
+        return f"**{first}** ranks first, ahead of {second} {phrase}"
+    return f"no first place: {first} vs {second}, {phrase}"
 
 
 def say(text: str) -> None:
