@@ -103,7 +103,8 @@ NOISE_TEXT = (
     "otherwise it is a tie within noise, or undecided with fewer runs."
 )
 
-__doc__ += "\n" + RULE_TEXT + "\n\n" + NOISE_TEXT + "\n"
+if __doc__:  # None under python -OO
+    __doc__ += "\n" + RULE_TEXT + "\n\n" + NOISE_TEXT + "\n"
 
 
 def kind_of(name: str) -> Kind:
