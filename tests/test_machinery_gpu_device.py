@@ -6,27 +6,17 @@ that starts nothing when the data do not match."""
 import json
 from pathlib import Path
 
+import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from machinery.__main__ import main
 from machinery.gpu import device, file_sha256
 
 
 def write_notebook(path: Path, code: list[str]) -> Path:
-    cells = [{"cell_type": "markdown", "metadata": {}, "source": "# A lab"}]
-    cells += [
-        {
-            "cell_type": "code",
-            "metadata": {},
-            "outputs": [],
-            "execution_count": None,
-            "source": c.splitlines(keepends=True),
-        }
-        for c in code
-    ]
-    path.write_text(
-        json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5})
-    )
+    cells = [new_markdown_cell("# A lab")] + [new_code_cell(c) for c in code]
+    nbformat.write(new_notebook(cells=cells), path)
     return path
 
 
@@ -235,3 +225,25 @@ def test_run_labs_runs_nothing_when_the_data_do_not_match(tmp_path):
     summary = json.loads((out / "summary.json").read_text())
     assert "x.bin" in summary["error"]
     assert summary["labs"][0]["status"] == "not-started"
+
+
+def test_the_device_side_imports_only_the_standard_library():
+    """`python -m machinery gpu run-labs` must start on the bare GPU machine, before
+    the wheels (nbformat, ...) are installed: nothing beyond the standard library."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from machinery.__main__ import parser\n"
+        "import machinery.environment, machinery.gpu.device\n"
+        "parser().parse_args(['gpu', 'run-labs'])\n"
+        "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    loaded = set(done.stdout.split())
+    assert "machinery" in loaded
+    third_party = {"helpers", "numpy", "nbformat", "nbclient", "packaging", "yaml"}
+    assert loaded & third_party == set()
