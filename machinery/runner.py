@@ -28,7 +28,9 @@ from .stamp import describe, helpers_hash, stamp
 from .timing import duration, format_time_split
 
 
-def run(path, profile: str | None = None, timeout: int | None = None, at_once=1):
+def run(
+    path, profile: str | None = None, timeout: int | None = None, at_once: int = 1
+) -> dict:
     """Execute the notebook at ``path`` in ``profile`` (default: ``profile.default()``)
     and store its outputs and provenance in place; return the stamp. With ``at_once``
     labs running at the same time, the kernel's threads are capped at its share of the

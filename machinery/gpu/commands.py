@@ -14,7 +14,7 @@ def add_gpu_parser(sub) -> None:
     gpu = sub.add_parser(
         "gpu",
         help="execute labs on the air-gapped GPU machine (wheels, bundle, run-labs...)",
-        description=GPU_DOC.split("\n")[0],
+        description=GPU_DOC.split("\n\n")[0],
         epilog=GPU_DOC,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
