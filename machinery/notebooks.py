@@ -1,8 +1,9 @@
 """Notebook files: read and write them (atomically, keeping their mode), lock one while
 it is executed, hash its code, find the labs.
 
-The only module that reads or writes a notebook file for the machinery's book
-commands; :mod:`nbformat` is imported when first needed.
+The machinery's one reader and writer of notebooks (the GPU machine's side, which has
+no nbformat before its wheels are in, reads their JSON itself); :mod:`nbformat` is
+imported when first needed.
 """
 
 from __future__ import annotations

@@ -88,6 +88,7 @@ def kill_trees(procs: list[subprocess.Popen], grace: float = 2.0) -> list[list[i
 
 
 def kill_tree(proc: subprocess.Popen, grace: float = 2.0) -> list[int]:
+    """:func:`kill_trees` for one lab."""
     return kill_trees([proc], grace)[0]
 
 
