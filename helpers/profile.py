@@ -38,7 +38,7 @@ def validate(name: str) -> str:
     clear ``ValueError``.
 
     The one rule for every way a profile is given: the environment, a ``profile=``
-    argument, the provenance runner's ``--profile``.
+    argument, the machinery's ``run --profile``.
     """
     cleaned = str(name).strip().lower()
     if cleaned not in PROFILES:

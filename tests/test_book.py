@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import provenance
+from machinery import colab, notebooks
 
-ROOT = provenance.ROOT
+ROOT = notebooks.ROOT
 
 
 def _toc_files():
@@ -25,7 +25,7 @@ def test_book_labs_is_a_link_to_the_real_labs():
 
 def test_every_lab_is_in_the_toc_and_every_toc_lab_exists():
     listed = {f for f in _toc_files() if f.startswith("labs/")}
-    assert listed == {f"labs/{p.stem}" for p in provenance.lab_paths()}
+    assert listed == {f"labs/{p.stem}" for p in notebooks.lab_paths()}
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def site(tmp_path_factory):
 def test_build_executes_nothing_and_renders_every_lab(site):
     html, log = site
     assert "Executing" not in log
-    for lab in provenance.lab_paths():
+    for lab in notebooks.lab_paths():
         page = (html / "labs" / f"{lab.stem}.html").read_text()
         assert "**Provenance.**" not in page and "Provenance." in page
         assert "<img" in page, f"{lab.stem}: no figures rendered"
@@ -56,9 +56,9 @@ def test_build_executes_nothing_and_renders_every_lab(site):
 
 def test_every_lab_has_a_colab_button_to_its_real_notebook(site):
     html, _ = site
-    url, branch = provenance.repository()
+    url, branch = colab.repository()
     repo = url.removeprefix("https://github.com/")
-    for lab in provenance.lab_paths():
+    for lab in notebooks.lab_paths():
         page = (html / "labs" / f"{lab.stem}.html").read_text()
         assert (
             "https://colab.research.google.com/github/"

@@ -6,9 +6,9 @@ import re
 import nbformat
 import pytest
 
-from helpers import provenance
+from machinery import colab, notebooks, stamp
 
-LABS = provenance.lab_paths()
+LABS = notebooks.lab_paths()
 
 # Labs whose page predates these conventions; each lab issue converts its labs
 # (Exercises, helper source shown instead of {literalinclude}) when it re-executes them,
@@ -23,7 +23,7 @@ def _texts(nb):
     prose, shown = [], []
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            if provenance.PROVENANCE_TAG not in cell.metadata.get("tags", []):
+            if stamp.PROVENANCE_TAG not in cell.metadata.get("tags", []):
                 prose.append(cell.source)
         elif cell.cell_type == "code":
             shown.append(cell.source)
@@ -81,7 +81,7 @@ def test_a_planted_number_is_caught_and_a_printed_one_passes():
 
 @pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
 def test_prose_states_no_number_the_run_did_not_print(lab):
-    assert unshown_numbers(provenance.read(lab)) == []
+    assert unshown_numbers(notebooks.read(lab)) == []
 
 
 def exercise_problems(nb) -> list[str]:
@@ -122,7 +122,7 @@ def code_hidden_from_colab(nb) -> bool:
 
 @pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
 def test_each_lab_ends_with_exercises_and_shows_its_code(lab):
-    nb = provenance.read(lab)
+    nb = notebooks.read(lab)
     problems = exercise_problems(nb) + (
         ["{literalinclude} instead of printed source"]
         if code_hidden_from_colab(nb)
@@ -164,12 +164,12 @@ CODE_COLUMN = 88
 def test_code_fits_the_books_code_column(lab):
     if lab.stem in NOT_YET_CONVERTED:
         pytest.skip(f"{lab.stem} not yet converted")
-    nb = provenance.read(lab)
+    nb = notebooks.read(lab)
     long = [
         line
         for cell in nb.cells
         if cell.cell_type == "code"
-        and provenance.COLAB_TAG not in cell.metadata.get("tags", [])  # collapsed
+        and colab.COLAB_TAG not in cell.metadata.get("tags", [])  # collapsed
         for line in cell.source.splitlines()
         if len(line) > CODE_COLUMN
     ]

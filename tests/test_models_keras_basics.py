@@ -6,7 +6,8 @@ import shutil
 import numpy as np
 import pytest
 
-from helpers import models_keras, provenance
+from helpers import models_keras
+from machinery import notebooks, runner
 
 
 def _counts(model):
@@ -108,10 +109,10 @@ def test_the_lab_runs_on_the_torch_backend(tmp_path, monkeypatch):
     monkeypatch.setenv("KERAS_BACKEND", "torch")
     monkeypatch.setenv("LABS_PROFILE", "smoke")
     lab = tmp_path / "keras_basics.ipynb"
-    shutil.copy(provenance.LABS / "keras_basics.ipynb", lab)
-    record = provenance.run(lab, profile="smoke")
+    shutil.copy(notebooks.LABS / "keras_basics.ipynb", lab)
+    record = runner.run(lab, profile="smoke")
     assert record["keras_backend"] == "torch"
-    nb = provenance.read(lab)
+    nb = notebooks.read(lab)
     code = [c for c in nb.cells if c.cell_type == "code"]
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, errors[0]

@@ -3,9 +3,9 @@ not stale."""
 
 import pytest
 
-from helpers import provenance
+from machinery import check, notebooks
 
-LABS = provenance.lab_paths()
+LABS = notebooks.lab_paths()
 
 
 def test_there_are_labs():
@@ -14,7 +14,7 @@ def test_there_are_labs():
 
 @pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
 def test_stored_outputs_match_the_code(lab):
-    assert provenance.problems(lab) == []
+    assert check.problems(lab) == []
 
 
 # Executed before the `cpu` profile existed: on a CPU, with reduced settings, stamped
@@ -25,13 +25,13 @@ STAMPED_FULL_ON_A_CPU: set[str] = set()
 
 @pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
 def test_stored_outputs_come_from_a_cpu_or_full_run(lab):
-    record = provenance.read(lab).metadata["provenance"]
+    record = notebooks.read(lab).metadata["provenance"]
     assert record["profile"] in ("cpu", "full"), f"{lab.name}: {record['profile']} run"
 
 
 @pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
 def test_a_page_made_on_a_cpu_says_cpu(lab):
-    record = provenance.read(lab).metadata["provenance"]
+    record = notebooks.read(lab).metadata["provenance"]
     on_cpu = record["device"].startswith("CPU")
     if lab.stem in STAMPED_FULL_ON_A_CPU:
         assert on_cpu and record["profile"] == "full", (
@@ -50,7 +50,7 @@ def test_helpers_are_imported_before_any_framework(lab):
     crash (helpers/__init__)."""
     import re
 
-    code = "\n".join(provenance.code_sources(provenance.read(lab)))
+    code = "\n".join(notebooks.code_sources(notebooks.read(lab)))
     first = {
         name: m.start()
         for name in ("helpers", "keras", "tensorflow", "torch", "jax")
@@ -66,7 +66,7 @@ def test_helpers_are_imported_before_any_framework(lab):
 def test_labs_stay_backend_neutral(lab):
     import re
 
-    code = "\n".join(provenance.code_sources(provenance.read(lab)))
+    code = "\n".join(notebooks.code_sources(notebooks.read(lab)))
     assert not re.search(r"\b(import tensorflow|from tensorflow|tf\.)", code), (
         f"{lab.name} uses TensorFlow directly"
     )

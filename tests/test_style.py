@@ -1,14 +1,14 @@
-"""One formatter and linter (ruff, configured in pyproject.toml) for helpers, tests
-and tools."""
+"""One formatter and linter (ruff, configured in pyproject.toml) for helpers,
+machinery, tests and tools."""
 
 import shutil
 import subprocess
 
 import pytest
 
-from helpers import provenance
+from machinery import notebooks
 
-PATHS = ["helpers", "tests", "tools", "conftest.py", "labs/conftest.py"]
+PATHS = ["helpers", "machinery", "tests", "tools", "conftest.py", "labs/conftest.py"]
 RUFF = shutil.which("ruff")
 
 
@@ -18,6 +18,6 @@ RUFF = shutil.which("ruff")
 def test_ruff_passes(command):
     assert RUFF, "ruff is not installed: pip install -r requirements.txt"
     result = subprocess.run(
-        [RUFF, *command, *PATHS], cwd=provenance.ROOT, capture_output=True, text=True
+        [RUFF, *command, *PATHS], cwd=notebooks.ROOT, capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

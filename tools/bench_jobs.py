@@ -1,4 +1,4 @@
-"""What ``python -m helpers.provenance run --jobs 2`` buys on this CPU: two lab nets
+"""What ``python -m machinery run --jobs 2`` buys on this CPU: two lab nets
 trained as whole processes, one after another with every core (what ``--jobs 1`` does)
 against the same two at once, each capped at its share of the cores (what ``--jobs 2``
 does), interleaved, as ratios.
@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from helpers import provenance  # noqa: E402
+from machinery import environment  # noqa: E402
 
 DEFAULT_PAIRS = ("basenet+SimpleCNN", "tominet+tominet", "SimpleCNN+AlexNet32")
 
@@ -49,7 +49,7 @@ def job(net: str, args, threads: int | None) -> subprocess.Popen:
     """``net``'s job as a process; ``threads`` caps its threads as the runner does."""
     env = dict(os.environ)
     if threads:
-        env.update(dict.fromkeys(provenance.THREAD_VARS, str(threads)))
+        env.update(dict.fromkeys(environment.THREAD_VARS, str(threads)))
     command = [sys.executable, __file__, "--one", net, "--n", str(args.n)]
     command += ["--n-test", str(args.n_test), "--epochs", str(args.epochs)]
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL)
@@ -59,7 +59,7 @@ def timed(nets, args, at_once: bool) -> float:
     """Wall seconds for ``nets`` one after another (every core) or all at once."""
     start = time.perf_counter()
     if at_once:
-        threads = provenance.threads_per_lab(len(nets))
+        threads = environment.threads_per_lab(len(nets))
         procs = [job(net, args, threads) for net in nets]
     else:
         procs = []
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
         return 0
     print(
         f"{os.cpu_count()} cores; {args.n:,} images, {args.epochs} epoch(s), "
-        f"{args.repeats} repeats; at once: {provenance.threads_per_lab(2)} thread(s) "
+        f"{args.repeats} repeats; at once: {environment.threads_per_lab(2)} thread(s) "
         "each",
         flush=True,
     )

@@ -5,7 +5,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers import provenance
+from machinery import check, colab, notebooks, runner, stamp
+from machinery.__main__ import main
 
 
 def _notebook(*sources):
@@ -24,12 +25,12 @@ def _notebook(*sources):
 
 def test_code_hash_follows_code_not_prose_or_trailing_space():
     nb = _notebook("x = 1\nprint(x)")
-    base = provenance.code_hash(nb)
+    base = notebooks.code_hash(nb)
     nb.cells.append(new_markdown_cell("more prose"))
     nb.cells[1].source = "x = 1   \nprint(x)\n"
-    assert provenance.code_hash(nb) == base
+    assert notebooks.code_hash(nb) == base
     nb.cells[1].source = "x = 2\nprint(x)"
-    assert provenance.code_hash(nb) != base
+    assert notebooks.code_hash(nb) != base
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +44,7 @@ def executed(tmp_path_factory):
         ),
         path,
     )
-    record = provenance.run(path, profile="smoke", timeout=120)
+    record = runner.run(path, profile="smoke", timeout=120)
     return path, record
 
 
@@ -54,8 +55,8 @@ def test_run_stores_outputs_and_provenance(executed):
     assert record["profile"] == "smoke"
     assert record["device"].startswith(("CPU: ", "GPU: "))
     assert {"python", "keras", "numpy", "torch"} <= set(record["versions"])
-    assert record["code_sha256"] == provenance.code_hash(nb)
-    assert record["helpers_sha256"] == provenance.helpers_hash()
+    assert record["code_sha256"] == notebooks.code_hash(nb)
+    assert record["helpers_sha256"] == stamp.helpers_hash()
     assert record["data_files"] == []  # it read none
     assert (
         record["time_split_s"]["sections"][0]["heading"] == "(before the first section)"
@@ -77,17 +78,17 @@ def test_run_puts_the_note_under_the_title_and_the_colab_cell_first(executed):
     )
     assert "`smoke` profile" in nb.cells[1].source
     first_code = next(c for c in nb.cells if c.cell_type == "code")
-    assert first_code.source == provenance.colab_cell_source()
-    assert provenance.problems(executed[0]) == []
+    assert first_code.source == colab.colab_cell_source()
+    assert check.problems(executed[0]) == []
 
 
 def test_rerun_replaces_the_note_rather_than_adding_one(executed, tmp_path):
     path = tmp_path / "again.ipynb"
     path.write_bytes(executed[0].read_bytes())
-    provenance.run(path, profile="smoke", timeout=120)
+    runner.run(path, profile="smoke", timeout=120)
     nb = nbformat.read(path, as_version=4)
     assert sum("**Provenance.**" in c.source for c in nb.cells) == 1
-    assert sum(c.source == provenance.colab_cell_source() for c in nb.cells) == 1
+    assert sum(c.source == colab.colab_cell_source() for c in nb.cells) == 1
 
 
 @pytest.mark.parametrize(
@@ -127,15 +128,15 @@ def test_problems_names_each_kind_of_untrustworthy_output(
     spoil(nb)
     path = tmp_path / "spoilt.ipynb"
     nbformat.write(nb, path)
-    assert any(expected in p for p in provenance.problems(path))
-    assert provenance.main(["check", str(path)]) == 1
+    assert any(expected in p for p in check.problems(path))
+    assert main(["check", str(path)]) == 1
 
 
 def test_colab_cell_installs_from_the_configured_repository_only_in_colab():
     import yaml
 
-    config = yaml.safe_load((provenance.ROOT / "_config.yml").read_text())
-    source = provenance.colab_cell_source()
+    config = yaml.safe_load((notebooks.ROOT / "_config.yml").read_text())
+    source = colab.colab_cell_source()
     assert (
         f"git+{config['repository']['url']}@{config['repository']['branch']}" in source
     )
@@ -155,7 +156,7 @@ def test_coalesce_streams_keeps_what_a_live_notebook_shows():
         new_output("stream", name="stderr", text="warn\n"),
         new_output("stream", name="stdout", text="end\n"),
     ]
-    merged = provenance.coalesce_streams(outputs)
+    merged = runner.coalesce_streams(outputs)
     assert [(o.name, o.text) for o in merged] == [
         ("stdout", "bar 100%\nnext line\n"),
         ("stderr", "warn\n"),
@@ -166,9 +167,9 @@ def test_coalesce_streams_keeps_what_a_live_notebook_shows():
 def test_kernels_import_this_checkouts_helpers(tmp_path):
     path = tmp_path / "where.ipynb"
     nbformat.write(_notebook("import helpers\nprint(helpers.__file__)"), path)
-    provenance.run(path, profile="smoke", timeout=120)
+    runner.run(path, profile="smoke", timeout=120)
     printed = nbformat.read(path, as_version=4).cells[-1].outputs[0].text
-    assert printed.strip() == str(provenance.ROOT / "helpers" / "__init__.py")
+    assert printed.strip() == str(notebooks.ROOT / "helpers" / "__init__.py")
 
 
 def test_tensorflow_warnings_stay_out_of_stored_outputs(tmp_path):
@@ -186,6 +187,6 @@ def test_tensorflow_warnings_stay_out_of_stored_outputs(tmp_path):
         ),
         path,
     )
-    provenance.run(path, profile="smoke", timeout=120)
+    runner.run(path, profile="smoke", timeout=120)
     outputs = nbformat.read(path, as_version=4).cells[-1].outputs
     assert [o.get("text") for o in outputs] == ["done\n"]

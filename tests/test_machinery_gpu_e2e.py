@@ -1,7 +1,7 @@
-"""End to end, on this CPU: `gpu_bundle.py bundle`, then `run-labs` exactly as on the
-GPU machine (the same command, the smoke profile, --no-install since the wheels are
-cp312), then `unpack`. SLOW: about a minute (one real lab, permuted_mnist, in smoke; two
-tiny notebooks).
+"""End to end, on this CPU: `python -m machinery gpu bundle`, then `gpu run-labs`
+exactly as on the GPU machine (the same command, the smoke profile, --no-install since
+the wheels are cp312), then `gpu unpack`. SLOW: about a minute (one real lab,
+permuted_mnist, in smoke; two tiny notebooks).
 
 1. A generous deadline: permuted_mnist and a tiny notebook both finish and come back.
 2. A deadline too short for a notebook that sleeps: the tiny one finishes and is packed,
@@ -9,6 +9,7 @@ tiny notebooks).
    is neither packed nor changed, and the script exits before the deadline.
 """
 
+import hashlib
 import json
 import os
 import shutil
@@ -21,7 +22,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-TOOL = ROOT / "tools" / "gpu_bundle.py"
+GPU = [sys.executable, "-m", "machinery", "gpu"]
+DATA = b"not read in smoke"  # stands for the MNIST file permuted_mnist's stamp lists
 
 
 def notebook(path: Path, code: list[str]) -> None:
@@ -45,17 +47,25 @@ def notebook(path: Path, code: list[str]) -> None:
 
 
 def make_repo(folder: Path) -> Path:
-    """A copy of what the runner needs: helpers/, _config.yml, tools/ and three labs."""
+    """A copy of what the runner needs: helpers/, machinery/, _config.yml and three
+    labs; permuted_mnist's stamp lists one stand-in data file."""
     (folder / "labs").mkdir(parents=True)
-    shutil.copytree(
-        ROOT / "helpers",
-        folder / "helpers",
-        ignore=shutil.ignore_patterns("__pycache__"),
-    )
+    for package in ("helpers", "machinery"):
+        shutil.copytree(
+            ROOT / package,
+            folder / package,
+            ignore=shutil.ignore_patterns("__pycache__"),
+        )
     shutil.copy(ROOT / "_config.yml", folder)
-    (folder / "tools").mkdir()
-    shutil.copy(TOOL, folder / "tools")
-    shutil.copy(ROOT / "labs" / "permuted_mnist.ipynb", folder / "labs")
+    nb = json.loads((ROOT / "labs" / "permuted_mnist.ipynb").read_text())
+    nb["metadata"]["provenance"]["data_files"] = [
+        {
+            "path": "mnist/train-images-idx3-ubyte.gz",
+            "root": "LABS_DATA_DIR",
+            "sha256": hashlib.sha256(DATA).hexdigest(),
+        }
+    ]
+    (folder / "labs" / "permuted_mnist.ipynb").write_text(json.dumps(nb))
     notebook(folder / "labs" / "quick.ipynb", ["print('quick')"])
     notebook(folder / "labs" / "sleepy.ipynb", ["import time\ntime.sleep(600)"])
     return folder
@@ -64,7 +74,7 @@ def make_repo(folder: Path) -> Path:
 def run_labs(
     repo: Path, out: Path, *args: str
 ) -> tuple[subprocess.CompletedProcess, float]:
-    cmd = [sys.executable, "tools/gpu_bundle.py", "run-labs", "--bundle", ".bundle"]
+    cmd = GPU + ["run-labs", "--bundle", ".bundle"]
     cmd += ["--out", str(out), "--no-install", "--poll-s", "0.2", *args]
     env = dict(os.environ, MPLBACKEND="Agg")  # must not reach the kernels
     start = time.monotonic()
@@ -79,14 +89,15 @@ def test_bundle_run_labs_and_unpack_on_this_cpu(tmp_path):
     here = make_repo(tmp_path / "here")
     source = tmp_path / "data" / "mnist"
     source.mkdir(parents=True)
-    (source / "train-images-idx3-ubyte.gz").write_bytes(b"not read in smoke")
+    (source / "train-images-idx3-ubyte.gz").write_bytes(DATA)
     wheels = tmp_path / "whl"
     wheels.mkdir()
     (wheels / "requirements.lock").write_text("")
     (wheels / "keras-0-py3-none-any.whl").write_bytes(b"not installed here")
     labs = [f"labs/{n}.ipynb" for n in ("permuted_mnist", "quick", "sleepy")]
     made = subprocess.run(
-        [sys.executable, "tools/gpu_bundle.py", "bundle", "--labs", *labs]
+        GPU
+        + ["bundle", "--labs", *labs]
         + ["--source", str(source.parent), "--wheels", str(wheels)]
         + ["--profile", "smoke", "--workers", "2"],
         cwd=there,
@@ -94,7 +105,13 @@ def test_bundle_run_labs_and_unpack_on_this_cpu(tmp_path):
         text=True,
     )
     assert made.returncode == 0, made.stderr
-    assert 'run-labs --bundle .bundle --out "$OUT" --deadline-s 540' in made.stdout
+    assert (
+        'python3 -m machinery gpu run-labs --bundle .bundle --out "$OUT" '
+        "--deadline-s 540" in made.stdout
+    )
+    assert json.loads((there / ".bundle" / "manifest.json").read_text())["data"] == [
+        "mnist/train-images-idx3-ubyte.gz"
+    ]
     original = {n: (there / n).read_bytes() for n in labs}
 
     # 1. both finish and come back
@@ -112,8 +129,7 @@ def test_bundle_run_labs_and_unpack_on_this_cpu(tmp_path):
         assert sorted(tar.getnames()) == labs[:2]
     logs = here / "returned-logs"
     unpacked = subprocess.run(
-        [sys.executable, "tools/gpu_bundle.py", "unpack", str(out1)]
-        + ["--logs-dir", str(logs)],
+        GPU + ["unpack", str(out1)] + ["--logs-dir", str(logs)],
         cwd=here,
         capture_output=True,
         text=True,
@@ -156,8 +172,7 @@ def test_bundle_run_labs_and_unpack_on_this_cpu(tmp_path):
         assert sorted(tar.getnames()) == ["logs/quick.log", "logs/sleepy.log"]
     assert len(list(out2.iterdir())) <= 8
     unpacked = subprocess.run(
-        [sys.executable, "tools/gpu_bundle.py", "unpack", str(out2), "--force"]
-        + ["--logs-dir", str(logs)],
+        GPU + ["unpack", str(out2), "--force"] + ["--logs-dir", str(logs)],
         cwd=here,
         capture_output=True,
         text=True,

@@ -1,5 +1,6 @@
-"""The provenance runner as a tool: batches, locks, safe writes, time split, data files,
-clear errors. Tiny notebooks in tmp_path; the kernels started here cost ~2 s each."""
+"""The machinery's runner as a tool: batches, locks, safe writes, time split, data
+files, clear errors. Tiny notebooks in tmp_path; the kernels started here cost ~2 s
+each."""
 
 import contextlib
 import errno
@@ -16,8 +17,18 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers import provenance
 from helpers.data import sources as datasets_sources
+from machinery import (
+    MachineryError,
+    check,
+    colab,
+    environment,
+    notebooks,
+    runner,
+    stamp,
+    timing,
+)
+from machinery.__main__ import main
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 READS_DATA = """\
@@ -72,12 +83,12 @@ def batch(tmp_path_factory):
         mp.chdir(root)
         mp.setenv("LABS_DATA_DIR", "data")
         mp.setenv("LABS_CACHE_DIR", "cache")
-        code = provenance.main(["run", "labs", "--profile", "SMOKE", "--profile-time"])
+        code = main(["run", "labs", "--profile", "SMOKE", "--profile-time"])
     return dict(root=root, labs=labs, code=code, out=out.getvalue(), before=before)
 
 
 def _record(path):
-    return provenance.read(path).metadata["provenance"]
+    return notebooks.read(path).metadata["provenance"]
 
 
 def test_a_failing_lab_does_not_stop_the_batch_and_is_left_as_it_was(batch):
@@ -88,7 +99,7 @@ def test_a_failing_lab_does_not_stop_the_batch_and_is_left_as_it_was(batch):
     assert "Failed (left as they were): b_failing.ipynb." in out
     assert "Executed and stamped: a_ok.ipynb, c_ok2.ipynb." in out
     assert _leftovers(batch["labs"]) == []
-    assert not any(provenance.lock_path(p).exists() for p in batch["labs"].iterdir())
+    assert not any(notebooks.lock_path(p).exists() for p in batch["labs"].iterdir())
 
 
 def test_the_table_names_profile_device_wall_time_and_result(batch):
@@ -103,7 +114,7 @@ def test_the_table_names_profile_device_wall_time_and_result(batch):
         "result",
     ]
     rows = {line.split()[0]: line for line in lines[header + 1 : header + 4]}
-    device = provenance.device_name()
+    device = environment.device_name()
     for name in ("a_ok", "b_failing", "c_ok2"):
         row = rows[str(Path("labs") / f"{name}.ipynb")]
         assert " smoke " in row and device in row and " s " in row
@@ -125,15 +136,15 @@ def test_the_stamp_lists_each_data_file_read_once_relative_to_its_root(batch):
             "sha256": datasets_sources.file_hash(sample),
         },
     ]
-    assert record["helpers_sha256"] == provenance.helpers_hash()
-    note = provenance.summary(record)
-    assert f"helpers SHA-256 `{provenance.helpers_hash()[:12]}`" in note
+    assert record["helpers_sha256"] == stamp.helpers_hash()
+    note = stamp.provenance_note(record)
+    assert f"helpers SHA-256 `{stamp.helpers_hash()[:12]}`" in note
     assert "2 data files read" in note
     assert _record(batch["labs"] / "c_ok2.ipynb")["data_files"] == []
 
 
 def test_relative_data_and_cache_folders_are_the_callers_not_the_kernels(batch):
-    nb = provenance.read(batch["labs"] / "a_ok.ipynb")
+    nb = notebooks.read(batch["labs"] / "a_ok.ipynb")
     printed = next(c for c in nb.cells if "ds.fetch" in c.source).outputs[0].text
     root = batch["root"].resolve()
     assert printed.split() == [str(root / "data"), str(root / "cache")]
@@ -162,19 +173,19 @@ def test_check_notes_labs_made_with_other_helpers_without_failing(
 ):
     path = tmp_path / "lab.ipynb"
     path.write_bytes((batch["labs"] / "c_ok2.ipynb").read_bytes())
-    assert provenance.notes(path) == []
-    assert provenance.main(["check", "--times", str(path)]) == 0
+    assert check.notes(path) == []
+    assert main(["check", "--times", str(path)]) == 0
     assert "Where the time went in" in capsys.readouterr().out
     for helpers, expected in (
         ("0" * 64, "the helpers changed"),
         (None, "no helpers hash"),
     ):
-        nb = provenance.read(path)
+        nb = notebooks.read(path)
         nb.metadata["provenance"]["helpers_sha256"] = helpers
         nbformat.write(nb, path)
-        assert expected in provenance.notes(path)[0]
-        assert provenance.problems(path) == []  # a note, not a problem
-        assert provenance.main(["check", str(path)]) == 0
+        assert expected in check.notes(path)[0]
+        assert check.problems(path) == []  # a note, not a problem
+        assert main(["check", str(path)]) == 0
         out = capsys.readouterr().out
         assert out.startswith(f"{path}: note: ") and expected in out
 
@@ -192,27 +203,27 @@ def test_jobs_run_labs_at_once_with_the_cores_shared_out(tmp_path, capsys):
     # a and b start together (the first two of three unknown labs); c fails after them
     for name in ("a", "b"):
         _write(
-            labs / f"{name}.ipynb", f"THREAD_VARS = {provenance.THREAD_VARS!r}", SLEEPS
+            labs / f"{name}.ipynb", f"THREAD_VARS = {environment.THREAD_VARS!r}", SLEEPS
         )
     failing = _write(labs / "c.ipynb", "1 / 0")
     before = failing.read_bytes()
-    assert provenance.main(["run", str(labs), "--profile", "smoke", "--jobs", "2"]) == 1
+    assert main(["run", str(labs), "--profile", "smoke", "--jobs", "2"]) == 1
     out = capsys.readouterr().out
     assert "3 labs (smoke), 2 at a time," in out
     assert "Failed (left as they were): c.ipynb." in out
     assert "Executed and stamped: a.ipynb, b.ipynb." in out
     assert failing.read_bytes() == before
-    threads = provenance.threads_per_lab(2)
+    threads = environment.threads_per_lab(2)
     spans = []
     for name in ("a", "b"):
-        nb = provenance.read(labs / f"{name}.ipynb")
+        nb = notebooks.read(labs / f"{name}.ipynb")
         start, end, *caps = nb.cells[-1].outputs[0].text.split()
         spans.append((float(start), float(end)))
-        assert caps == [str(threads)] * len(provenance.THREAD_VARS)
+        assert caps == [str(threads)] * len(environment.THREAD_VARS)
         record = nb.metadata["provenance"]
         assert (record["labs_at_once"], record["threads"]) == (2, threads)
         each = f"thread{'s' * (threads != 1)} each"
-        assert f"2 labs at a time, {threads} {each}" in provenance.summary(record)
+        assert f"2 labs at a time, {threads} {each}" in stamp.provenance_note(record)
     (a_start, a_end), (b_start, b_end) = spans
     assert a_start < b_end and b_start < a_end  # they overlapped
 
@@ -220,21 +231,21 @@ def test_jobs_run_labs_at_once_with_the_cores_shared_out(tmp_path, capsys):
 def test_one_lab_at_a_time_keeps_every_core_and_says_nothing_of_sharing(batch):
     record = _record(batch["labs"] / "a_ok.ipynb")
     assert (record["labs_at_once"], record["threads"]) == (1, os.cpu_count())
-    assert "at a time" not in provenance.summary(record)
+    assert "at a time" not in stamp.provenance_note(record)
 
 
 def test_the_cores_are_shared_out_at_least_one_each(monkeypatch):
     monkeypatch.setattr(os, "cpu_count", lambda: 16)
-    assert [provenance.threads_per_lab(j) for j in (1, 2, 3, 16, 40)] == [
+    assert [environment.threads_per_lab(j) for j in (1, 2, 3, 16, 40)] == [
         16,
         8,
         5,
         1,
         1,
     ]
-    env = provenance.kernel_env("smoke", Path("log"), threads=5)
-    assert {v: env[v] for v in provenance.THREAD_VARS} == dict.fromkeys(
-        provenance.THREAD_VARS, "5"
+    env = environment.kernel_env("smoke", Path("log"), threads=5)
+    assert {v: env[v] for v in environment.THREAD_VARS} == dict.fromkeys(
+        environment.THREAD_VARS, "5"
     )
 
 
@@ -242,21 +253,21 @@ def test_labs_go_longest_first_and_unknown_ones_before_all(tmp_path):
     def lab(name, profile=None, wall=None):
         path = _write(tmp_path / f"{name}.ipynb", "print(1)")
         if profile:
-            nb = provenance.read(path)
+            nb = notebooks.read(path)
             nb.metadata["provenance"] = {"profile": profile, "wall_time_s": wall}
             nbformat.write(nb, path)
         return path
 
     paths = [lab("short", "cpu", 10), lab("long", "cpu", 600), lab("never"),
              lab("smoke_only", "smoke", 9000), lab("middle", "cpu", 60)]  # fmt: skip
-    order = [p.stem for p in provenance.longest_first(paths, "cpu")]
+    order = [p.stem for p in runner.longest_first(paths, "cpu")]
     assert order == ["never", "smoke_only", "long", "middle", "short"]
 
 
 @pytest.mark.parametrize("jobs", ["0", "-1", "two"])
 def test_jobs_must_be_a_whole_number_from_one(jobs, capsys, tmp_path):
     with pytest.raises(SystemExit) as exit_:
-        provenance.main(["run", str(tmp_path), "--jobs", jobs])
+        main(["run", str(tmp_path), "--jobs", jobs])
     assert exit_.value.code == 2
     assert f"{jobs!r}: give a whole number, 1 or more" in capsys.readouterr().err
 
@@ -273,8 +284,8 @@ def test_a_second_run_of_the_same_notebook_is_refused_and_a_dead_holder_blocks_n
         [
             sys.executable,
             "-c",
-            "import sys, time\nfrom helpers import provenance\n"
-            "lock = provenance.exclusive(sys.argv[1])\nlock.__enter__()\n"
+            "import sys, time\nfrom machinery import notebooks\n"
+            "lock = notebooks.exclusive(sys.argv[1])\nlock.__enter__()\n"
             "print('held', flush=True)\n"
             "time.sleep(120)",
             str(path),
@@ -284,19 +295,19 @@ def test_a_second_run_of_the_same_notebook_is_refused_and_a_dead_holder_blocks_n
     )
     try:
         assert holder.stdout.readline().strip() == "held"
-        with pytest.raises(provenance.ProvenanceError, match="already being executed"):
-            provenance.run(path, "smoke")
-        assert provenance.main(["run", str(path), "--profile", "smoke"]) == 1
+        with pytest.raises(MachineryError, match="already being executed"):
+            runner.run(path, "smoke")
+        assert main(["run", str(path), "--profile", "smoke"]) == 1
         out = capsys.readouterr().out
         assert f"skipped: {path} is already being executed (process {holder.pid}" in out
         assert "Skipped (not executed): lab.ipynb." in out
     finally:
         holder.kill()  # as a crash would: the system drops its lock
         holder.wait()
-    assert provenance.lock_path(path).exists()  # left by the killed holder ...
-    with provenance.exclusive(path):  # ... and blocking nothing
+    assert notebooks.lock_path(path).exists()  # left by the killed holder ...
+    with notebooks.exclusive(path):  # ... and blocking nothing
         pass
-    assert not provenance.lock_path(path).exists()  # removed when released
+    assert not notebooks.lock_path(path).exists()  # removed when released
     assert path.read_bytes() == before
     assert _leftovers(tmp_path) == []
 
@@ -329,9 +340,9 @@ def test_an_unwritable_notebook_or_folder_is_refused_before_executing(
     path = _write(tmp_path / "lab" / "lab.ipynb", "print(1)")
     before = path.read_bytes()
     with _unwritable(path if what == "notebook" else path.parent):
-        with pytest.raises(provenance.ProvenanceError, match="cannot be written"):
-            provenance.check_writable(path)
-        assert provenance.main(["run", str(path), "--profile", "smoke"]) == 1
+        with pytest.raises(MachineryError, match="cannot be written"):
+            notebooks.check_writable(path)
+        assert main(["run", str(path), "--profile", "smoke"]) == 1
     out = capsys.readouterr().out
     target = path if what == "notebook" else f"the folder {path.parent}"
     assert f"skipped: {target} cannot be written (" in out
@@ -351,13 +362,13 @@ def test_a_write_stopped_by_the_file_size_limit_leaves_the_original(tmp_path):
     script = textwrap.dedent(
         """\
         import errno, resource, signal, sys
-        from helpers import provenance
-        nb = provenance.read(sys.argv[1])
+        from machinery import notebooks
+        nb = notebooks.read(sys.argv[1])
         nb.cells[-1].source = "x" * 200_000
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (50_000, 50_000))
         try:
-            provenance.write(nb, sys.argv[1])
+            notebooks.write(nb, sys.argv[1])
         except OSError as e:
             print(errno.errorcode[e.errno])
         """
@@ -376,7 +387,7 @@ def test_a_full_disk_while_storing_an_executed_notebook_leaves_the_original(
     path = _write(tmp_path / "lab.ipynb", "print(1)")
     path.chmod(0o640)
     before = path.read_bytes()
-    real = provenance.atomic_write
+    real = notebooks.atomic_write
 
     @contextlib.contextmanager
     def full_disk(dest, suffix):
@@ -392,27 +403,27 @@ def test_a_full_disk_while_storing_an_executed_notebook_leaves_the_original(
 
             yield HalfWritten()
 
-    monkeypatch.setattr(provenance, "atomic_write", full_disk)
+    monkeypatch.setattr(notebooks, "atomic_write", full_disk)
     with pytest.raises(OSError, match="No space left"):
-        provenance.run(path, "smoke", timeout=60)
+        runner.run(path, "smoke", timeout=60)
     assert path.read_bytes() == before
     assert _leftovers(tmp_path) == []
     monkeypatch.undo()
-    nb = provenance.read(path)
-    provenance.write(nb, path)  # the real thing keeps the file's permissions
+    nb = notebooks.read(path)
+    notebooks.write(nb, path)  # the real thing keeps the file's permissions
     assert path.stat().st_mode & 0o777 == 0o640
     assert path.read_bytes() == before
 
 
 def test_sync_colab_writes_only_what_changed(tmp_path, capsys):
     path = _write(tmp_path / "lab.ipynb", "print(1)")
-    assert provenance.main(["sync-colab", str(path)]) == 0
+    assert main(["sync-colab", str(path)]) == 0
     assert "Colab cell updated" in capsys.readouterr().out
     synced = path.read_bytes()
-    assert provenance.code_sources(provenance.read(path))[0] == (
-        provenance.colab_cell_source()
+    assert notebooks.code_sources(notebooks.read(path))[0] == (
+        colab.colab_cell_source()
     )
-    assert provenance.main(["sync-colab", str(path)]) == 0
+    assert main(["sync-colab", str(path)]) == 0
     assert path.read_bytes() == synced and capsys.readouterr().out == ""
     assert _leftovers(tmp_path) == []
 
@@ -436,7 +447,7 @@ def test_a_path_that_is_no_notebook_is_one_clear_message(
 ):
     ok = _write(tmp_path / "ok" / "fine.ipynb", "print(1)")
     before = ok.read_bytes()
-    assert provenance.main([command, str(ok), str(make(tmp_path))]) == 2
+    assert main([command, str(ok), str(make(tmp_path))]) == 2
     out, err = capsys.readouterr()
     assert err.startswith("error: ") and expected in err, err
     assert "Traceback" not in err + out and len(err.splitlines()) == 1
@@ -450,7 +461,7 @@ def _text(path, text):
 
 def test_a_profile_is_checked_by_the_one_rule(capsys):
     with pytest.raises(SystemExit) as exit_:
-        provenance.main(["run", "labs", "--profile", "fast"])
+        main(["run", "labs", "--profile", "fast"])
     assert exit_.value.code == 2
     assert (
         "'fast' is not a profile; use one of smoke, cpu, full"
@@ -463,11 +474,11 @@ def test_without_a_profile_the_default_is_used(monkeypatch, tmp_path):
     used = []
     monkeypatch.setattr("helpers.profile.default", lambda: "cpu")
     monkeypatch.setattr(
-        provenance,
+        runner,
         "run_all",
         lambda paths, profile, timeout, jobs: used.append((profile, jobs)) or [],
     )
-    assert provenance.main(["run", str(path)]) == 0
+    assert main(["run", str(path)]) == 0
     assert used == [("cpu", 1)]
 
 
@@ -475,8 +486,8 @@ def test_sync_colab_without_a_repository_says_what_to_add(
     tmp_path, monkeypatch, capsys
 ):
     config = _text(tmp_path / "_config.yml", "title: A book\n")
-    monkeypatch.setattr(provenance, "CONFIG", config)
-    assert provenance.main(["sync-colab"]) == 2
+    monkeypatch.setattr(colab, "CONFIG", config)
+    assert main(["sync-colab"]) == 2
     err = capsys.readouterr().err
     assert f"{config} names no repository" in err and "repository:\n" in err
 
@@ -484,16 +495,16 @@ def test_sync_colab_without_a_repository_says_what_to_add(
 def test_an_interrupted_batch_says_which_labs_were_not_executed(monkeypatch, tmp_path):
     paths = [_write(tmp_path / f"{n}.ipynb", "print(1)") for n in ("a", "b", "c")]
 
-    def fake_run(path, profile, timeout, threads, at_once):
+    def fake_run(path, profile, timeout, at_once):
         if path.stem == "b":
             raise KeyboardInterrupt
         return {"wall_time_s": 1.0, "device": "CPU: test"}
 
-    monkeypatch.setattr(provenance, "run", fake_run)
+    monkeypatch.setattr(runner, "run", fake_run)
     with contextlib.redirect_stdout(io.StringIO()):
-        outcomes = provenance.run_all(paths, "cpu")
+        outcomes = runner.run_all(paths, "cpu")
     assert [o.result for o in outcomes] == ["ok", *["skipped: interrupted"] * 2]
-    assert "Skipped (not executed): b.ipynb, c.ipynb." in provenance.table(outcomes)
+    assert "Skipped (not executed): b.ipynb, c.ipynb." in runner.table(outcomes)
 
 
 # --- the pieces -----------------------------------------------------------------------
@@ -514,7 +525,7 @@ def test_an_interrupted_batch_says_which_labs_were_not_executed(monkeypatch, tmp
     ],
 )
 def test_headings_map_to_phases(heading, phase):
-    assert provenance.phase(heading) == phase
+    assert timing.phase(heading) == phase
 
 
 def test_time_split_from_the_timestamps_nbclient_stores():
@@ -529,7 +540,7 @@ def test_time_split_from_the_timestamps_nbclient_stores():
     timed(nb.cells[1], 0, 0.25)
     timed(nb.cells[3], 1, 3.5)
     timed(nb.cells[5], 4, 5)
-    split = provenance.time_split(nb)
+    split = timing.time_split(nb)
     assert split["sections"] == [
         {"heading": "(before the first section)", "phase": "other", "cells": 1,
          "seconds": 0.2},
@@ -541,7 +552,7 @@ def test_time_split_from_the_timestamps_nbclient_stores():
         "evaluation": 0,
         "other": 0.2,
     }
-    text = provenance.format_time_split(split, 10)
+    text = timing.format_time_split(split, 10)
     assert "3.7 s in code cells of 10.0 s wall time" in text and "Data 3.5 s" in text
 
 
@@ -557,7 +568,7 @@ def test_the_data_log_is_written_only_when_asked(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="unverified"):
         datasets_sources.verify(data, {}, "")
     env = {datasets_sources.CACHE_DIR_VAR: str(tmp_path)}
-    assert provenance.data_files(log, env) == [
+    assert environment.data_files(log, env) == [
         {"path": "data.bin", "root": "LABS_CACHE_DIR", "sha256": sha}
     ]  # read twice, listed once; relative to the cache
 
@@ -565,7 +576,7 @@ def test_the_data_log_is_written_only_when_asked(tmp_path, monkeypatch):
 def test_a_file_outside_the_data_folders_is_named_without_its_folders(tmp_path):
     log = _text(tmp_path / "log.txt", f"{'1' * 64}  /somewhere/private/weights.pt\n")
     env = {datasets_sources.CACHE_DIR_VAR: str(tmp_path / "cache")}
-    assert provenance.data_files(log, env) == [
+    assert environment.data_files(log, env) == [
         {"path": "weights.pt", "root": "elsewhere", "sha256": "1" * 64}
     ]
 
