@@ -224,7 +224,7 @@ def test_imdb_num_words_and_maxlen():
 
 def test_imdb_decoding_round_trips():
     (x, _), _, index = data.load_imdb(return_word_index=True, profile="smoke")
-    texts = data._imdb_texts(sources.fetch("imdb", sample=True))["train"][0]
+    texts = data.imdb.imdb_texts(sources.fetch("imdb", sample=True))["train"][0]
     order = np.random.default_rng(data.ORDER_SEED).permutation(len(texts))
     for j in (0, 1, 499):
         words = data.text_to_words(texts[order[j]])
@@ -854,7 +854,7 @@ def test_an_archive_member_that_cannot_be_read_is_named(monkeypatch, tmp_path):
 @pytest.mark.parametrize("size", [-5, 0, (64,), "64", (64, 0), (64, 64, 3), True, 2.5])
 def test_image_sizes_are_checked_before_any_file_is_touched(monkeypatch, size):
     monkeypatch.setattr(
-        data, "fetch", lambda *a, **k: pytest.fail("a file was fetched")
+        data.images, "fetch", lambda *a, **k: pytest.fail("a file was fetched")
     )
     with pytest.raises(ValueError, match=r"size=.*: give a positive int"):
         data.load_image_folder("hymenoptera", size, profile="smoke")
