@@ -8,6 +8,8 @@ end run only where /work/shared/data exists.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import gzip
 import hashlib
 import io
@@ -224,7 +226,7 @@ def test_imdb_num_words_and_maxlen():
 
 def test_imdb_decoding_round_trips():
     (x, _), _, index = data.load_imdb(return_word_index=True, profile="smoke")
-    texts = data._imdb_texts(sources.fetch("imdb", sample=True))["train"][0]
+    texts = data.imdb.imdb_texts(sources.fetch("imdb", sample=True))["train"][0]
     order = np.random.default_rng(data.ORDER_SEED).permutation(len(texts))
     for j in (0, 1, 499):
         words = data.text_to_words(texts[order[j]])
@@ -268,7 +270,7 @@ def test_bag_of_words_counts_and_multi_hot():
 
 
 # --- Fetch machinery ------------------------------------------------------------------
-def test_good_download_lands_atomically_in_cache(monkeypatch, tmp_path):
+def test_good_download_lands_atomically_in_cache(monkeypatch, tmp_path, capsys):
     content = b"payload" * 1000
     served = tmp_path / "server" / "toy.bin"
     served.parent.mkdir()
@@ -285,6 +287,9 @@ def test_good_download_lands_atomically_in_cache(monkeypatch, tmp_path):
     assert (
         found.path == cache / "toy" / "toy.bin" and found.path.read_bytes() == content
     )
+    printed = capsys.readouterr().out
+    assert "to cache (LABS_CACHE_DIR): toy/toy.bin ..." in printed
+    assert str(cache) not in printed
     assert files_under(cache) == [found.path] and found.origin == "canonical (test)"
     served.unlink()  # the second call is served from the cache
     assert sources.fetch("toy").path == found.path
@@ -445,8 +450,11 @@ def test_file_without_published_hash_is_never_downloaded(monkeypatch, tmp_path):
     placed = tmp_path / "cache" / "toy" / "toy.zip"
     placed.parent.mkdir(parents=True)
     placed.write_bytes(b"fetched by hand")
-    with pytest.warns(UserWarning, match="unverified"):
+    with pytest.warns(UserWarning, match="unverified") as warned:
         assert sources.fetch("toy").path == placed
+    assert str(warned[0].message).startswith(
+        "cache (LABS_CACHE_DIR): toy/toy.zip has no published SHA-256"
+    )
 
 
 # --- Parsers on synthetic canonical-format files --------------------------------------
@@ -659,7 +667,13 @@ def test_full_cifar10_from_data_dir(monkeypatch):
 
 
 def test_source_of_says_where_the_files_come_from(monkeypatch, tmp_path):
-    assert data.source_of("mnist", profile="smoke").startswith("mnist: smoke sample")
+    assert data.source_of("mnist", profile="smoke") == (
+        "mnist: smoke sample (helpers/samples/SHA256SUMS), in package helpers/samples"
+    )
+    in_data_dir(monkeypatch, tmp_path, "toy", "toy/toy.bin", "bin", b"x")
+    assert data.source_of("toy", profile="full") == (
+        "toy: canonical (test), in offline data folder (LABS_DATA_DIR): toy/"
+    )  # relative to its root: a page never shows the machine's folders
     monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "nowhere"))
     with pytest.raises(data.DataError, match="LABS_DATA_DIR"):
         data.source_of("mnist", profile="full")
@@ -854,7 +868,7 @@ def test_an_archive_member_that_cannot_be_read_is_named(monkeypatch, tmp_path):
 @pytest.mark.parametrize("size", [-5, 0, (64,), "64", (64, 0), (64, 64, 3), True, 2.5])
 def test_image_sizes_are_checked_before_any_file_is_touched(monkeypatch, size):
     monkeypatch.setattr(
-        data, "fetch", lambda *a, **k: pytest.fail("a file was fetched")
+        data.images, "fetch", lambda *a, **k: pytest.fail("a file was fetched")
     )
     with pytest.raises(ValueError, match=r"size=.*: give a positive int"):
         data.load_image_folder("hymenoptera", size, profile="smoke")
@@ -1068,3 +1082,142 @@ def test_stale_partial_files_are_swept_live_ones_kept(monkeypatch, tmp_path):
     os.utime(live, (time.time() - 2 * sources.STALE_S,) * 2)
     sources.fetch("toy")  # served from the cache: swept too
     assert sorted(files_under(folder)) == sorted([found.path, other])
+
+
+# --- Settings, disks, permissions, links: a clear message and nothing left behind ----
+def test_a_misspelt_labs_offline_is_refused_not_taken_as_online(monkeypatch, tmp_path):
+    register(
+        monkeypatch, "toy", "archive", "toy/toy.bin", "bin", b"x", ["https://e.org/t"]
+    )
+    monkeypatch.setenv("LABS_OFFLINE", "ture")  # the network use would fail the test
+    with pytest.raises(DataError, match="LABS_OFFLINE='ture' is not understood") as e:
+        sources.fetch("toy")
+    assert "1, true, yes, on" in str(e.value) and "0, false, no, off" in str(e.value)
+    assert files_under(tmp_path / "cache") == []
+    for value, downloads_off in (("On", True), (" no ", False), ("", False)):
+        monkeypatch.setenv("LABS_OFFLINE", value)
+        assert sources.offline() is downloads_off
+
+
+class FullDisk:
+    """A file whose writes stop half way with ENOSPC, as on a full disk."""
+
+    def __init__(self, out):
+        self.out = out
+
+    def write(self, data):
+        self.out.write(data[: len(data) // 2])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def __getattr__(self, name):
+        return getattr(self.out, name)
+
+
+def test_a_full_disk_during_a_download_names_the_folder_not_the_network(
+    monkeypatch, tmp_path
+):
+    register(
+        monkeypatch, "toy", "archive", "toy/toy.bin", "bin", b"x", ["https://e.org/t"]
+    )
+    monkeypatch.delenv("LABS_OFFLINE")
+    monkeypatch.setattr(sources, "_urlopen", lambda url, timeout=None: io.BytesIO(b"x"))
+    real = sources.atomic_write
+
+    @contextlib.contextmanager
+    def on_a_full_disk(dest, suffix=".part"):
+        with real(dest, suffix) as out:
+            yield FullDisk(out)
+
+    monkeypatch.setattr(sources, "atomic_write", on_a_full_disk)
+    with pytest.raises(data.DiskFull, match="No space left on the disk") as e:
+        sources.fetch("toy")
+    message = str(e.value)
+    assert str(tmp_path / "cache" / "toy") in message and "LABS_CACHE_DIR" in message
+    assert "Connect to the internet" not in message and e.value.errno == errno.ENOSPC
+    assert files_under(tmp_path / "cache") == []  # no partial file
+
+
+def test_atomic_write_on_a_full_disk_keeps_the_old_file(tmp_path):
+    dest = tmp_path / "cache" / "features.npz"
+    dest.parent.mkdir()
+    dest.write_bytes(b"old")
+    with pytest.raises(
+        OSError, match=f"No space left on the disk that holds {dest.parent}"
+    ):
+        with sources.atomic_write(dest, suffix=".tmp") as out:
+            FullDisk(out).write(b"new contents")
+    assert dest.read_bytes() == b"old" and files_under(dest.parent) == [dest]
+
+
+@contextlib.contextmanager
+def umask(mask: int):
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def test_new_files_get_the_umasks_mode_and_rewritten_ones_keep_theirs(tmp_path):
+    for mask, mode in ((0o022, 0o644), (0o002, 0o664)):
+        dest = tmp_path / f"new-{mask:o}.bin"
+        with umask(mask), sources.atomic_write(dest) as out:
+            out.write(b"shared cache")
+        assert dest.stat().st_mode & 0o777 == mode  # not tempfile's 0600
+    dest.chmod(0o640)
+    with umask(0o022), sources.atomic_write(dest) as out:
+        out.write(b"rewritten")
+    assert dest.stat().st_mode & 0o777 == 0o640 and dest.read_bytes() == b"rewritten"
+
+
+def test_atomic_write_writes_through_a_link_and_keeps_the_owner(tmp_path):
+    target = tmp_path / "real" / "lab.ipynb"
+    target.parent.mkdir()
+    target.write_bytes(b"old")
+    target.chmod(0o604)
+    link = tmp_path / "lab.ipynb"
+    link.symlink_to(target)
+    if os.geteuid() == 0:  # only root can give a file away, and keep it given
+        os.chown(target, 65534, 65534)
+    with sources.atomic_write(link, suffix=".tmp") as out:
+        out.write(b"new")
+    assert link.is_symlink() and link.resolve() == target
+    assert target.read_bytes() == b"new" and target.stat().st_mode & 0o777 == 0o604
+    if os.geteuid() == 0:
+        assert (target.stat().st_uid, target.stat().st_gid) == (65534, 65534)
+    assert sorted(tmp_path.rglob("*")) == [link, target.parent, target]  # nothing else
+
+
+def test_a_symlink_loop_in_the_data_folder_is_a_data_error(monkeypatch, tmp_path):
+    loop = tmp_path / "loop"
+    loop.symlink_to(loop)
+    monkeypatch.setenv("LABS_DATA_DIR", str(loop))
+    with pytest.raises(DataError, match="is a loop of symbolic links") as e:
+        data.load_mnist(profile="full")
+    assert "LABS_DATA_DIR=" in str(e.value) and str(loop) in str(e.value)
+    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", b"x")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "toy").symlink_to(tmp_path / "d" / "toy")
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "d"))
+    with pytest.raises(DataError, match="goes through a loop of symbolic links") as e:
+        sources.fetch("toy")
+    assert str(tmp_path / "d" / "toy" / "toy.bin") in str(e.value)
+
+
+def test_an_unreadable_home_or_cache_folder_is_named_with_the_fix(
+    monkeypatch, open_dir
+):
+    """Real permissions: run as the user nobody (os.setuid in a forked child)."""
+    register(monkeypatch, "toy", "archive", "toy/toy.bin", "bin", b"x")
+    home = open_dir / "home"
+    (home / ".cache").mkdir(parents=True)
+    home.chmod(0o700)  # root's home: nobody may not enter it
+    monkeypatch.setenv("LABS_CACHE_DIR", str(home / ".cache"))
+    kind, message = as_nobody(sources.fetch, "toy")
+    assert kind == "DataError" and f"the folder {home} cannot be entered" in message
+    assert "LABS_CACHE_DIR" in message and "permissions" in message
+    home.chmod(0o755)
+    (home / ".cache").chmod(0)  # a cache folder that cannot be looked into
+    kind, message = as_nobody(sources.fetch, "toy")
+    assert kind == "DataError" and f"{home / '.cache'} cannot be entered" in message
+    assert "LABS_CACHE_DIR" in message

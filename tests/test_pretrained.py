@@ -254,7 +254,10 @@ def tiny_mobilenet(monkeypatch):
             model.load_weights(str(weights_path))
         return model
 
-    entry = dataclasses.replace(pretrained.spec("mobilenet"), build=build)
+    # a tiny net recognises no photo: the check of function has its own test
+    entry = dataclasses.replace(
+        pretrained.spec("mobilenet"), build=build, recognises=None
+    )
     monkeypatch.setitem(pretrained.BACKBONES, "mobilenet", entry)
     return build
 
@@ -397,3 +400,62 @@ def test_convolutions_come_in_forward_order_and_r1s_pair_is_found_by_role():
     assert tuple(c.output for c in pair) == net.late_layers
     with pytest.raises(ValueError, match="no depthwise"):
         pretrained.late_pair([c for c in convs if not c.depthwise])
+
+
+# --- Weights that load but do not work; settings and disks that say what to do -------
+@pytest.fixture(scope="module")
+def uniform_mobilenet_h5(tmp_path_factory):
+    """A loadable MobileNet weights file that is not ImageNet's: random weights with the
+    classifier zeroed, so every photo gets the same probability for each class (what
+    a wrong file in the cache was seen to give)."""
+    import keras
+
+    keras.utils.set_random_seed(0)
+    model = keras.applications.MobileNet(weights=None)
+    classifier = model.get_layer("conv_preds")
+    classifier.set_weights([np.zeros_like(w) for w in classifier.get_weights()])
+    return keras_h5(tmp_path_factory.mktemp("wrong"), model)
+
+
+def test_loadable_but_wrong_mobilenet_weights_are_refused_by_what_they_predict(
+    empty_places, fake_downloads, uniform_mobilenet_h5
+):
+    cached = empty_places / MOBILENET
+    empty_places.mkdir(parents=True)
+    cached.write_bytes(uniform_mobilenet_h5)
+    with pytest.warns(UserWarning, match="no published SHA-256"):
+        with pytest.raises(DataError, match="load into mobilenet but do not work") as e:
+            pretrained.load("mobilenet")
+    for part in ("class 0, not one of 151-268", f"Delete {cached}", "downloaded from"):
+        assert part in str(e.value), part
+    assert cached.read_bytes() == uniform_mobilenet_h5  # the user's to delete
+    cached.unlink()
+    fake_downloads["body"] = uniform_mobilenet_h5  # the same file, downloaded
+    with pytest.warns(UserWarning, match="no published SHA-256"):
+        with pytest.raises(DataError, match="do not work.*Nothing was kept"):
+            pretrained.weights_file("mobilenet")
+    assert list(empty_places.iterdir()) == []  # no file, no temporary folder
+
+
+def test_a_misspelt_labs_offline_is_refused_before_any_download(
+    monkeypatch, fake_downloads
+):
+    fake_downloads["body"] = AssertionError("no download should be tried")
+    monkeypatch.setenv("LABS_OFFLINE", "ture")
+    with pytest.raises(DataError, match="LABS_OFFLINE='ture' is not understood") as e:
+        pretrained.weights_file("mobilenet")
+    assert "1, true, yes, on" in str(e.value) and "0, false, no, off" in str(e.value)
+
+
+def test_a_full_disk_during_a_weights_download_names_the_folder_not_the_network(
+    empty_places, fake_downloads
+):
+    import errno
+
+    fake_downloads["body"] = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    with pytest.raises(DataError, match="No space left on the disk") as e:
+        pretrained.weights_file("resnet50")
+    message = str(e.value)
+    assert str(empty_places) in message and "LABS_CACHE_DIR" in message
+    assert "connect to the internet" not in message.lower()
+    assert list(empty_places.iterdir()) == []  # no partial file, no temporary folder

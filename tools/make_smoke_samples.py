@@ -79,7 +79,7 @@ def first_per_class(y: np.ndarray, n: int) -> np.ndarray:
 
 
 def mnist_like(name: str) -> dict[str, bytes]:
-    splits = data._load_idx(name, "full")
+    splits = data.idx.load_idx(name, "full")
     out = {}
     for (x, y), split, n in zip(splits, ("train", "test"), MNIST_PER_CLASS):
         keep = first_per_class(y, n)
@@ -95,7 +95,7 @@ def mnist_like(name: str) -> dict[str, bytes]:
 def grouped_members(path: Path) -> dict[tuple[str, str], list[tuple[str, bytes]]]:
     """``{(folder, class): [(member name, bytes), ...]}``, sorted by file name."""
     groups: dict = {}
-    for member, content in data._archive_files(
+    for member, content in data.decoding.archive_files(
         path, lambda n: n.lower().endswith(".jpg")
     ):
         parts = PurePosixPath(member).parts
@@ -124,7 +124,7 @@ def cifar10() -> bytes:
 
 
 def imdb() -> bytes:
-    texts = data._imdb_texts(fetch("imdb"))
+    texts = data.imdb.imdb_texts(fetch("imdb"))
     out = {}
     for split, n in zip(("train", "test"), IMDB_PER_LABEL):
         docs, labels = texts[split]
