@@ -48,12 +48,13 @@ def _canonical(output) -> dict:
 
 
 def outputs_hash(nb) -> str:
-    """SHA-256 over every code cell's outputs, as canonical JSON (sorted keys, lines
-    joined): changes when any stored output changes."""
+    """SHA-256 over the outputs of every code cell that has some, as canonical JSON
+    (sorted keys, lines joined): changes when any stored output changes, not when a
+    cell without outputs is added (a new Colab cell)."""
     outputs = [
-        [_canonical(o) for o in c.get("outputs", [])]
+        [_canonical(o) for o in c["outputs"]]
         for c in nb.cells
-        if c.cell_type == "code"
+        if c.cell_type == "code" and c.get("outputs")
     ]
     text = json.dumps(
         outputs, sort_keys=True, ensure_ascii=False, separators=(",", ":")

@@ -49,12 +49,23 @@ def _row_faults(row, where: str) -> list[str]:
     ]
     if missing:
         return [f"{name} has no {', '.join(repr(k) for k in missing)}"]
-    ours, reported = row["ours"], row["reported"]
-    if not (isinstance(ours, list) and ours and all(_is_number(v) for v in ours)):
-        return [f"{name}: 'ours' is not a list of numbers"]
-    if reported is not None and not _is_number(reported):
-        return [f"{name}: 'reported' is neither a number nor null"]
-    return []
+    ours, tolerance = row["ours"], row.get("tolerance")
+    wrong = {
+        "'ours' is not a list of numbers": not (
+            isinstance(ours, list) and ours and all(_is_number(v) for v in ours)
+        ),
+        "'reported' is neither a number nor null": row["reported"] is not None
+        and not _is_number(row["reported"]),
+        "'experiment' or 'verdict' is not text": not isinstance(row["experiment"], str)
+        or not isinstance(row["verdict"], str),
+        f"'kind' is none of {', '.join(findings.KINDS)}": str(
+            row.get("kind", "accuracy")
+        )
+        not in findings.KINDS,
+        "'tolerance' is not a number of 0 or more": tolerance is not None
+        and not (_is_number(tolerance) and tolerance >= 0),
+    }
+    return [f"{name}: {what}" for what, bad in wrong.items() if bad][:1]
 
 
 def _is_number(value) -> bool:
@@ -74,6 +85,8 @@ def faults(tables: Sequence) -> list[str]:
             found.append(f"{where} is not a mapping but {type(table).__name__}")
         elif not isinstance(table.get("results"), list):
             found.append(f"{where} has no 'results' list")
+        elif table.get("rule", 1) not in (1, findings.RULE):
+            found.append(f"{where} has an unknown rule {table['rule']!r}")
         else:
             for j, row in enumerate(table["results"], 1):
                 found += _row_faults(row, f"row {j} of {where}")

@@ -155,7 +155,11 @@ def test_outputs_hash_reads_lines_as_one_text_and_sees_any_change(executed):
     text = as_lines.cells[-1].outputs[0].text
     as_lines.cells[-1].outputs[0].text = text.splitlines(keepends=True)
     assert stamp.outputs_hash(as_lines) == base
+    nb.cells.insert(2, new_code_cell("never run"))  # no outputs: nothing to hash
+    assert stamp.outputs_hash(nb) == base
     nb.cells[-1].outputs[0].text = text.replace("smoke", "cpu")
+    assert stamp.outputs_hash(nb) != base
+    nb.cells[-1].outputs = []
     assert stamp.outputs_hash(nb) != base
 
 

@@ -144,6 +144,11 @@ def test_the_summary_command_refuses_a_tampered_lab_and_writes_nothing(
             lambda lab: lab["tables"][0]["results"][0].__setitem__("ours", ["x"]),
             "'ours' is not a list of numbers",
         ),
+        (
+            lambda lab: lab["tables"][0]["results"][0].__setitem__("kind", "speed"),
+            "'kind' is none of accuracy, loss, count, epoch",
+        ),
+        (lambda lab: lab["tables"][0].__setitem__("rule", 7), "unknown rule 7"),
     ],
 )
 def test_a_malformed_table_is_one_line_naming_the_lab(spoil, expected):
