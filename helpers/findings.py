@@ -15,6 +15,7 @@ can be recomputed (:func:`recompute`) and summarised by the book's machinery
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -123,7 +124,7 @@ def number(value: float, kind: str = "accuracy", digits: int = 4) -> str:
     return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
 
 
-def _short(value: float, kind: str) -> str:
+def short(value: float, kind: str) -> str:
     """A half-width or tolerance, short: ``'0.034'``, ``'2.3'``, ``'1'``."""
     return number(value, kind) if kind_of(kind).whole else f"{value:.2g}"
 
@@ -200,8 +201,8 @@ def verdict(
         return _differs(mean - reported)
     if half > tolerance:
         return (
-            f"inconclusive (interval ± {_short(half, kind)} wider than the tolerance "
-            f"± {_short(tolerance, kind)})"
+            f"inconclusive (interval ± {short(half, kind)} wider than the tolerance "
+            f"± {short(tolerance, kind)})"
         )
     return REPRODUCED
 
@@ -332,8 +333,8 @@ def frame(compared: Sequence[Mapping], digits: int = 4):
             "ours (mean ± std)": mean_std(r["ours"], digits, kind=kind),
             "one more run (95%)": "—"
             if half is None
-            else f"{number(r['mean'], kind, digits)} ± {_short(half, kind)}",
-            "tolerance": "—" if tolerance is None else f"± {_short(tolerance, kind)}",
+            else f"{number(r['mean'], kind, digits)} ± {short(half, kind)}",
+            "tolerance": "—" if tolerance is None else f"± {short(tolerance, kind)}",
             "difference": "—"
             if r["reported"] is None
             else _signed(r["mean"] - r["reported"], kind, digits),
@@ -379,15 +380,61 @@ def reported_vs_ours(
 # --- statements -------------------------------------------------------------------
 
 
+VERDICTS = (REPRODUCED, "differs", "inconclusive", NOT_COMPARABLE)
+
+# Why a verdict is inconclusive, by the words :func:`verdict` writes.
+INCONCLUSIVE_BECAUSE = {
+    f"n < {MIN_RUNS}": f"(n < {MIN_RUNS})",
+    "interval too wide": "wider than the tolerance",
+    "derived without tolerance": "(derived: no tolerance stated)",
+}
+
+# What kind of reason makes a row not comparable, by the words the labs' reasons use
+# (regular expressions, case ignored); a reason may name several.
+NOT_COMPARABLE_BECAUSE = {
+    "smoke run": re.escape(SMOKE_REASON),
+    "substitute data": r"substitute data|for EMNIST|ants vs bees",
+    "other net": r"substitute net|EfficientNet-Lite0 for|not MobileNet",
+    "reduced budget": r"reduced budget|\b\d[\d,]* of R\d's \d",
+    "other setting": r"another configuration|first stage:",
+    "other method": r"statistics recomputed|rule is ours",
+}
+
+
+def verdict_head(verdict: str) -> str:
+    """A verdict without its detail: one of :data:`VERDICTS`."""
+    for head in VERDICTS:
+        if verdict.startswith(head):
+            return head
+    raise ValueError(f"{verdict!r} is no verdict: one of {', '.join(VERDICTS)}")
+
+
+def why_inconclusive(verdict: str) -> str:
+    """The reason of an *inconclusive* verdict: a key of
+    :data:`INCONCLUSIVE_BECAUSE`."""
+    for reason, words in INCONCLUSIVE_BECAUSE.items():
+        if words in verdict:
+            return reason
+    raise ValueError(f"{verdict!r} is not an inconclusive verdict")
+
+
+def why_not_comparable(reason: str) -> list[str]:
+    """The kinds of reason a *not comparable* reason names (keys of
+    :data:`NOT_COMPARABLE_BECAUSE`), or ``['other']``."""
+    found = [
+        kind
+        for kind, words in NOT_COMPARABLE_BECAUSE.items()
+        if re.search(words, reason, re.IGNORECASE)
+    ]
+    return found or ["other"]
+
+
 def tally(compared: Sequence[Mapping]) -> str:
     """``'2 of 5 comparable numbers reproduced, 1 differs, 2 inconclusive; 3 not
     comparable'``: the table in one sentence."""
-    verdicts = [r["verdict"] for r in compared]
-    counts = {
-        label: sum(v.startswith(label) for v in verdicts)
-        for label in (REPRODUCED, "differs", "inconclusive", NOT_COMPARABLE)
-    }
-    comparable = len(verdicts) - counts[NOT_COMPARABLE]
+    heads = [verdict_head(r["verdict"]) for r in compared]
+    counts = {label: heads.count(label) for label in VERDICTS}
+    comparable = len(heads) - counts[NOT_COMPARABLE]
     text = f"{counts[REPRODUCED]} of {comparable} comparable numbers reproduced"
     if counts["differs"]:
         text += f", {counts['differs']} differ{'s' * (counts['differs'] == 1)}"

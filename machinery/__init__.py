@@ -12,7 +12,9 @@ repository root::
 Modules: :mod:`~machinery.notebooks` (reading, writing, locking notebooks),
 :mod:`~machinery.colab`, :mod:`~machinery.environment` (where a kernel runs),
 :mod:`~machinery.timing`, :mod:`~machinery.stamp`, :mod:`~machinery.runner`,
-:mod:`~machinery.check`, :mod:`~machinery.summary` and :mod:`machinery.gpu`. Importing
+:mod:`~machinery.check`, :mod:`~machinery.summary` (with :mod:`~machinery.verdicts`,
+the stored tables checked and read under the current rule, and
+:mod:`~machinery.summary_figure`) and :mod:`machinery.gpu`. Importing
 this package (and its ``__main__``) needs the standard library only, so that
 ``python -m machinery gpu run-labs`` works on a machine without the wheels installed.
 """

@@ -1,11 +1,12 @@
-"""Whether a lab's stored outputs can be trusted: executed, stamped, not stale, with
-the Colab cell of ``_config.yml``'s repository; and notes worth knowing."""
+"""Whether a lab's stored outputs can be trusted: executed, stamped, not stale, not
+edited since the run, with the Colab cell of ``_config.yml``'s repository; and notes
+worth knowing."""
 
 from __future__ import annotations
 
 from .colab import colab_cell_source
 from .notebooks import METADATA_KEY, code_hash, lab_paths, notebook_paths, read
-from .stamp import helpers_hash
+from .stamp import helpers_hash, outputs_hash
 from .timing import format_time_split, time_split
 
 
@@ -35,6 +36,12 @@ def problems(path) -> list[str]:
         found.append(
             "stale outputs: the code cells changed since the notebook was executed"
         )
+    stamped_outputs = (record or {}).get("outputs_sha256")
+    if stamped_outputs and stamped_outputs != outputs_hash(nb):
+        found.append(
+            "outputs edited after the run: they no longer match the stamp's outputs "
+            "SHA-256 (re-execute it with `python -m machinery run`)"
+        )
     if not code or code[0].source != colab_cell_source():
         found.append(
             "the first code cell is not the Colab cell of _config.yml's repository "
@@ -45,19 +52,27 @@ def problems(path) -> list[str]:
 
 def notes(path) -> list[str]:
     """What is worth knowing about the stored outputs without making them untrustworthy:
-    the helpers changed since they were made, or their stamp predates helpers hashes."""
+    the helpers changed since they were made, or their stamp predates helpers hashes
+    or output hashes."""
     record = read(path).metadata.get(METADATA_KEY)
     if not record:
         return []  # a problem, reported by problems()
+    found = []
     stamped, now = record.get("helpers_sha256"), helpers_hash()
     if not stamped:
-        return ["the stamp has no helpers hash (executed before helpers were stamped)"]
-    if stamped != now:
-        return [
+        found.append(
+            "the stamp has no helpers hash (executed before helpers were stamped)"
+        )
+    elif stamped != now:
+        found.append(
             f"the helpers changed since it was executed (stamped `{stamped[:12]}`, "
             f"now `{now[:12]}`): re-executing it may change its numbers"
-        ]
-    return []
+        )
+    if "outputs_sha256" not in record:
+        found.append(
+            "stamped before output hashes; re-execute to make it tamper-evident"
+        )
+    return found
 
 
 def check_command(args) -> int:

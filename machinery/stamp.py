@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 
 from .environment import device_name, keras_backend, library_versions
@@ -27,6 +28,38 @@ def helpers_hash() -> str:
         name = module.relative_to(helpers).as_posix()
         digest.update(name.encode() + b"\0" + module.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _joined(value, mime: str = ""):
+    """A multiline field as one string (a notebook file may store it as a list of
+    lines); JSON data stays as it is."""
+    is_lines = isinstance(value, list) and all(isinstance(v, str) for v in value)
+    return "".join(value) if is_lines and not mime.endswith("json") else value
+
+
+def _canonical(output) -> dict:
+    """One output with its multiline fields joined, whatever way they were stored."""
+    output = dict(output)
+    if "text" in output:
+        output["text"] = _joined(output["text"])
+    if "data" in output:
+        output["data"] = {m: _joined(v, m) for m, v in output["data"].items()}
+    return output
+
+
+def outputs_hash(nb) -> str:
+    """SHA-256 over the outputs of every code cell that has some, as canonical JSON
+    (sorted keys, lines joined): changes when any stored output changes, not when a
+    cell without outputs is added (a new Colab cell)."""
+    outputs = [
+        [_canonical(o) for o in c["outputs"]]
+        for c in nb.cells
+        if c.cell_type == "code" and c.get("outputs")
+    ]
+    text = json.dumps(
+        outputs, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def describe(
@@ -85,17 +118,25 @@ def provenance_note(record: dict) -> str:
         + shared
         + f"; {record['executed_at'][:10]}; code cells SHA-256 "
         f"`{record['code_sha256'][:12]}`, helpers SHA-256 "
-        f"`{record.get('helpers_sha256', '?')[:12]}`; {n} data file{'s' * (n != 1)} "
+        f"`{record.get('helpers_sha256', '?')[:12]}`"
+        + (
+            f", outputs SHA-256 `{record['outputs_sha256'][:12]}`"
+            if "outputs_sha256" in record
+            else ""
+        )
+        + f"; {n} data file{'s' * (n != 1)} "
         "read, each checked against its SHA-256 (listed in the notebook's metadata). "
         "Every number and figure below comes from this run."
     )
 
 
 def stamp(nb, record: dict) -> None:
-    """Store ``record`` in the metadata and (re)write the provenance note under
-    the title."""
+    """Store ``record`` in the metadata, with the hash of the outputs as they are now
+    (``outputs_sha256``: what ``check`` compares), and (re)write the provenance note
+    under the title."""
     import nbformat
 
+    record["outputs_sha256"] = outputs_hash(nb)
     nb.metadata[METADATA_KEY] = record
     nb.cells = [c for c in nb.cells if PROVENANCE_TAG not in c.metadata.get("tags", [])]
     note = nbformat.v4.new_markdown_cell(

@@ -70,3 +70,12 @@ def test_model_code_is_shown_from_the_helpers(site):
     html, _ = site
     page = (html / "labs" / "permuted_mnist.html").read_text()
     assert "dense_mnist_net" in page and "literalinclude" not in page
+
+
+def test_the_summary_page_shows_its_figure(site):
+    html, log = site
+    page = (html / "reproduction_summary.html").read_text()
+    assert 'src="_images/reproduction_summary.png"' in page
+    assert (html / "_images" / "reproduction_summary.png").is_file()
+    warnings = [line for line in log.splitlines() if "WARNING" in line]
+    assert not [w for w in warnings if "reproduction_summary" in w], warnings

@@ -119,6 +119,12 @@ def test_rerun_replaces_the_note_rather_than_adding_one(executed, tmp_path):
             ),
             "Colab cell",
         ),
+        (
+            lambda nb: setattr(
+                nb.cells[-1].outputs[0], "text", "profile full (edited)\n"
+            ),
+            "outputs edited after the run",
+        ),
     ],
 )
 def test_problems_names_each_kind_of_untrustworthy_output(
@@ -130,6 +136,47 @@ def test_problems_names_each_kind_of_untrustworthy_output(
     nbformat.write(nb, path)
     assert any(expected in p for p in check.problems(path))
     assert main(["check", str(path)]) == 1
+
+
+def test_the_stamp_hashes_the_outputs_as_written(executed):
+    nb = nbformat.read(executed[0], as_version=4)
+    record = nb.metadata["provenance"]
+    assert record["outputs_sha256"] == stamp.outputs_hash(nb)
+    assert f"outputs SHA-256 `{record['outputs_sha256'][:12]}`" in nb.cells[1].source
+    assert main(["check", str(executed[0])]) == 0
+
+
+def test_outputs_hash_reads_lines_as_one_text_and_sees_any_change(executed):
+    import copy
+
+    nb = nbformat.read(executed[0], as_version=4)
+    base = stamp.outputs_hash(nb)
+    as_lines = copy.deepcopy(nb)
+    text = as_lines.cells[-1].outputs[0].text
+    as_lines.cells[-1].outputs[0].text = text.splitlines(keepends=True)
+    assert stamp.outputs_hash(as_lines) == base
+    nb.cells.insert(2, new_code_cell("never run"))  # no outputs: nothing to hash
+    assert stamp.outputs_hash(nb) == base
+    nb.cells[-1].outputs[0].text = text.replace("smoke", "cpu")
+    assert stamp.outputs_hash(nb) != base
+    nb.cells[-1].outputs = []
+    assert stamp.outputs_hash(nb) != base
+
+
+def test_a_page_stamped_before_output_hashes_gets_a_note_not_a_problem(
+    executed, tmp_path, capsys
+):
+    nb = nbformat.read(executed[0], as_version=4)
+    del nb.metadata["provenance"]["outputs_sha256"]
+    nb.cells[-1].outputs[0].text = "edited, but nothing can tell\n"
+    path = tmp_path / "old.ipynb"
+    nbformat.write(nb, path)
+    assert check.problems(path) == []
+    assert check.notes(path) == [
+        "stamped before output hashes; re-execute to make it tamper-evident"
+    ]
+    assert main(["check", str(path)]) == 0
+    assert "note: stamped before output hashes" in capsys.readouterr().out
 
 
 def test_colab_cell_installs_from_the_configured_repository_only_in_colab():
