@@ -75,7 +75,7 @@ def _fit_without_validation(build, x, y, epochs: int):
         seed=0,
         epochs=epochs,
         batch_size=10,
-        validation_fraction=0,
+        validation=None,
         keep_model=True,
     )
 
@@ -104,7 +104,7 @@ def test_fine_tune_freezes_then_fine_tunes_at_a_tenth_of_the_rate():
         lr=1e-2,
         num_classes=2,
         batch_size=10,
-        validation_data=(x[:20], y[:20]),
+        validation=(x[:20], y[:20]),
         keep_model=True,
     )
     assert len(run.history["loss"]) == len(run.history["val_accuracy"]) == 5
