@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from ..gradients import CONVERGED, NO_RISE, RISING
 from ..plots import image_grid
 
 
@@ -23,11 +24,8 @@ def stretched_change(results, start) -> np.ndarray:
     return np.clip(0.5 + change / scale, 0, 1)
 
 
-STATUS_COLOURS = {
-    "converged": "tab:blue",
-    "still rising": "tab:orange",
-    "did not rise": "tab:red",
-}
+STATUS_COLOURS = {CONVERGED: "tab:blue", RISING: "tab:orange", NO_RISE: "tab:red"}
+"""The colour of each status of :func:`helpers.gradients.convergence`."""
 
 
 def flagged_grid(
