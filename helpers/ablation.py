@@ -2,9 +2,9 @@
 it helps.
 
 A configuration is a flat dict naming everything a run depends on: the options of
-:func:`models_keras.basenet` (``blocks``, ``kernel_size``, ``dense``, ``batchnorm``,
-``dropout``; R4's deeper nets are ``models_keras.R4_NET_1`` and ``R4_NET_2``, its
-Dropout ``dropout="r4"``), the input steps (``normalize``, ``flip``, ``zoom``) and the
+:func:`r4_net` (``blocks``, ``kernel_size``, ``dense``, ``batchnorm``, ``dropout``;
+R4's deeper nets are :data:`R4_NET_1` and :data:`R4_NET_2`, its Dropout
+``dropout="r4"``), the input steps (``normalize``, ``flip``, ``zoom``) and the
 training (``optimizer``, ``learning_rate``, ``epochs``, ``batch_size``, ``n_train``). A
 step is a dict::
 
@@ -21,16 +21,15 @@ reason and its decision is ``"taken"``. Identical configurations run once.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
+import keras
 import numpy as np
+from keras import layers
 
-from . import models_keras, plots, train
-
-if TYPE_CHECKING:
-    import keras
+from . import findings, models_keras, train
 
 BASENET = dict(
     blocks=((6,), (16,)),
@@ -50,6 +49,115 @@ BASENET = dict(
 """R4's baseline: BaseNet, no normalisation or augmentation, SGD 0.01, batch 32,
 30 epochs."""
 
+R4_NET_1 = dict(blocks=((16, 32), (64, 128)), kernel_size=3, dense=(150,))
+"""R4's first deeper net (its Cuadro 1), as :func:`r4_net` options: 3x3 convolutions
+16, 32 | pool | 64, 128 | pool (5x5x128 = 3,200) → Dense 150 → Dense 25. 581,365 params
+for 25 classes, counted from R4's table (R4 prints no counts)."""
+
+R4_NET_2 = dict(blocks=((32, 64), (128, 256)), kernel_size=3, dense=(500, 150))
+"""R4's second deeper net (its Cuadro 2): 32, 64 | pool | 128, 256 | pool
+(5x5x256 = 6,400) → Dense 500 → Dense 150 → Dense 25; 3,667,841 params for 25 classes
+(counted, as for net 1). With ``batchnorm="before"`` and ``dropout="r4"`` it is R4's
+final model (Cuadro 3): 3,672,361, 2,260 of them BN statistics."""
+
+
+def r4_dropout(blocks, dense, rate: float = 0.25, strong: float = 0.5) -> tuple:
+    """R4's Dropout scheme for an :func:`r4_net` net, one rate per block and hidden
+    Dense layer.
+
+    ``rate`` everywhere, except ``strong`` after the last block and, in a net with two
+    or more hidden Dense layers (R4's second net), after the first of them: (0.25, 0.5,
+    0.25) for :data:`R4_NET_1`, (0.25, 0.5, 0.5, 0.25) for :data:`R4_NET_2`. R4's text
+    puts the 0.5 "after the last convolutional layer"; where the layers go (after each
+    block's pool, after each hidden Dense's ReLU) is its Cuadro 3, the only table that
+    shows them.
+    """
+    after_blocks = [rate] * (len(blocks) - 1) + [strong]
+    after_dense = [
+        strong if i == 0 and len(dense) > 1 else rate for i in range(len(dense))
+    ]
+    return tuple(after_blocks + after_dense)
+
+
+def r4_net(
+    num_classes: int = 25,
+    input_shape=(32, 32, 3),
+    *,
+    blocks=((6,), (16,)),
+    kernel_size: int = 5,
+    dense=(50,),
+    augment: keras.Layer | None = None,
+    normalize: keras.Layer | None = None,
+    batchnorm: str | None = None,
+    dropout: float | tuple[float, ...] | str = 0.0,
+) -> keras.Model:
+    """R4's BaseNet (``models_keras.basenet``) and the variations its improvement
+    steps try, as options of one builder.
+
+    ``blocks``: the filter counts of each block's convolutions (valid padding,
+    ``kernel_size``, ReLU), a 2x2 max-pool ending each block; ``dense``: the hidden
+    Dense widths (ReLU); then the softmax layer. The defaults are BaseNet; R4's deeper
+    nets are :data:`R4_NET_1` and :data:`R4_NET_2` (``r4_net(**R4_NET_2)``).
+    ``augment`` and ``normalize``: layers applied to the input, in that order (e.g.
+    ``models_keras.augmentation()``, and :func:`adapted_normalization`'s layer).
+    ``batchnorm``: ``None``, ``"before"`` or ``"after"`` the ReLU of every convolution
+    and hidden Dense layer. ``dropout``: one rate after every block and hidden Dense
+    layer, or one rate for each of them in order (0: none), or ``"r4"``: R4's scheme
+    for this net, :func:`r4_dropout`.
+    """
+    rates = iter(_dropout_rates(dropout, blocks, dense))
+    relu = _relu(batchnorm)
+    inputs = keras.Input(shape=input_shape)
+    x = inputs
+    for step in (augment, normalize):
+        x = step(x) if step is not None else x
+    for b, widths in enumerate(blocks, start=1):
+        for i, width in enumerate(widths, start=1):
+            name = f"conv{b}_{i}" if len(widths) > 1 else f"conv{b}"
+            x = relu(layers.Conv2D(width, kernel_size, name=name)(x))
+        x = layers.MaxPooling2D(2)(x)
+        x = layers.Dropout(r)(x) if (r := next(rates)) else x
+    x = layers.Flatten()(x)
+    for i, width in enumerate(dense, start=1):
+        x = relu(layers.Dense(width, name=f"dense{i}")(x))
+        x = layers.Dropout(r)(x) if (r := next(rates)) else x
+    outputs = layers.Dense(num_classes, activation="softmax", name="classes")(x)
+    return keras.Model(inputs, outputs, name="r4_net")
+
+
+def _dropout_rates(dropout, blocks, dense) -> list[float]:
+    """:func:`r4_net`'s ``dropout`` as one rate per block and hidden Dense layer."""
+    if isinstance(dropout, str):
+        if dropout != "r4":
+            raise ValueError(f"dropout={dropout!r}; use a rate, rates or 'r4'.")
+        dropout = r4_dropout(blocks, dense)
+    n = len(blocks) + len(dense)
+    rates = [dropout] * n if isinstance(dropout, (int, float)) else list(dropout)
+    if len(rates) != n:
+        raise ValueError(
+            f"{len(rates)} dropout rates for {len(blocks)} blocks "
+            f"and {len(dense)} Dense layers."
+        )
+    return rates
+
+
+def _relu(batchnorm: str | None):
+    """A ReLU step, with a BatchNormalization ``"before"`` or ``"after"`` it (or
+    none)."""
+    if batchnorm not in (None, "before", "after"):
+        raise ValueError(
+            f"batchnorm={batchnorm!r}; use None, 'before' or 'after' (the ReLU)."
+        )
+
+    def relu(x):
+        if batchnorm == "before":
+            x = layers.BatchNormalization()(x)
+        x = layers.ReLU()(x)
+        return layers.BatchNormalization()(x) if batchnorm == "after" else x
+
+    return relu
+
+
 NONE_MEANS = {"n_train": "all", "learning_rate": "Keras default", "batchnorm": "none"}
 MODEL_OPTIONS = ("blocks", "kernel_size", "dense", "batchnorm", "dropout")
 
@@ -58,8 +166,6 @@ def adapted_normalization(images) -> keras.layers.Normalization:
     """A ``layers.Normalization`` adapted on ``images`` (N, H, W, C): per-channel
     mean and variance, the feature-wise centring and scaling of R4, as a layer inside
     the model."""
-    from keras import layers
-
     norm = layers.Normalization(axis=-1)
     norm.adapt(np.asarray(images, dtype="float32"))
     return norm
@@ -74,9 +180,6 @@ def build_model(
     ``normalization``: an adapted ``layers.Normalization`` whose statistics are copied
     when ``config["normalize"]`` is true (required then).
     """
-    import keras
-    from keras import layers
-
     augment = None
     if config["flip"] or config["zoom"]:
         augment = models_keras.augmentation(flip=config["flip"], zoom=config["zoom"])
@@ -91,7 +194,7 @@ def build_model(
             for v in (normalization.mean, normalization.variance)
         ]
         normalize = layers.Normalization(axis=-1, mean=stats[0], variance=stats[1])
-    return models_keras.basenet(
+    return r4_net(
         num_classes,
         input_shape,
         augment=augment,
@@ -104,8 +207,6 @@ def make_optimizer(config: dict):
     """A fresh Keras optimizer: ``config["optimizer"]`` by name (``"sgd"``,
     ``"adagrad"``, ``"rmsprop"``, ``"adadelta"``, ``"adam"``), at
     ``config["learning_rate"]`` or, if that is None, at Keras' default rate for it."""
-    import keras
-
     optimizer = keras.optimizers.get(config["optimizer"])
     if config.get("learning_rate") is not None:
         optimizer.learning_rate = config["learning_rate"]
@@ -175,8 +276,7 @@ class Result:
         one kept)."""
         best = self.rows[0]
         for row in self.rows:
-            taken = row["decision"] in ("kept", "budget", "taken")
-            if row is not self.rows[0] and taken:
+            if row is not self.rows[0] and row["decision"] in TAKEN:
                 best = row
             if row["step"] == step:
                 return best
@@ -234,50 +334,15 @@ def greedy(
         raise ValueError(
             f"steps change options the base configuration lacks: {sorted(unknown)}"
         )
-    done: dict[str, list] = {}
-
-    def runs_of(config):
-        if _key(config) not in done:
-            done[_key(config)] = run(dict(config))
-        return done[_key(config)]
-
+    runs_of = _run_once(run)
     best, best_name = dict(base), reference
-    result = Result(
-        rows=[
-            dict(
-                step=reference,
-                family=None,
-                change="—",
-                config=dict(best),
-                runs=runs_of(best),
-                decision="reference",
-                why="the starting point",
-            )
-        ]
-    )
+    first = dict(step=reference, family=None, change="—", config=dict(best))
+    first.update(runs=runs_of(best), decision="reference", why="the starting point")
+    result = Result(rows=[first])
     for step in steps:
         candidate = {**best, **step["change"]}
-        reference_runs = runs_of(best)
-        runs = runs_of(candidate)
-        if not step.get("decide", True):
-            keep, why = (
-                True,
-                "a change of budget: the new reference"
-                if _key(candidate) != _key(best)
-                else "no change",
-            )
-            decision = "budget"
-            if step.get("why"):
-                why, decision = step["why"], "taken"
-        elif _key(candidate) == _key(best):
-            keep, why, decision = (
-                False,
-                "the current best configuration itself",
-                "reference",
-            )
-        else:
-            keep, why = keep_if_better(reference_runs, runs, metric)
-            decision = "kept" if keep else "dropped"
+        reference_runs, runs = runs_of(best), runs_of(candidate)
+        decision, why = _decide(step, best, candidate, (reference_runs, runs), metric)
         result.rows.append(
             dict(
                 step=step["step"],
@@ -291,10 +356,44 @@ def greedy(
                 reference_runs=reference_runs,
             )
         )
-        if keep:
+        if decision in TAKEN:
             best, best_name = candidate, step["step"]
     result.best = best
     return result
+
+
+TAKEN = ("kept", "budget", "taken")
+"""The decisions that make a step's configuration the new best."""
+
+
+def _decide(step: dict, best: dict, candidate: dict, runs: tuple, metric: str):
+    """A step's decision and why (see :func:`greedy`); ``runs``: the best's and the
+    candidate's."""
+    same = _key(candidate) == _key(best)
+    if not step.get("decide", True):
+        if step.get("why"):
+            return "taken", step["why"]
+        return (
+            "budget",
+            "no change" if same else "a change of budget: the new reference",
+        )
+    if same:
+        return "reference", "the current best configuration itself"
+    keep, why = keep_if_better(*runs, metric)
+    return ("kept" if keep else "dropped"), why
+
+
+def _run_once(run: Callable[[dict], list]) -> Callable[[dict], list]:
+    """``run``, remembering each configuration's runs: a configuration met before is
+    not run again."""
+    done: dict[str, list] = {}
+
+    def runs_of(config: dict) -> list:
+        if _key(config) not in done:
+            done[_key(config)] = run(dict(config))
+        return done[_key(config)]
+
+    return runs_of
 
 
 def table(result: Result, digits: int = 4):
@@ -310,8 +409,10 @@ def table(result: Result, digits: int = 4):
             {
                 "step": row["step"],
                 "change": row["change"],
-                "validation accuracy": plots.mean_std(final_validation(runs), digits),
-                "test accuracy": plots.mean_std(
+                "validation accuracy": findings.mean_std(
+                    final_validation(runs), digits
+                ),
+                "test accuracy": findings.mean_std(
                     [r.test["accuracy"] for r in runs], digits
                 ),
                 "decision": row["decision"],
@@ -347,27 +448,34 @@ class Runner:
 
     def __call__(self, config: dict) -> list:
         (x, y), test = self.data
-        if self.bar is not None:
-            self.bar.total = (self.bar.total or 0) + len(self.seeds) * config["epochs"]
-        build = lambda: build_model(
-            config, self.num_classes, x.shape[1:], self.normalization
-        )  # noqa: E731
-        runs = []
-        for seed in self.seeds:
-            (x_fit, y_fit), validation = train.split_validation(
-                x, y, self.validation_fraction, seed
+        n = config["n_train"]
+        build = (
+            lambda: build_model(  # noqa: E731
+                config, self.num_classes, x.shape[1:], self.normalization
             )
-            subset = ((x_fit[: config["n_train"]], y_fit[: config["n_train"]]), test)
-            runs.append(
-                train.fit_keras(
+        )
+        runs = []
+        with self._counting(len(self.seeds) * config["epochs"]):
+            for seed in self.seeds:
+                (x_fit, y_fit), validation = train.split_validation(
+                    x, y, self.validation_fraction, seed
+                )
+                run = train.fit_keras(
                     build,
-                    subset,
+                    ((x_fit[:n], y_fit[:n]), test),
                     seed=seed,
                     epochs=config["epochs"],
                     batch_size=config["batch_size"],
                     optimizer=lambda: make_optimizer(config),
-                    validation_data=validation,
-                    bar=self.bar,
+                    validation=validation,
                 )
-            )
+                runs.append(run)
         return runs
+
+    def _counting(self, epochs: int):
+        """A block in which the fits count their epochs on ``bar`` (grown by
+        ``epochs``), if there is one."""
+        if self.bar is None:
+            return contextlib.nullcontext()
+        self.bar.total = (self.bar.total or 0) + epochs
+        return train.counting_epochs(self.bar)

@@ -1,9 +1,10 @@
 """PyTorch architectures of the practicals (report R2).
 
-Each ``forward`` returns ``(logits, features)``: the class scores, and the
-flattened intermediate representation the classifier head starts from (for
-t-SNE and the like). Parameter counts are facts from the report and are checked
-by ``tests/test_models_torch.py``.
+Each net is ``features`` (the convolutions) then ``classifier`` (the head):
+``forward`` returns the class scores (logits), ``embedding`` the flattened
+representation the classifier starts from (for t-SNE and the like;
+``train.predict_torch(..., features=True)`` returns both). Parameter counts are facts
+from the report and are checked by ``tests/test_models_torch.py``.
 """
 
 from __future__ import annotations
@@ -41,9 +42,12 @@ class SimpleCNN(nn.Module):
             nn.Linear(128, num_classes),
         )
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = torch.flatten(self.features(x), 1)
-        return self.classifier(features), features
+    def embedding(self, x: torch.Tensor) -> torch.Tensor:
+        """The flattened features the classifier starts from."""
+        return torch.flatten(self.features(x), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.embedding(x))
 
 
 class AlexNet32(nn.Module):
@@ -82,9 +86,12 @@ class AlexNet32(nn.Module):
             nn.Linear(2048, num_classes),
         )
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        features = torch.flatten(self.features(x), 1)
-        return self.classifier(features), features
+    def embedding(self, x: torch.Tensor) -> torch.Tensor:
+        """The flattened features the classifier starts from."""
+        return torch.flatten(self.features(x), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.embedding(x))
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:

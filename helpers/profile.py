@@ -69,11 +69,6 @@ def current() -> str:
     return "smoke" if under_pytest() else default()
 
 
-def is_smoke() -> bool:
-    """True in the fast smoke profile."""
-    return current() == "smoke"
-
-
 def reductions(cpu: dict, full: dict) -> list[str]:
     """Each setting where ``cpu`` departs from ``full``: ``"epochs: 10 (full: 20)"``,
     and for lists of different lengths (seeds, say) their lengths:
@@ -99,27 +94,51 @@ def _short(value) -> str:
     return str(value)
 
 
-def choose(*, smoke: dict, full: dict, cpu: dict | None = None) -> SimpleNamespace:
+def choose(*, profile: str | None = None, **settings: dict) -> SimpleNamespace:
     """The settings of the active profile, as attributes (``P.epochs``).
 
-    All profiles must name the same settings, so a lab cannot silently miss one. ``cpu``
-    left out means the full settings fit a CPU. The result also carries ``P.profile``
-    and ``P.reductions``: what the active profile cut from ``full`` (empty in ``full``;
-    in ``smoke``, a reminder that nothing it finds counts).
+    ``settings``: one dict of settings per profile, ``smoke=`` and ``full=`` required,
+    ``cpu=`` left out (or None) when the full settings fit a CPU. All must name the same
+    settings, so a lab cannot silently miss one. ``profile``: choose for that profile
+    instead of the active one. The result also carries ``P.profile`` and
+    ``P.reductions``: what the profile cut from ``full`` (empty in ``full``; in
+    ``smoke``, a reminder that nothing it finds counts).
     """
-    cpu = dict(full) if cpu is None else cpu
-    for name, settings in (("smoke", smoke), ("cpu", cpu)):
-        if set(settings) != set(full):
-            missing = sorted(set(settings) ^ set(full))
-            raise ValueError(f"{name} and full name different settings: {missing}")
-    name = current()
-    chosen = {"smoke": smoke, "cpu": cpu, "full": full}[name]
+    if settings.get("cpu") is None:  # left out or None: the full settings fit a CPU
+        settings.pop("cpu", None)
+    _check_settings(settings)
+    settings.setdefault("cpu", dict(settings["full"]))
+    name = current() if profile is None else validate(profile)
     cut = {
         "smoke": ["tiny committed samples, for testing only: its numbers mean nothing"],
-        "cpu": reductions(cpu, full),
+        "cpu": reductions(settings["cpu"], settings["full"]),
         "full": [],
     }[name]
-    return SimpleNamespace(profile=name, reductions=cut, **chosen)
+    return SimpleNamespace(profile=name, reductions=cut, **settings[name])
+
+
+def _check_settings(settings: dict) -> None:
+    """A clear ``ValueError`` unless ``settings`` are dicts for known profiles, smoke
+    and full among them, all naming the same settings."""
+    for name in settings:
+        if name not in PROFILES:
+            raise ValueError(
+                f"choose() got {name}=, which is not a profile; pass the settings of "
+                f"{', '.join(p + '=' for p in PROFILES)} (cpu= optional)."
+            )
+    for name in ("smoke", "full"):
+        if name not in settings:
+            raise ValueError(f"choose() needs {name}=, the {name} profile's settings.")
+    for name, value in settings.items():
+        if not isinstance(value, dict):
+            raise ValueError(
+                f"choose({name}=...) got {value!r} ({type(value).__name__}); pass a "
+                f"dict of settings, e.g. {name}=dict(epochs=10, seeds=[0, 1, 2])."
+            )
+    for name, value in settings.items():
+        if set(value) != set(settings["full"]):
+            different = sorted(set(value) ^ set(settings["full"]))
+            raise ValueError(f"{name} and full name different settings: {different}")
 
 
 def describe(P: SimpleNamespace) -> str:

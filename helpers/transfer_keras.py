@@ -7,7 +7,7 @@ rate divided by ten::
 
     pretrained = train.fit_keras(lambda: models_keras.tominet(26), letters, ...).model
     run = fine_tune(pretrained, ((x_100, y_100), (x_test, y_test)), seed=0,
-                    head_epochs=35, tune_epochs=15, validation_data=(x_val, y_val))
+                    head_epochs=35, tune_epochs=15, validation=(x_val, y_val))
 
 Backend-neutral (no TensorFlow calls). Freezing a Keras 3 ``BatchNormalization`` layer
 also puts it in inference mode: while frozen it normalises with the statistics learnt
@@ -82,58 +82,49 @@ def fine_tune(
     pretrained,
     data,
     *,
-    seed: int,
     head_epochs: int,
     tune_epochs: int,
     lr: float = 1e-3,
     lr_divisor: float = 10.0,
     num_classes: int = 10,
-    head: str = "head",
-    batch_size: int = 32,
-    validation_data=None,
-    bar=None,
     keep_model: bool = False,
+    **fit,
 ) -> train.Run:
     """Transfer ``pretrained`` to a new task in two phases, each a
     :func:`train.fit_keras` run.
 
-    1. The head is replaced (:func:`with_new_head`, after seeding with ``seed``), the
-       base is frozen, and the head trains ``head_epochs`` epochs with Adam at ``lr``.
+    1. The head (the last layer, a Dense named ``"head"``) is replaced
+       (:func:`with_new_head`, after seeding), the base is frozen, and the head trains
+       ``head_epochs`` epochs with Adam at ``lr``.
     2. Every layer is unfrozen and the whole net trains ``tune_epochs`` more epochs with
        a fresh Adam at ``lr / lr_divisor``.
 
-    ``data`` is ``((x_train, y_train), (x_test, y_test))`` as for ``fit_keras``; there
-    is no validation split unless ``validation_data`` is given. Returns one
+    ``data`` is ``((x_train, y_train), (x_test, y_test))`` as for ``fit_keras``;
+    ``fit``: ``fit_keras``'s options for both phases (``seed`` is required;
+    ``batch_size`` defaults to 32 here, ``validation`` to none). Returns one
     :class:`train.Run`: the two phases' histories joined (``head_epochs + tune_epochs``
     entries, plus ``lr``, the learning rate of each epoch), the test metrics after phase
     2, and the wall time of both phases.
     """
     (x, y), test_data = data
-    options = dict(
-        seed=seed,
-        batch_size=batch_size,
-        validation_fraction=0.0,
-        validation_data=validation_data,
-        bar=bar,
-        keep_model=True,
-    )
+    fit = {"batch_size": 32, "validation": None, **fit, "keep_model": True}
 
     def new_head():
-        model = with_new_head(pretrained, num_classes, head)
-        set_base_trainable(model, False, head)
+        model = with_new_head(pretrained, num_classes)
+        set_base_trainable(model, False)
         return model
 
     first = train.fit_keras(
-        new_head, ((x, y), None), epochs=head_epochs, optimizer=adam(lr), **options
+        new_head, ((x, y), None), epochs=head_epochs, optimizer=adam(lr), **fit
     )
     model = first.model
-    set_base_trainable(model, True, head)
+    set_base_trainable(model, True)
     second = train.fit_keras(
         lambda: model,
         ((x, y), test_data),
         epochs=tune_epochs,
         optimizer=adam(lr / lr_divisor),
-        **options,
+        **fit,
     )
     run = first.then(second)
     run.history["lr"] = [lr] * head_epochs + [lr / lr_divisor] * tune_epochs

@@ -1,10 +1,15 @@
 """The greedy ablation: the decision rule, the step runner, the table, and
-building configurations."""
+building configurations (R4's nets, ablation.r4_net)."""
 
 import numpy as np
 import pytest
 
-from helpers import ablation, train
+from helpers import ablation, models_keras, train
+
+
+def _counts(model):
+    trainable = sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+    return model.count_params(), trainable
 
 
 def _runs(*finals, test=0.5, epochs=3):
@@ -29,29 +34,42 @@ def test_keep_if_better_compares_mean_final_validation():
     ]  # a tie is not an improvement
 
 
-def test_greedy_keeps_improvements_skips_repeats_and_takes_budget_steps():
+def _score(config):
+    """A fake run's validation accuracy: normalising and flipping help, zooming hurts,
+    fewer epochs cost 0.1."""
     score = {"normalize": 0.1, "flip": 0.05, "zoom": -0.02}
+    value = 0.3 + sum(score[k] for k in score if config[k])
+    return value - 0.1 * (config["epochs"] < 30)
+
+
+STEPS = [
+    dict(step="normalisation", change=dict(normalize=True)),
+    dict(step="flip", change=dict(flip=True), family="aug"),
+    dict(step="zoom", change=dict(zoom=0.2), family="aug"),
+    dict(step="fewer epochs", change=dict(epochs=10), decide=False),
+    dict(step="flip again", change=dict(flip=True), family="again"),
+    dict(step="no zoom", change=dict(zoom=0.0), family="again"),
+    dict(step="no flip", change=dict(flip=False), decide=False, why="R4 did"),
+]
+
+
+@pytest.fixture
+def greedy_example():
+    """``greedy`` over :data:`STEPS` with fake runs; the result and the configurations
+    it ran."""
     calls = []
 
     def run(config):
         calls.append(config)
-        value = (
-            0.3
-            + sum(score[k] for k in score if config[k])
-            - 0.1 * (config["epochs"] < 30)
-        )
-        return _runs(value, value, test=value)
+        return _runs(_score(config), _score(config), test=_score(config))
 
-    steps = [
-        dict(step="normalisation", change=dict(normalize=True)),
-        dict(step="flip", change=dict(flip=True), family="aug"),
-        dict(step="zoom", change=dict(zoom=0.2), family="aug"),
-        dict(step="fewer epochs", change=dict(epochs=10), decide=False),
-        dict(step="flip again", change=dict(flip=True), family="again"),
-        dict(step="no zoom", change=dict(zoom=0.0), family="again"),
-        dict(step="no flip", change=dict(flip=False), decide=False, why="R4 did"),
-    ]
-    result = ablation.greedy(ablation.BASENET, steps, run)
+    return ablation.greedy(ablation.BASENET, STEPS, run), calls
+
+
+def test_greedy_keeps_improvements_skips_repeats_and_takes_budget_steps(
+    greedy_example,
+):
+    result, calls = greedy_example
     decisions = [r["decision"] for r in result.rows]
     assert decisions == [
         "reference",
@@ -72,34 +90,30 @@ def test_greedy_keeps_improvements_skips_repeats_and_takes_budget_steps():
         result.best_after("zoom")["step"] == "flip"
         and result.best_after("flip again")["step"] == "fewer epochs"
     )
+    with pytest.raises(ValueError, match="lacks"):
+        ablation.greedy(
+            ablation.BASENET, [dict(step="x", change=dict(colour=True))], print
+        )
+    with pytest.raises(KeyError):
+        result.row("nothing")
+
+
+def test_greedy_families_and_table(greedy_example):
+    result, _ = greedy_example
     assert list(result.family("aug")) == ["reference (normalisation)", "flip", "zoom"]
     assert list(result.family("again")) == ["flip again = reference (fewer epochs)"]
     frame = ablation.table(result)
-    assert list(frame.index) == [
-        "baseline",
-        "normalisation",
-        "flip",
-        "zoom",
-        "fewer epochs",
-        "flip again",
-        "no zoom",
-        "no flip",
-    ]
+    assert list(frame.index) == ["baseline"] + [step["step"] for step in STEPS]
     assert (
         frame.loc["zoom", "decision"] == "dropped"
         and "(-0.0200)" in frame.loc["zoom", "why"]
     )
     assert frame.loc["fewer epochs", "images × epochs"] == "all × 10"
+    assert frame.loc["flip", "validation accuracy"].startswith("0.4500")
     assert (
         ablation.describe({"optimizer": "adam", "learning_rate": None})
         == "optimizer=adam, learning_rate=Keras default"
     )
-    with pytest.raises(ValueError, match="lacks"):
-        ablation.greedy(
-            ablation.BASENET, [dict(step="x", change=dict(colour=True))], run
-        )
-    with pytest.raises(KeyError):
-        result.row("nothing")
 
 
 def test_build_model_follows_the_config():
@@ -125,13 +139,11 @@ def test_build_model_follows_the_config():
 
 
 def test_r4_deeper_nets_and_dropout_scheme_as_steps():
-    from helpers import models_keras
-
     best = dict(ablation.BASENET)
     for change, count, rates in [
-        (models_keras.R4_NET_1, 581_365, []),
+        (ablation.R4_NET_1, 581_365, []),
         (dict(dropout="r4"), 581_365, [0.25, 0.5, 0.25]),
-        (models_keras.R4_NET_2, 3_667_841, [0.25, 0.5, 0.5, 0.25]),
+        (ablation.R4_NET_2, 3_667_841, [0.25, 0.5, 0.5, 0.25]),
     ]:
         best = {**best, **change}  # as greedy applies a kept step
         model = ablation.build_model(best, 25)
@@ -183,7 +195,7 @@ def test_runner_holds_out_the_same_validation_images_whatever_the_budget(monkeyp
         ablation.train,
         "fit_keras",
         lambda build, data, **kw: seen.append(
-            (data[0][0], kw["validation_data"][0], kw["seed"])
+            (data[0][0], kw["validation"][0], kw["seed"])
         ),
     )
     x = np.arange(400, dtype="float32").reshape(400, 1, 1, 1) * np.ones(
@@ -203,3 +215,135 @@ def test_runner_holds_out_the_same_validation_images_whatever_the_budget(monkeyp
     assert np.array_equal(small0, all0[:20]) and not set(val0[:, 0, 0, 0]) & set(
         all0[:, 0, 0, 0]
     )
+
+
+# --- ablation.r4_net: BaseNet and R4's improved nets, as options of one builder -------
+def test_r4_net_defaults_are_basenet_layer_by_layer():
+    shapes = (
+        lambda m: [  # noqa: E731
+            (type(x).__name__, tuple(x.output.shape[1:]))
+            for x in m.layers
+            if type(x).__name__ != "InputLayer"
+        ]
+    )
+    built, printed = ablation.r4_net(10), models_keras.basenet(10)
+    assert shapes(built) == shapes(printed) and len(shapes(built)) == 10
+    assert _counts(built) == _counts(printed) == (23_432, 23_432)
+
+
+def test_r4_net_options_build_the_ablation_variants():
+    names = lambda m: [type(layer).__name__ for layer in m.layers]  # noqa: E731
+    before = names(ablation.r4_net(batchnorm="before"))
+    after = names(ablation.r4_net(batchnorm="after"))
+    assert before[1:4] == ["Conv2D", "BatchNormalization", "ReLU"]
+    assert after[1:4] == ["Conv2D", "ReLU", "BatchNormalization"]
+    assert before.count("BatchNormalization") == after.count("BatchNormalization") == 3
+    assert names(ablation.r4_net(dropout=0.25)).count("Dropout") == 3
+    with pytest.raises(ValueError):
+        ablation.r4_net(batchnorm="between")
+    with pytest.raises(ValueError):
+        ablation.r4_net(dropout=(0.1, 0.2))
+    with pytest.raises(ValueError):
+        ablation.r4_net(dropout="R3")
+
+
+# R4's tables of its deeper nets (Cuadros 1-3): each layer's type and output shape
+# (R4 gives sizes and channels; its Linear rows start from the flattened features,
+# our Flatten).
+def _conv_block(widths, size, bn=False, dropout=False):
+    rows = []
+    for width in widths:
+        size -= 2
+        rows += [("Conv2D", (size, size, width))]
+        rows += [("BatchNormalization", (size, size, width))] * bn
+        rows += [("ReLU", (size, size, width))]
+    rows += [("MaxPooling2D", (size // 2, size // 2, widths[-1]))]
+    return rows + [("Dropout", (size // 2, size // 2, widths[-1]))] * dropout
+
+
+def _dense_rows(widths, bn=False, dropout=False):
+    rows = []
+    for width in widths:
+        rows += [("Dense", (width,))] + [("BatchNormalization", (width,))] * bn
+        rows += [("ReLU", (width,))] + [("Dropout", (width,))] * dropout
+    return rows + [("Dense", (25,))]
+
+
+R4_CUADRO_1 = [
+    *_conv_block((16, 32), 32),
+    *_conv_block((64, 128), 14),
+    ("Flatten", (3200,)),
+    *_dense_rows((150,)),
+]
+R4_CUADRO_2 = [
+    *_conv_block((32, 64), 32),
+    *_conv_block((128, 256), 14),
+    ("Flatten", (6400,)),
+    *_dense_rows((500, 150)),
+]
+R4_CUADRO_3 = [
+    *_conv_block((32, 64), 32, bn=True, dropout=True),
+    *_conv_block((128, 256), 14, bn=True, dropout=True),
+    ("Flatten", (6400,)),
+    *_dense_rows((500, 150), bn=True, dropout=True),
+]
+
+
+def _types_and_shapes(model):
+    return [(type(x).__name__, tuple(x.output.shape[1:])) for x in model.layers[1:]]
+
+
+def test_r4_tables_spelled_out():
+    assert R4_CUADRO_1[:5] == [
+        ("Conv2D", (30, 30, 16)),
+        ("ReLU", (30, 30, 16)),
+        ("Conv2D", (28, 28, 32)),
+        ("ReLU", (28, 28, 32)),
+        ("MaxPooling2D", (14, 14, 32)),
+    ]
+    assert R4_CUADRO_3[14:16] == [
+        ("MaxPooling2D", (5, 5, 256)),
+        ("Dropout", (5, 5, 256)),
+    ]
+    assert len(R4_CUADRO_3) == 25 + 1  # R4's 25 rows and our Flatten
+
+
+def test_r4_deeper_nets_are_its_tables_with_counts_from_their_layers():
+    conv = lambda c_in, c_out: c_in * c_out * 9 + c_out  # noqa: E731
+    dense = lambda n_in, n_out: n_in * n_out + n_out  # noqa: E731
+    net_1 = ablation.r4_net(25, **ablation.R4_NET_1)
+    net_2 = ablation.r4_net(25, **ablation.R4_NET_2)
+    assert _types_and_shapes(net_1) == R4_CUADRO_1
+    assert _types_and_shapes(net_2) == R4_CUADRO_2
+    count_1 = conv(3, 16) + conv(16, 32) + conv(32, 64) + conv(64, 128)
+    count_1 += dense(3200, 150) + dense(150, 25)
+    count_2 = conv(3, 32) + conv(32, 64) + conv(64, 128) + conv(128, 256)
+    count_2 += dense(6400, 500) + dense(500, 150) + dense(150, 25)
+    assert (count_1, count_2) == (581_365, 3_667_841)
+    assert _counts(net_1) == (count_1, count_1)
+    assert _counts(net_2) == (count_2, count_2)
+
+
+def test_r4_dropout_scheme_and_final_model():
+    net_options = lambda net: (net["blocks"], net["dense"])  # noqa: E731
+    assert ablation.r4_dropout(*net_options(ablation.R4_NET_1)) == (
+        0.25,
+        0.5,
+        0.25,
+    )
+    assert ablation.r4_dropout(*net_options(ablation.R4_NET_2)) == (
+        0.25,
+        0.5,
+        0.5,
+        0.25,
+    )
+    assert ablation.r4_dropout(((6,), (16,)), (50,)) == (0.25, 0.5, 0.25)
+    rates = lambda m: [x.rate for x in m.layers if type(x).__name__ == "Dropout"]
+    net_1 = ablation.r4_net(**ablation.R4_NET_1, dropout="r4")
+    assert rates(net_1) == [0.25, 0.5, 0.25]
+    final = ablation.r4_net(**ablation.R4_NET_2, batchnorm="before", dropout="r4")
+    assert rates(final) == [0.25, 0.5, 0.5, 0.25]
+    assert _types_and_shapes(final) == R4_CUADRO_3
+    statistics = 2 * (32 + 64 + 128 + 256 + 500 + 150)  # BN moving mean and variance
+    assert _counts(final) == (3_667_841 + 2 * statistics, 3_667_841 + statistics)
+    assert final.count_params() == 3_672_361

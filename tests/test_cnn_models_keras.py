@@ -1,5 +1,5 @@
-"""The Keras CNNs of reports R3 and R4: parameter counts, shapes, and the
-builder's options."""
+"""The Keras CNNs of reports R3 and R4: parameter counts and shapes (R4's improved
+nets are ablation.r4_net's: tests/test_ablation.py)."""
 
 import re
 
@@ -124,129 +124,16 @@ def test_basenet_count_is_computed_from_its_layer_list():
     model = models_keras.basenet(num_classes=25)
     assert _counts(model) == (expected, expected)
     assert model.get_layer("dense1").input.shape[1:] == (400,)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["Conv2D", "ReLU", "MaxPooling2D"] * 2 + [
+        "Flatten",
+        "Dense",
+        "ReLU",
+        "Dense",
+    ]  # R4's Figura 1, row by row, and our Flatten
     assert models_keras.basenet(num_classes=10).count_params() == expected - dense(
         50, 25
     ) + dense(50, 10)
-
-
-def test_basenet_options_build_the_ablation_variants():
-    names = lambda m: [type(layer).__name__ for layer in m.layers]  # noqa: E731
-    before = names(models_keras.basenet(batchnorm="before"))
-    after = names(models_keras.basenet(batchnorm="after"))
-    assert before[1:4] == ["Conv2D", "BatchNormalization", "ReLU"]
-    assert after[1:4] == ["Conv2D", "ReLU", "BatchNormalization"]
-    assert before.count("BatchNormalization") == after.count("BatchNormalization") == 3
-    assert names(models_keras.basenet(dropout=0.25)).count("Dropout") == 3
-    with pytest.raises(ValueError):
-        models_keras.basenet(batchnorm="between")
-    with pytest.raises(ValueError):
-        models_keras.basenet(dropout=(0.1, 0.2))
-    with pytest.raises(ValueError):
-        models_keras.basenet(dropout="R3")
-
-
-# R4's tables of its deeper nets (Cuadros 1-3): each layer's type and output shape
-# (R4 gives sizes and channels; its Linear rows start from the flattened features,
-# our Flatten).
-def _conv_block(widths, size, bn=False, dropout=False):
-    rows = []
-    for width in widths:
-        size -= 2
-        rows += [("Conv2D", (size, size, width))]
-        rows += [("BatchNormalization", (size, size, width))] * bn
-        rows += [("ReLU", (size, size, width))]
-    rows += [("MaxPooling2D", (size // 2, size // 2, widths[-1]))]
-    return rows + [("Dropout", (size // 2, size // 2, widths[-1]))] * dropout
-
-
-def _dense_rows(widths, bn=False, dropout=False):
-    rows = []
-    for width in widths:
-        rows += [("Dense", (width,))] + [("BatchNormalization", (width,))] * bn
-        rows += [("ReLU", (width,))] + [("Dropout", (width,))] * dropout
-    return rows + [("Dense", (25,))]
-
-
-R4_CUADRO_1 = [
-    *_conv_block((16, 32), 32),
-    *_conv_block((64, 128), 14),
-    ("Flatten", (3200,)),
-    *_dense_rows((150,)),
-]
-R4_CUADRO_2 = [
-    *_conv_block((32, 64), 32),
-    *_conv_block((128, 256), 14),
-    ("Flatten", (6400,)),
-    *_dense_rows((500, 150)),
-]
-R4_CUADRO_3 = [
-    *_conv_block((32, 64), 32, bn=True, dropout=True),
-    *_conv_block((128, 256), 14, bn=True, dropout=True),
-    ("Flatten", (6400,)),
-    *_dense_rows((500, 150), bn=True, dropout=True),
-]
-
-
-def _types_and_shapes(model):
-    return [(type(x).__name__, tuple(x.output.shape[1:])) for x in model.layers[1:]]
-
-
-def test_r4_tables_spelled_out():
-    assert R4_CUADRO_1[:5] == [
-        ("Conv2D", (30, 30, 16)),
-        ("ReLU", (30, 30, 16)),
-        ("Conv2D", (28, 28, 32)),
-        ("ReLU", (28, 28, 32)),
-        ("MaxPooling2D", (14, 14, 32)),
-    ]
-    assert R4_CUADRO_3[14:16] == [
-        ("MaxPooling2D", (5, 5, 256)),
-        ("Dropout", (5, 5, 256)),
-    ]
-    assert len(R4_CUADRO_3) == 25 + 1  # R4's 25 rows and our Flatten
-
-
-def test_r4_deeper_nets_are_its_tables_with_counts_from_their_layers():
-    conv = lambda c_in, c_out: c_in * c_out * 9 + c_out  # noqa: E731
-    dense = lambda n_in, n_out: n_in * n_out + n_out  # noqa: E731
-    net_1 = models_keras.basenet(25, **models_keras.R4_NET_1)
-    net_2 = models_keras.basenet(25, **models_keras.R4_NET_2)
-    assert _types_and_shapes(net_1) == R4_CUADRO_1
-    assert _types_and_shapes(net_2) == R4_CUADRO_2
-    count_1 = conv(3, 16) + conv(16, 32) + conv(32, 64) + conv(64, 128)
-    count_1 += dense(3200, 150) + dense(150, 25)
-    count_2 = conv(3, 32) + conv(32, 64) + conv(64, 128) + conv(128, 256)
-    count_2 += dense(6400, 500) + dense(500, 150) + dense(150, 25)
-    assert (count_1, count_2) == (581_365, 3_667_841)
-    assert _counts(net_1) == (count_1, count_1)
-    assert _counts(net_2) == (count_2, count_2)
-
-
-def test_r4_dropout_scheme_and_final_model():
-    net_options = lambda net: (net["blocks"], net["dense"])  # noqa: E731
-    assert models_keras.r4_dropout(*net_options(models_keras.R4_NET_1)) == (
-        0.25,
-        0.5,
-        0.25,
-    )
-    assert models_keras.r4_dropout(*net_options(models_keras.R4_NET_2)) == (
-        0.25,
-        0.5,
-        0.5,
-        0.25,
-    )
-    assert models_keras.r4_dropout(((6,), (16,)), (50,)) == (0.25, 0.5, 0.25)
-    rates = lambda m: [x.rate for x in m.layers if type(x).__name__ == "Dropout"]
-    net_1 = models_keras.basenet(**models_keras.R4_NET_1, dropout="r4")
-    assert rates(net_1) == [0.25, 0.5, 0.25]
-    final = models_keras.basenet(
-        **models_keras.R4_NET_2, batchnorm="before", dropout="r4"
-    )
-    assert rates(final) == [0.25, 0.5, 0.5, 0.25]
-    assert _types_and_shapes(final) == R4_CUADRO_3
-    statistics = 2 * (32 + 64 + 128 + 256 + 500 + 150)  # BN moving mean and variance
-    assert _counts(final) == (3_667_841 + 2 * statistics, 3_667_841 + statistics)
-    assert final.count_params() == 3_672_361
 
 
 def test_augmentation_acts_in_training_only_and_adds_no_parameters():

@@ -5,7 +5,8 @@ import matplotlib
 import numpy as np
 import pytest
 
-from helpers import keras_basics, train
+from helpers import train
+from helpers.labs import keras_basics
 
 matplotlib.use("Agg")
 
@@ -120,3 +121,19 @@ def test_the_lab_figures_draw():
     y = np.array([0, 1, 1, 0])
     fig = keras_basics.plot_xor_surfaces({"exact": ExactXor()}, x, y, {"exact": 1.0})
     assert fig.axes[0].get_title().startswith("exact")
+
+
+def test_predicted_vs_true_labels_axes_and_draws_the_diagonal():
+    import numpy as np
+
+    fig = keras_basics.predicted_vs_true(
+        np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 2.5]), "price", "$1000s"
+    )
+    (ax,) = fig.axes
+    assert (
+        ax.get_xlabel() == "true price ($1000s)"
+        and ax.get_ylabel() == "predicted price ($1000s)"
+    )
+    diagonal, points = ax.get_lines()
+    assert list(diagonal.get_xdata()) == list(diagonal.get_ydata()) == [1.0, 3.0]
+    assert list(points.get_ydata()) == [1.5, 2.0, 2.5]

@@ -10,12 +10,6 @@ from machinery import colab, notebooks, stamp
 
 LABS = notebooks.lab_paths()
 
-# Labs whose page predates these conventions; each lab issue converts its labs
-# (Exercises, helper source shown instead of {literalinclude}) when it re-executes them,
-# and removes them here. The list must shrink to nothing: a listed lab that already
-# passes fails the test.
-NOT_YET_CONVERTED: set[str] = set()
-
 NUMBER = re.compile(r"(?<![\w.])[-−+]?\d+(?:,\d{3})*\.\d+(?![\d.]*\.\d)%?")
 
 
@@ -128,9 +122,6 @@ def test_each_lab_ends_with_exercises_and_shows_its_code(lab):
         if code_hidden_from_colab(nb)
         else []
     )
-    if lab.stem in NOT_YET_CONVERTED:
-        assert problems, f"{lab.stem} is converted: remove it from NOT_YET_CONVERTED"
-        pytest.skip(f"{lab.stem} not yet converted: {'; '.join(problems)}")
     assert problems == []
 
 
@@ -162,8 +153,6 @@ CODE_COLUMN = 88
 
 @pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
 def test_code_fits_the_books_code_column(lab):
-    if lab.stem in NOT_YET_CONVERTED:
-        pytest.skip(f"{lab.stem} not yet converted")
     nb = notebooks.read(lab)
     long = [
         line

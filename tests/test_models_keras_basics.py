@@ -40,7 +40,6 @@ def _counts(model):
             1_011_561,
             1_011_561 - 220,
         ),
-        (models_keras.linear_regression, {"n_features": 13}, 14, 14),
         (models_keras.xor_net, {"hidden": 1}, 5, 5),
         (models_keras.xor_net, {"hidden": 1, "concat": True}, 7, 7),
         (models_keras.xor_net, {"hidden": 2}, 9, 9),
@@ -94,7 +93,7 @@ def test_xor_is_solved_with_one_hidden_unit_only_through_the_concatenation():
             seed=0,
             epochs=20,
             batch_size=4,
-            validation_fraction=0,
+            validation=None,
             loss="binary_crossentropy",
             optimizer=lambda: keras.optimizers.Adam(0.05),
         ).test["accuracy"]

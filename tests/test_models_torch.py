@@ -1,5 +1,5 @@
-"""The PyTorch architectures of report R2: exact parameter counts and what
-``forward`` returns."""
+"""The PyTorch architectures of report R2: exact parameter counts, and ``forward``
+(the logits) and ``embedding`` (the features) of each."""
 
 import pytest
 import torch
@@ -14,17 +14,20 @@ from helpers import models_torch
         (models_torch.AlexNet32, (3, 32, 32), 6_199_498, 2 * 2 * 128),  # R2, CIFAR-10
     ],
 )
-def test_parameter_counts_and_forward_returns_logits_and_features(
+def test_parameter_counts_and_forward_returns_logits_and_embedding_features(
     build, shape, n_params, n_features
 ):
     torch.manual_seed(0)
-    model = build()
+    model = build().eval()
     assert models_torch.count_parameters(model) == n_params
     assert models_torch.count_parameters(model, trainable_only=False) == n_params
-    logits, features = model.eval()(torch.randn(3, *shape))
+    x = torch.randn(3, *shape)
+    logits, features = model(x), model.embedding(x)
     assert logits.shape == (3, 10) and features.shape == (3, n_features)
-    # the head starts from the features it returns
+    # the head starts from the embedding
     assert torch.allclose(model.classifier(features), logits, atol=1e-6)
+    names = [name for name, _ in model.named_children()]
+    assert names == ["features", "classifier"]  # state dicts keep their keys
 
 
 def test_alexnet_follows_the_reports_layer_list():
@@ -47,6 +50,6 @@ def test_dropout_is_active_in_training_only():
     torch.manual_seed(0)
     model, x = models_torch.SimpleCNN(), torch.randn(4, 1, 28, 28)
     model.train()
-    assert not torch.equal(model(x)[0], model(x)[0])
+    assert not torch.equal(model(x), model(x))
     model.eval()
-    assert torch.equal(model(x)[0], model(x)[0])
+    assert torch.equal(model(x), model(x))

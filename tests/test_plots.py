@@ -1,39 +1,10 @@
-"""The shared figures and the reported-vs-ours table."""
+"""The shared figures: learning curves, bars, image grids, confusion matrices."""
 
 import matplotlib
 
 matplotlib.use("Agg")
 
 from helpers import plots  # noqa: E402
-
-
-def test_mean_std_uses_the_sample_std():
-    assert plots.mean_std([0.9, 0.92, 0.94]) == "0.9200 ± 0.0200 (n=3)"
-    assert plots.mean_std([0.5]) == "0.5000 (n=1)"
-
-
-def test_reported_vs_ours_puts_numbers_side_by_side():
-    table = plots.reported_vs_ours(
-        [
-            {
-                "experiment": "conv",
-                "report": "R3",
-                "reported": 0.98,
-                "ours": [0.99, 0.99, 0.99],
-            },
-            {
-                "experiment": "new",
-                "report": "",
-                "reported": None,
-                "ours": [0.5, 0.7],
-                "note": "CIFAR-10 for CIFAR-100",
-            },
-        ]
-    )
-    assert table.loc["conv", "reported"] == "0.98"
-    assert table.loc["conv", "difference"] == "+0.0100"
-    assert table.loc["new", "ours (mean ± std)"].startswith("0.6000 ± 0.1414")
-    assert table.loc["new", "note"] == "CIFAR-10 for CIFAR-100"
 
 
 def test_plot_history_draws_train_and_validation_with_labelled_axes():
@@ -80,22 +51,6 @@ def test_plot_history_label_overrides_and_log_scale():
     )
 
 
-def test_predicted_vs_true_labels_axes_and_draws_the_diagonal():
-    import numpy as np
-
-    fig = plots.predicted_vs_true(
-        np.array([1.0, 2.0, 3.0]), np.array([1.5, 2.0, 2.5]), "price", "$1000s"
-    )
-    (ax,) = fig.axes
-    assert (
-        ax.get_xlabel() == "true price ($1000s)"
-        and ax.get_ylabel() == "predicted price ($1000s)"
-    )
-    diagonal, points = ax.get_lines()
-    assert list(diagonal.get_xdata()) == list(diagonal.get_ydata()) == [1.0, 3.0]
-    assert list(points.get_ydata()) == [1.5, 2.0, 2.5]
-
-
 def test_compare_bars_points_and_image_grid_row_labels():
     import numpy as np
 
@@ -110,26 +65,6 @@ def test_compare_bars_points_and_image_grid_row_labels():
     )
     assert [t.get_text() for t in fig.axes[0].texts] == ["noisy"]
     assert [t.get_text() for t in fig.axes[3].texts] == ["clean"]
-
-
-def test_ascent_grid_puts_each_start_beside_its_results_and_changes():
-    import numpy as np
-
-    starts = np.full((2, 8, 8, 3), 0.5)
-    results = np.stack([starts + 0.1, starts]).transpose(
-        1, 0, 2, 3, 4
-    )  # 2 starts x 2 columns
-    fig = plots.ascent_grid(
-        starts, results, ["filter 3", "filter 9"], ["noise", "dog"], title="t"
-    )
-    axes = np.array(fig.axes).reshape(
-        4, 3
-    )  # per start: a row of images, a row of changes
-    assert [ax.get_title() for ax in axes[0]] == ["start", "filter 3", "filter 9"]
-    assert [t.get_text() for t in axes[0][0].texts] == ["noise"]
-    unchanged = axes[1][2].get_images()[0].get_array()  # result == start: mid-grey
-    np.testing.assert_allclose(unchanged, 0.5)
-    assert axes[0][1].get_images()[0].get_clim() == (0, 1)  # drawn as is, not stretched
 
 
 def test_confusion_matrix_and_most_confused_on_a_known_example():
@@ -169,47 +104,6 @@ def test_confusion_matrix_plot_and_misclassified_grid():
     assert "no misclassified" in empty.axes[0].texts[0].get_text()
 
 
-def test_curve_panels_one_panel_per_family_with_a_band_for_several_seeds():
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    seeds = [{"val_accuracy": [0.2, 0.3, 0.4]}, {"val_accuracy": [0.4, 0.5, 0.6]}]
-    fig = plots.curve_panels(
-        {
-            "zoom": {"zoom 0.2": seeds, "zoom 0.5": seeds[0]},
-            "optimisers": {"SGD": seeds[1], "Adam": seeds, "Adagrad": seeds[0]},
-        }
-    )
-    zoom, optimisers = fig.axes
-    assert zoom.get_title() == "zoom" and optimisers.get_title() == "optimisers"
-    assert zoom.get_xlabel() == "epoch" and zoom.get_ylabel() == "validation accuracy"
-    assert [t.get_text() for t in optimisers.get_legend().get_texts()] == [
-        "SGD",
-        "Adam",
-        "Adagrad",
-    ]
-    np.testing.assert_allclose(zoom.lines[0].get_ydata(), [0.3, 0.4, 0.5])
-    assert all(tick == int(tick) for tick in zoom.get_xticks())  # whole epochs
-    assert (
-        len(zoom.collections) == 1 and len(optimisers.collections) == 1
-    )  # bands only for several seeds
-    plt.close(fig)
-
-
-def test_tables_show_long_notes_whole():
-    import pandas as pd
-
-    note = (
-        "CIFAR-10 for CIFAR-100 (offline); first 10,000 training images; "
-        "epochs 10, seeds 1"
-    )
-    frame = plots.reported_vs_ours(
-        [{"experiment": "x", "reported": 0.5, "ours": [0.4, 0.6], "note": note}]
-    )
-    assert note in frame._repr_html_() and note in repr(frame)
-    assert pd.get_option("display.max_colwidth") is None
-
-
 def test_bar_value_labels_stay_inside_the_axes_below_the_title():
     fig = plots.compare_bars({"net": {"best": [0.99, 0.994]}}, title="a title")
     (ax,) = fig.axes
@@ -243,49 +137,13 @@ def test_learning_curves_have_integer_epoch_ticks():
     assert all(float(t).is_integer() for t in ticks)
 
 
-def test_flagged_grid_frames_the_flagged_images_in_red():
-    import numpy as np
+def test_tables_show_long_notes_whole():
+    import pandas as pd
 
-    fig = plots.flagged_grid(
-        np.zeros((3, 8, 8, 3)), ["a", "b", "c"], [False, True, False], ncols=2
+    note = (
+        "CIFAR-10 for CIFAR-100 (offline); first 10,000 training images; "
+        "epochs 10, seeds 1"
     )
-    framed = [bool(ax.patches) for ax in fig.axes[:3]]
-    assert framed == [False, True, False]
-    assert fig.axes[1].title.get_color() == "tab:red"
-    assert any("not converged" in t.get_text() for t in fig.texts)
-
-
-def test_ascent_curves_draw_a_line_per_image_at_most_two_panels_a_row():
-    import numpy as np
-
-    values = np.cumsum(np.ones((11, 4)), axis=0)
-    status = ["converged", "still rising", "converged", "did not rise"]
-    fig = plots.ascent_curves(
-        {"a": values, "b": values, "c": values},
-        {"a": status, "b": status, "c": status},
-        styles={"a": ["noise", "noise", "dog", "dog"]},
-    )
-    assert fig.axes[0].get_subplotspec().get_gridspec().ncols == 2
-    a = fig.axes[0]
-    assert len(a.get_lines()) == 4 and a.get_xlabel() == "gradient-ascent step"
-    colours = [line.get_color() for line in a.get_lines()]
-    assert colours[1] == "tab:orange" and colours[3] == "tab:red"
-    assert [line.get_linestyle() for line in a.get_lines()] == ["-", "-", "--", "--"]
-    labels = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert labels == [
-        "converged",
-        "still rising",
-        "did not rise",
-        "from noise",
-        "from dog",
-    ]
-
-
-def test_stretched_change_is_mid_grey_where_nothing_changed():
-    import numpy as np
-
-    start = np.full((4, 4, 3), 0.5)
-    results = np.stack([start, start + 0.1, start - 0.2])
-    out = plots.stretched_change(results, start)
-    np.testing.assert_allclose(out[0], 0.5)
-    assert out[1].min() > 0.5 and out[2].max() < 0.5 and out.min() >= 0
+    frame = pd.DataFrame({"note": [note]}, index=["x"])
+    assert note in frame._repr_html_() and note in repr(frame)
+    assert pd.get_option("display.max_colwidth") is None

@@ -14,7 +14,6 @@ def test_default_is_smoke_under_pytest(monkeypatch):
 def test_env_var_chooses_profile(monkeypatch):
     monkeypatch.setenv(profile.ENV_VAR, "FULL")
     assert profile.current() == "full"
-    assert not profile.is_smoke()
 
 
 def test_unknown_profile_is_a_clear_error(monkeypatch):
@@ -52,6 +51,29 @@ def test_choose_rejects_settings_missing_from_one_profile():
         )
 
 
+def test_choose_names_a_wrong_argument_in_a_clear_error():
+    full = dict(epochs=30)
+    with pytest.raises(ValueError, match="got fast=, which is not a profile"):
+        profile.choose(smoke=dict(epochs=1), fast=dict(epochs=5), full=full)
+    with pytest.raises(
+        ValueError, match=r"choose\(cpu=...\) got \[5\] \(list\); pass a dict"
+    ):
+        profile.choose(smoke=dict(epochs=1), cpu=[5], full=full)
+    with pytest.raises(ValueError, match=r"choose\(full=...\) got 30 \(int\)"):
+        profile.choose(smoke=dict(epochs=1), full=30)
+    with pytest.raises(ValueError, match="needs full="):
+        profile.choose(smoke=dict(epochs=1))
+    with pytest.raises(ValueError, match="'fast' is not a profile"):
+        profile.choose(smoke=dict(epochs=1), full=full, profile="fast")
+
+
+def test_choose_for_another_profile_than_the_active_one(monkeypatch):
+    monkeypatch.setenv(profile.ENV_VAR, "smoke")
+    settings = dict(smoke=dict(n=1), cpu=dict(n=2), full=dict(n=3))
+    P = profile.choose(profile="cpu", **settings)
+    assert (P.profile, P.n, P.reductions) == ("cpu", 2, ["n: 2 (full: 3)"])
+
+
 def test_cpu_profile_lists_every_reduction(monkeypatch):
     settings = dict(
         smoke=dict(epochs=1, seeds=[0], n_train=500),
@@ -76,6 +98,8 @@ def test_cpu_profile_lists_every_reduction(monkeypatch):
 def test_cpu_settings_default_to_the_full_ones(monkeypatch):
     monkeypatch.setenv(profile.ENV_VAR, "cpu")
     P = profile.choose(smoke=dict(epochs=1), full=dict(epochs=10))
+    assert (P.profile, P.epochs, P.reductions) == ("cpu", 10, [])
+    P = profile.choose(smoke=dict(epochs=1), cpu=None, full=dict(epochs=10))
     assert (P.profile, P.epochs, P.reductions) == ("cpu", 10, [])
 
 

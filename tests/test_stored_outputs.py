@@ -8,19 +8,9 @@ from machinery import check, notebooks
 LABS = notebooks.lab_paths()
 
 
-def test_there_are_labs():
-    assert LABS, "no notebooks in labs/"
-
-
 @pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
 def test_stored_outputs_match_the_code(lab):
     assert check.problems(lab) == []
-
-
-# Executed before the `cpu` profile existed: on a CPU, with reduced settings, stamped
-# `full`. Each lab issue re-executes its labs in `cpu` (or `full` on a GPU) and removes
-# them here.
-STAMPED_FULL_ON_A_CPU: set[str] = set()
 
 
 @pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])
@@ -33,15 +23,9 @@ def test_stored_outputs_come_from_a_cpu_or_full_run(lab):
 def test_a_page_made_on_a_cpu_says_cpu(lab):
     record = notebooks.read(lab).metadata["provenance"]
     on_cpu = record["device"].startswith("CPU")
-    if lab.stem in STAMPED_FULL_ON_A_CPU:
-        assert on_cpu and record["profile"] == "full", (
-            "re-executed: remove it from the list"
-        )
-    else:
-        assert not (on_cpu and record["profile"] == "full"), (
-            f"{lab.name} ran on a CPU but is stamped `full`: "
-            "execute it with --profile cpu"
-        )
+    assert not (on_cpu and record["profile"] == "full"), (
+        f"{lab.name} ran on a CPU but is stamped `full`: execute it with --profile cpu"
+    )
 
 
 @pytest.mark.parametrize("lab", LABS, ids=[p.stem for p in LABS])

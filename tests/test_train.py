@@ -6,6 +6,8 @@ import pytest
 
 from helpers import data, models_keras, train
 
+pytestmark = pytest.mark.usefixtures("fits_on_the_cpu")
+
 
 @pytest.fixture(scope="module")
 def small_mnist():
@@ -44,12 +46,14 @@ def test_split_validation_is_seeded_disjoint_and_complete():
     assert not np.array_equal(xv, train.split_validation(x, y, 0.1, seed=2)[1][0])
 
 
-def test_progress_bar_counts_epochs(small_mnist, capsys):
-    with train.progress(total=2) as bar:
-        train.fit_keras(
-            models_keras.dense_mnist_net, small_mnist, seed=0, epochs=2, bar=bar
-        )
-        assert bar.n == 2
+def test_an_open_progress_bar_counts_the_epochs_of_the_fits_inside_it(small_mnist):
+    with train.progress(total=3) as bar:
+        train.fit_keras(models_keras.dense_mnist_net, small_mnist, seed=0, epochs=2)
+        with train.progress(total=1) as inner:  # the innermost open bar counts
+            train.fit_keras(models_keras.dense_mnist_net, small_mnist, seed=0, epochs=1)
+        assert (bar.n, inner.n) == (2, 1)
+    train.fit_keras(models_keras.dense_mnist_net, small_mnist, seed=0, epochs=1)
+    assert bar.n == 2  # closed: no longer counts
 
 
 def test_kfold_splits_are_disjoint_covering_stratified_and_seeded():
@@ -127,7 +131,7 @@ def test_fit_keras_regression_with_explicit_or_no_validation():
         seed=0,
         epochs=20,
         batch_size=16,
-        validation_data=(x[150:], y[150:]),
+        validation=(x[150:], y[150:]),
         optimizer=sgd,
         loss="mse",
         metrics=("mae",),
@@ -145,7 +149,7 @@ def test_fit_keras_regression_with_explicit_or_no_validation():
         ((x, y), None),
         seed=0,
         epochs=1,
-        validation_fraction=0,
+        validation=None,
         loss="mse",
         metrics=(),
     )
@@ -159,19 +163,11 @@ def test_progress_postfix_shows_validation_accuracy_only_when_there_is_one(small
     build = lambda: keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     with train.progress(total=1) as bar:
         train.fit_keras(
-            build,
-            ((x, x[:, 0]), None),
-            seed=0,
-            epochs=1,
-            loss="mse",
-            metrics=(),
-            bar=bar,
+            build, ((x, x[:, 0]), None), seed=0, epochs=1, loss="mse", metrics=()
         )
         assert bar.n == 1 and "val_accuracy" not in str(bar.postfix)
     with train.progress(total=1) as bar:
-        train.fit_keras(
-            models_keras.dense_mnist_net, small_mnist, seed=0, epochs=1, bar=bar
-        )
+        train.fit_keras(models_keras.dense_mnist_net, small_mnist, seed=0, epochs=1)
         assert "val_accuracy" in str(bar.postfix)
 
 
@@ -192,9 +188,7 @@ def test_fit_torch_learns_digits_and_returns_a_keras_like_run(small_mnist_nchw):
             seed=0,
             epochs=3,
             batch_size=32,
-            bar=bar,
             keep_model=True,
-            device="cpu",
         )
         assert bar.n == 3 and "val_accuracy" in str(bar.postfix)
     assert set(run.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
@@ -204,6 +198,7 @@ def test_fit_torch_learns_digits_and_returns_a_keras_like_run(small_mnist_nchw):
     }
     assert run.history["loss"][-1] < run.history["loss"][0]
     assert run.test["accuracy"] > 0.8, run  # chance is 0.1
+    assert next(run.model.parameters()).device.type == "cpu"
     logits, features = train.predict_torch(
         run.model, small_mnist_nchw[1][0], features=True, batch_size=64
     )
@@ -213,14 +208,21 @@ def test_fit_torch_learns_digits_and_returns_a_keras_like_run(small_mnist_nchw):
     )
 
 
+def test_predict_torch_features_need_a_net_with_an_embedding():
+    import torch
+
+    with pytest.raises(TypeError, match="Linear has no embedding"):
+        train.predict_torch(torch.nn.Linear(3, 2), np.zeros((4, 3)), features=True)
+
+
 def test_fit_torch_same_seed_same_result_on_cpu(small_mnist_nchw):
     from helpers import models_torch
 
     (x, y), test = small_mnist_nchw
     data = (x[:300], y[:300]), (test[0][:100], test[1][:100])
-    fit = lambda seed: train.fit_torch(
-        models_torch.SimpleCNN, data, seed=seed, epochs=1, device="cpu"
-    )  # noqa: E731
+    fit = lambda seed: train.fit_torch(  # noqa: E731
+        models_torch.SimpleCNN, data, seed=seed, epochs=1
+    )
     first, again, other = fit(5), fit(5), fit(6)
     assert first.history == again.history and first.test == again.test
     assert first.history != other.history
@@ -229,7 +231,7 @@ def test_fit_torch_same_seed_same_result_on_cpu(small_mnist_nchw):
 def test_fit_torch_rejects_an_unknown_optimizer(small_mnist_nchw):
     from helpers import models_torch
 
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="'adamw'; use 'adam', 'sgd'"):
         train.fit_torch(
             models_torch.SimpleCNN,
             small_mnist_nchw,
@@ -237,35 +239,6 @@ def test_fit_torch_rejects_an_unknown_optimizer(small_mnist_nchw):
             epochs=1,
             optimizer="adamw",
         )
-
-
-def test_fit_torch_augments_training_batches_only(small_mnist_nchw):
-    from helpers import models_torch
-
-    (x, y), test = small_mnist_nchw
-    data = (x[:200], y[:200]), (test[0][:50], test[1][:50])
-    seen = []
-
-    def augment(batch):
-        seen.append(tuple(batch.shape))
-        return batch.flip(-1)
-
-    plain = train.fit_torch(
-        models_torch.SimpleCNN, data, seed=0, epochs=1, batch_size=64, device="cpu"
-    )
-    flipped = train.fit_torch(
-        models_torch.SimpleCNN,
-        data,
-        seed=0,
-        epochs=1,
-        batch_size=64,
-        device="cpu",
-        augment=augment,
-    )
-    assert seen == [(64, 1, 28, 28)] * 2 + [
-        (52, 1, 28, 28)
-    ]  # the 180 training images only, never validation
-    assert flipped.history["loss"] != plain.history["loss"]
 
 
 def test_train_epoch_is_the_loop_fit_torch_runs(small_mnist_nchw):
@@ -281,8 +254,7 @@ def test_train_epoch_is_the_loop_fit_torch_runs(small_mnist_nchw):
         seed=2,
         epochs=1,
         batch_size=64,
-        validation_fraction=0,
-        device="cpu",
+        validation=None,
     )
     profile.seed_everything(2)
     net = models_torch.SimpleCNN()
@@ -312,12 +284,45 @@ def test_on_epoch_end_sees_each_epochs_validated_net(small_mnist_nchw):
         ((x[:300], y[:300]), None),
         seed=0,
         epochs=2,
-        validation_data=(x_val, y_val),
-        device="cpu",
+        validation=(x_val, y_val),
         on_epoch_end=record,
     )
     assert [epoch for epoch, _ in seen] == [1, 2]
     assert [acc for _, acc in seen] == pytest.approx(run.history["val_accuracy"])
+
+
+def test_the_keywords_the_stored_pages_pass_still_work(small_mnist_nchw):
+    """Transitional (until each lab issue): validation_fraction=, validation_data=,
+    bar=, device= and channels_last= as the pages pass them."""
+    import torch
+
+    from helpers import models_torch
+
+    (x, y), (x_val, y_val) = small_mnist_nchw
+    bar = train.progress(total=2)  # passed, not opened
+    old = train.fit_torch(
+        models_torch.SimpleCNN,
+        ((x[:200], y[:200]), None),
+        seed=0,
+        epochs=2,
+        validation_data=(x_val[:50], y_val[:50]),
+        bar=bar,
+        device="cpu",
+        channels_last=True,
+        keep_model=True,
+    )
+    assert bar.n == 2 and len(old.history["val_loss"]) == 2
+    conv = old.model.features[2].weight
+    assert conv.is_contiguous(memory_format=torch.channels_last)
+    assert train.FIT_SETTINGS.channels_last is False  # only for that call
+    bare = train.fit_torch(
+        models_torch.SimpleCNN,
+        ((x[:100], y[:100]), None),
+        seed=0,
+        epochs=1,
+        validation_fraction=0,
+    )
+    assert set(bare.history) == {"loss", "accuracy"}
 
 
 def test_a_run_then_another_joins_histories_and_keeps_the_second_results():
@@ -349,7 +354,8 @@ def test_a_run_then_another_joins_histories_and_keeps_the_second_results():
     ]  # the parts are unchanged
 
 
-# --- speed options: the same numbers (tools/bench_training.py measures the speed) ----
+# --- FIT_SETTINGS: speed options change the time, not the numbers ---------------------
+# (tools/bench_training.py measures the speed)
 def _tiny_classification():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(256, 4)).astype("float32")
@@ -364,25 +370,28 @@ def _tiny_net():
         [
             keras.Input((4,)),
             keras.layers.Dense(8, activation="relu"),
-            keras.layers.Dropout(
-                0.2
-            ),  # its random masks too must not depend on the option
+            # its random masks too must not depend on the option
+            keras.layers.Dropout(0.2),
             keras.layers.Dense(2, activation="softmax"),
         ]
     )
 
 
-def test_fit_keras_passes_steps_per_execution_and_keeps_the_numbers():
-    fit = lambda **options: train.fit_keras(  # noqa: E731
-        _tiny_net,
-        _tiny_classification(),
-        seed=0,
-        epochs=3,
-        batch_size=16,
-        keep_model=True,
-        **options,
-    )
-    one, many = fit(steps_per_execution=1), fit(steps_per_execution=8)
+def _tiny_fit(epochs: int, batch_size: int, **settings):
+    with train.fit_settings(**settings):
+        return train.fit_keras(
+            _tiny_net,
+            _tiny_classification(),
+            seed=0,
+            epochs=epochs,
+            batch_size=batch_size,
+            keep_model=True,
+        )
+
+
+def test_fit_keras_steps_per_execution_keeps_the_numbers():
+    one = _tiny_fit(3, 16, steps_per_execution=1)
+    many = _tiny_fit(3, 16, steps_per_execution=8)
     assert one.model.steps_per_execution == 1 and many.model.steps_per_execution == 8
     for key in one.history:
         np.testing.assert_allclose(many.history[key], one.history[key], rtol=1e-5)
@@ -390,26 +399,27 @@ def test_fit_keras_passes_steps_per_execution_and_keeps_the_numbers():
 
 
 def test_fit_keras_validation_batch_size_changes_speed_not_numbers():
-    fit = lambda size: train.fit_keras(  # noqa: E731
-        _tiny_net,
-        _tiny_classification(),
-        seed=0,
-        epochs=2,
-        batch_size=8,
-        validation_batch_size=size,
-    )
-    small, large = fit(8), fit(1024)
+    small = _tiny_fit(2, 8, validation_batch_size=8)
+    large = _tiny_fit(2, 8, validation_batch_size=1024)
     assert small.history["loss"] == large.history["loss"]  # training is untouched
     for key in ("val_loss", "val_accuracy"):
         np.testing.assert_allclose(large.history[key], small.history[key], rtol=1e-5)
 
 
+def test_fit_settings_change_inside_the_block_only():
+    with train.fit_settings(steps_per_execution=4, jit_compile=True):
+        assert train.keras_compile_options() == dict(
+            steps_per_execution=4, jit_compile=True
+        )
+    assert train.FIT_SETTINGS.steps_per_execution == "auto"
+    with pytest.raises(ValueError, match="no fit setting \\['threads'\\]"):
+        with train.fit_settings(threads=2):
+            pass
+
+
 def test_keras_compile_options_resolve_auto_per_backend(monkeypatch):
     import keras
 
-    assert train.keras_compile_options(4, True) == dict(
-        steps_per_execution=4, jit_compile=True
-    )
     monkeypatch.setattr(keras.backend, "backend", lambda: "tensorflow")
     assert train.keras_compile_options() == dict(
         steps_per_execution=train.TF_STEPS_PER_EXECUTION, jit_compile="auto"
@@ -428,10 +438,14 @@ def test_fit_torch_channels_last_keeps_the_numbers(small_mnist_nchw):
 
     (x, y), test = small_mnist_nchw
     data = (x[:300], y[:300]), (test[0][:100], test[1][:100])
-    fit = lambda **options: train.fit_torch(  # noqa: E731
-        models_torch.SimpleCNN, data, seed=0, epochs=1, device="cpu", **options
-    )
-    plain, nhwc = fit(keep_model=True), fit(channels_last=True, keep_model=True)
+
+    def fit(channels_last):
+        with train.fit_settings(channels_last=channels_last):
+            return train.fit_torch(
+                models_torch.SimpleCNN, data, seed=0, epochs=1, keep_model=True
+            )
+
+    plain, nhwc = fit(False), fit(True)
     for key in plain.history:
         np.testing.assert_allclose(nhwc.history[key], plain.history[key], rtol=1e-4)
     assert nhwc.test == pytest.approx(plain.test, rel=1e-4)
@@ -453,9 +467,9 @@ def test_predict_torch_runs_without_autograd_and_leaves_the_model_trainable(
     logits = train.predict_torch(model, x, batch_size=16)
     model.eval()
     with torch.no_grad():
-        expected = model(torch.as_tensor(x))[0].numpy()
+        expected = model(torch.as_tensor(x)).numpy()
     np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-6)
     model.train()
-    loss = model(torch.as_tensor(x))[0].sum()
+    loss = model(torch.as_tensor(x)).sum()
     loss.backward()  # predicting left no trace: training still works
     assert model.training and model.classifier[1].weight.grad is not None

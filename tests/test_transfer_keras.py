@@ -75,7 +75,7 @@ def _fit_without_validation(build, x, y, epochs: int):
         seed=0,
         epochs=epochs,
         batch_size=10,
-        validation_fraction=0,
+        validation=None,
         keep_model=True,
     )
 
@@ -104,7 +104,7 @@ def test_fine_tune_freezes_then_fine_tunes_at_a_tenth_of_the_rate():
         lr=1e-2,
         num_classes=2,
         batch_size=10,
-        validation_data=(x[:20], y[:20]),
+        validation=(x[:20], y[:20]),
         keep_model=True,
     )
     assert len(run.history["loss"]) == len(run.history["val_accuracy"]) == 5
@@ -198,3 +198,20 @@ def test_recompute_leaves_frozen_layers_and_evaluate_restores():
     assert set(metrics) == {"loss", "accuracy"}
     for a, b in zip(before, _statistics(net)):
         np.testing.assert_array_equal(a, b)  # the model's own statistics are back
+
+
+def test_fine_tune_takes_the_keywords_the_stored_page_passes():
+    """Transitional (until the transfer_small_data issue): ``validation_data=`` and
+    ``bar=`` in the fit options, as the page passes them."""
+    rng = np.random.default_rng(1)
+    x = rng.random((20, 28, 28, 1), dtype=np.float32)
+    y = np.arange(20) % 2
+    pretrained = models_keras.tominet(26)
+    pretrained(x[:2])
+    bar = train.progress(total=3)
+    fit = dict(seed=0, batch_size=10, validation_data=(x[:6], y[:6]), bar=bar)
+    run = transfer_keras.fine_tune(
+        pretrained, ((x, y), None), head_epochs=2, tune_epochs=1, num_classes=2, **fit
+    )
+    bar.close()
+    assert bar.n == 3 and len(run.history["val_loss"]) == 3 and run.model is None

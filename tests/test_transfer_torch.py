@@ -1,5 +1,5 @@
-"""Transfer-learning helpers: frozen features, a trainable backbone view, augmentation,
-R2's cached representations."""
+"""Transfer-learning helpers: frozen features, a trainable backbone view, heads,
+augmentation."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,7 @@ import torch
 
 from helpers import pretrained, train, transfer_torch
 
-TINY = dict(size=32, scratch_epochs=1, finetune_epochs=1, batch_size=32)
+pytestmark = pytest.mark.usefixtures("fits_on_the_cpu")
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,7 @@ def test_frozen_classifier_trains_its_head_only_then_unfreezes(random_backbone):
         seed=0,
         epochs=2,
         batch_size=4,
-        validation_fraction=0,
-        device="cpu",
+        validation=None,
     )
     assert len(run.history["loss"]) == 2
     assert all(
@@ -54,13 +53,32 @@ def test_frozen_classifier_trains_its_head_only_then_unfreezes(random_backbone):
     )  # BatchNorm keeps its ImageNet statistics while frozen
     net.unfreeze().train()
     assert net.trunk.training and all(p.requires_grad for p in net.parameters())
-    logits, features = net(x)
-    assert logits.shape == (8, 3) and features.shape == (8, 1280)
+    assert net(x).shape == (8, 3) and net.embedding(x).shape == (8, 1280)
 
 
-def test_small_cnn_returns_logits_and_128_features():
-    logits, features = transfer_torch.SmallCNN(2)(torch.randn(4, 3, 64, 64))
-    assert logits.shape == (4, 2) and features.shape == (4, 128)
+def test_small_cnn_returns_logits_and_embeds_in_128_features():
+    net, x = transfer_torch.SmallCNN(2), torch.randn(4, 3, 64, 64)
+    assert net(x).shape == (4, 2) and net.embedding(x).shape == (4, 128)
+
+
+def test_augment_acts_on_training_batches_only(random_backbone):
+    seen = []
+
+    def augment(batch):
+        seen.append(tuple(batch.shape))
+        return batch.flip(-1)
+
+    net = transfer_torch.BackboneClassifier(
+        random_backbone.model, 2, freeze_backbone=True, augment=augment
+    )
+    x, y = torch.randn(10, 3, 32, 32), torch.tensor([0, 1] * 5)
+    run = train.fit_torch(
+        net, ((x[:6], y[:6]), None), seed=0, epochs=1, batch_size=4, validation=(x, y)
+    )
+    assert seen == [(4, 3, 32, 32), (2, 3, 32, 32)]  # never the 10 validation images
+    assert len(run.history["val_accuracy"]) == 1
+    net.eval()
+    assert torch.equal(net(x), net(x)) and len(seen) == 2  # no augmentation in eval
 
 
 def test_random_crop_flip_keeps_shapes_and_is_the_identity_without_crop_or_flip():
@@ -72,49 +90,6 @@ def test_random_crop_flip_keeps_shapes_and_is_the_identity_without_crop_or_flip(
     out = transfer_torch.random_crop_flip(x)
     assert out.shape == x.shape and not torch.equal(out, x)
     assert x.min() <= out.min() and out.max() <= x.max()  # crops stay inside the image
-
-
-def test_two_class_representations_keys_shapes_and_disk_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path))
-    reps = transfer_torch.two_class_representations(0, profile="smoke", settings=TINY)
-    assert list(reps) == list(transfer_torch.TWO_CLASS_METHODS)
-    widths = {
-        "scratch": 128,
-        "pretrained + SVM": 1280,
-        "fine-tuning": 1280,
-        "fine-tuning + augmentation": 1280,
-    }
-    for key, r in reps.items():
-        assert r.train_features.shape == (32, widths[key]) and r.val_features.shape == (
-            32,
-            widths[key],
-        )
-        assert np.bincount(r.train_labels).tolist() == [16, 16] and np.bincount(
-            r.val_labels
-        ).tolist() == [16, 16]
-        assert 0 <= r.val_accuracy <= 1 and r.description
-    assert len(reps["fine-tuning"].history["val_accuracy"]) == 1
-    files = list((tmp_path / "representations").glob("*.npz"))
-    assert len(files) == 1 and not list((tmp_path / "representations").glob("*.tmp"))
-
-    def no_training(*args, **kwargs):
-        raise AssertionError("the second call should come from the cache")
-
-    monkeypatch.setattr(transfer_torch, "_compute", no_training)
-    again = transfer_torch.two_class_representations(0, profile="smoke", settings=TINY)
-    for key, r in reps.items():
-        np.testing.assert_array_equal(again[key].val_features, r.val_features)
-        assert (
-            again[key].val_accuracy == r.val_accuracy
-            and again[key].description == r.description
-        )
-        assert again[key].history == r.history
-    with pytest.raises(AssertionError, match="cache"):  # another seed is another entry
-        transfer_torch.two_class_representations(1, profile="smoke", settings=TINY)
-    with pytest.raises(AssertionError, match="cache"):  # refresh: computed anew
-        transfer_torch.two_class_representations(
-            0, profile="smoke", settings=TINY, refresh=True
-        )
 
 
 def test_heads_for_pooled_and_unpooled_features():
@@ -153,8 +128,7 @@ def test_classifier_starts_from_a_copy_of_a_trained_mlp_head(random_backbone):
         assert torch.equal(mine, given)
     net.eval()
     x = torch.randn(2, 3, 32, 32)
-    logits, features = net(x)
-    torch.testing.assert_close(logits, mlp.eval()(features))
+    torch.testing.assert_close(net(x), mlp.eval()(net.embedding(x)))
 
 
 def test_frozen_batchnorm_keeps_imagenet_statistics_while_the_weights_learn():
@@ -174,8 +148,7 @@ def test_frozen_batchnorm_keeps_imagenet_statistics_while_the_weights_learn():
         seed=0,
         epochs=1,
         batch_size=4,
-        validation_fraction=0,
-        device="cpu",
+        validation=None,
     )
     assert torch.equal(bn.running_mean, stats) and not bn.training
     assert not torch.equal(
@@ -185,103 +158,3 @@ def test_frozen_batchnorm_keeps_imagenet_statistics_while_the_weights_learn():
     assert {
         m.momentum for m in moving.modules() if isinstance(m, torch.nn.BatchNorm2d)
     } == {0.1}
-
-
-# --- The representations cache: a bad entry is computed again, never a crash ----------
-def fake_result(value: float = 0.5) -> dict[str, transfer_torch.Representation]:
-    """Four small representations, as _compute returns them (without
-    training anything)."""
-    features, labels = np.full((4, 3), value, np.float32), np.array([0, 1, 0, 1])
-    return {
-        key: transfer_torch.Representation(
-            features, labels, features, labels, value, key, {"loss": [1.0, value]}
-        )
-        for key in transfer_torch.TWO_CLASS_METHODS
-    }
-
-
-@pytest.fixture
-def counted_compute(tmp_path, monkeypatch):
-    """An empty cache, and a _compute that counts its calls (each returns a
-    fresh result)."""
-    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path))
-    calls = []
-
-    def compute(seed, profile, settings):
-        calls.append(seed)
-        return fake_result(0.25 * len(calls))
-
-    monkeypatch.setattr(transfer_torch, "_compute", compute)
-    return calls
-
-
-def entry_path(seed=0):
-    settings = transfer_torch.two_class_settings("smoke", **TINY)
-    return transfer_torch._cache_path(seed, "smoke", settings)
-
-
-@pytest.mark.parametrize(
-    "fault",
-    ["empty", "truncated", "not a zip", "no entries", "a folder"],
-)
-def test_a_bad_cache_entry_is_computed_again_and_replaced(counted_compute, fault):
-    reps = lambda: transfer_torch.two_class_representations(  # noqa: E731
-        0, profile="smoke", settings=TINY
-    )
-    first = reps()
-    path = entry_path()
-    good = path.read_bytes()
-    if fault == "a folder":
-        path.unlink()
-        path.mkdir()
-    elif fault == "no entries":  # a valid .npz, without the four methods
-        np.savez(path, unrelated=np.zeros(1))
-    else:
-        cut = {
-            "empty": b"",
-            "truncated": good[: len(good) // 2],
-            "not a zip": b"<html>",
-        }
-        path.write_bytes(cut[fault])
-    with pytest.warns(UserWarning) as warned:
-        again = reps()
-    assert f"{path} cannot be read" in str(warned[0].message)
-    if fault == "a folder":  # left alone, and said so
-        assert "could not be cached" in str(warned[1].message) and path.is_dir()
-    assert len(counted_compute) == 2 and again["scratch"].val_accuracy == 0.5
-    assert first["scratch"].val_accuracy == 0.25
-    if fault != "a folder":  # replaced atomically by the new result, no temporary left
-        assert transfer_torch._load(path)["scratch"].val_accuracy == 0.5
-        assert sorted(p.name for p in path.parent.iterdir()) == [path.name]
-        reps()
-        assert len(counted_compute) == 2  # served from the repaired entry
-
-
-def test_the_cache_key_follows_all_the_helpers_source(monkeypatch):
-    from helpers import provenance
-
-    before = entry_path()
-    monkeypatch.setattr(provenance, "helpers_hash", lambda: "another version")
-    assert entry_path() != before and entry_path().parent == before.parent
-
-
-def test_a_cache_that_cannot_be_written_still_returns_the_result(
-    tmp_path, monkeypatch, counted_compute
-):
-    blocker = tmp_path / "a-file"
-    blocker.write_text("keep me")
-    monkeypatch.setenv("LABS_CACHE_DIR", str(blocker))
-    with pytest.warns(UserWarning, match="could not be cached .*LABS_CACHE_DIR"):
-        reps = transfer_torch.two_class_representations(
-            0, profile="smoke", settings=TINY
-        )
-    assert reps["scratch"].val_accuracy == 0.25 and blocker.read_text() == "keep me"
-
-
-def test_two_class_cached_says_whether_the_next_call_trains(counted_compute):
-    cached = lambda seed: transfer_torch.two_class_cached(  # noqa: E731
-        seed, profile="smoke", settings=TINY
-    )
-    assert not cached(0)
-    transfer_torch.two_class_representations(0, profile="smoke", settings=TINY)
-    assert cached(0) and not cached(1) and len(counted_compute) == 1

@@ -59,15 +59,15 @@ def sliced(
     once beforehand."""
     start = time.perf_counter()
     images = ((x[:, None].astype("float32") / 255 - mean) / std).astype("float32")
-    train.fit_torch(
-        models_torch.SimpleCNN,
-        ((images, y), None),
-        seed=0,
-        epochs=1,
-        batch_size=batch_size,
-        validation_fraction=0,
-        device=device,
-    )
+    with train.fit_settings(device=device):
+        train.fit_torch(
+            models_torch.SimpleCNN,
+            ((images, y), None),
+            seed=0,
+            epochs=1,
+            batch_size=batch_size,
+            validation=None,
+        )
     return time.perf_counter() - start
 
 
@@ -89,7 +89,7 @@ def data_loader(
     model.train()
     for images, labels in loader:
         images, labels = images.to(device), labels.to(device)
-        loss = F.cross_entropy(model(images)[0], labels)
+        loss = F.cross_entropy(model(images), labels)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()

@@ -8,8 +8,9 @@ Cases (``--cases``; a net's name picks one net, ``keras``/``torch``/``data`` a g
 
 * Keras (``helpers.train.fit_keras``): ``tominet`` and ``dense_mnist_net`` on MNIST
   (batch 128, as the labs), ``basenet`` on CIFAR-10 (the lab's BASENET settings: SGD
-  0.01, batch 32). Baseline: ``steps_per_execution=1``, ``jit_compile=False`` (what
-  "auto" means on a CPU-only TensorFlow), validation at the training batch size.
+  0.01, batch 32). Baseline: ``train.FIT_SETTINGS`` with ``steps_per_execution=1``,
+  ``jit_compile=False`` (what "auto" means on a CPU-only TensorFlow), validation at
+  the training batch size.
   Variants (``--keras-variants``): ``steps_per_execution`` 32, XLA
   (``jit_compile=True``), both, validation batches of 1024, and the
   ``mixed_bfloat16`` policy (bfloat16 arithmetic, float32 weights). ``vgg_style`` and
@@ -18,7 +19,7 @@ Cases (``--cases``; a net's name picks one net, ``keras``/``torch``/``data`` a g
 * PyTorch (``helpers.train.fit_torch``): ``SimpleCNN`` on MNIST and ``AlexNet32`` on
   CIFAR-10 (Adam, batch 128, as the lab). Baseline: PyTorch's default thread count and
   ``channels_last=False``. Variants: one thread, and ``channels_last=True`` (the net's
-  weights and each batch NHWC).
+  weights and the training images NHWC).
 * ``predict``: the logits of ``--n`` test images from a SimpleCNN / AlexNet32 trained
   briefly, under ``torch.no_grad()`` vs ``torch.inference_mode()`` (what
   ``train.predict_torch`` uses).
@@ -92,9 +93,9 @@ def _scaled(name: str, n: int, n_test: int, layout: str):
 
 
 class EpochClock:
-    """Stands in for a progress bar: ``fit_keras`` and ``fit_torch`` call ``update(1)``
-    after each epoch, so the times between the calls are the epochs after the first (no
-    tracing or compiling)."""
+    """Stands in for a progress bar (``train.counting_epochs``): ``fit_keras`` and
+    ``fit_torch`` call ``update(1)`` after each epoch, so the times between the calls
+    are the epochs after the first (no tracing or compiling)."""
 
     def __init__(self):
         self.ends = []
@@ -135,26 +136,19 @@ def keras_arm(net: str, options: dict, args):
         split = _scaled("mnist", args.n, args.n_test, "NHWC")
         build = getattr(models_keras, net)
 
-    def fit(seed, bar):
-        return train.fit_keras(
-            build,
-            split,
-            seed=seed,
-            bar=bar,
-            epochs=args.epochs,
-            **fixed,
-            **{**KERAS_BASELINE, **options},
-        )
-
     def arm(seed):
         import keras
 
         clock = EpochClock()
         keras.mixed_precision.set_global_policy(policy)
         try:
-            start = time.perf_counter()
-            run = fit(seed, clock)
-            seconds = time.perf_counter() - start
+            with train.fit_settings(**{**KERAS_BASELINE, **options}):
+                with train.counting_epochs(clock):
+                    start = time.perf_counter()
+                    run = train.fit_keras(
+                        build, split, seed=seed, epochs=args.epochs, **fixed
+                    )
+                    seconds = time.perf_counter() - start
         finally:
             keras.mixed_precision.set_global_policy("float32")
         return seconds, run.test, clock.later_epochs()
@@ -183,20 +177,19 @@ def torch_arm(net: str, threads: int | None, channels_last: bool, args):
     )
 
     def arm(seed):
-        with torch_threads(threads):
-            clock = EpochClock()
-            start = time.perf_counter()
-            run = train.fit_torch(
-                getattr(models_torch, net),
-                split,
-                seed=seed,
-                epochs=args.epochs,
-                batch_size=128,
-                device="cpu",
-                bar=clock,
-                channels_last=channels_last,
-            )
-            return time.perf_counter() - start, run.test, clock.later_epochs()
+        clock = EpochClock()
+        settings = dict(device="cpu", channels_last=channels_last)
+        with torch_threads(threads), train.fit_settings(**settings):
+            with train.counting_epochs(clock):
+                start = time.perf_counter()
+                run = train.fit_torch(
+                    getattr(models_torch, net),
+                    split,
+                    seed=seed,
+                    epochs=args.epochs,
+                    batch_size=128,
+                )
+                return time.perf_counter() - start, run.test, clock.later_epochs()
 
     return arm
 
@@ -210,7 +203,7 @@ def predict_logits(model, x, grad_mode, batch_size: int = 1024):
     model.eval()
     with grad_mode():
         out = [
-            model(x[i : i + batch_size])[0].float().cpu()
+            model(x[i : i + batch_size]).float().cpu()
             for i in range(0, len(x), batch_size)
         ]
     return torch.cat(out).numpy()
@@ -225,16 +218,15 @@ def predict_arms(net: str, args) -> dict:
     )
     from helpers import models_torch
 
-    model = train.fit_torch(
-        getattr(models_torch, net),
-        ((x[:2000], y[:2000]), None),
-        seed=0,
-        epochs=1,
-        validation_fraction=0,
-        device="cpu",
-        keep_model=True,
-        channels_last=False,
-    ).model
+    with train.fit_settings(device="cpu"):
+        model = train.fit_torch(
+            getattr(models_torch, net),
+            ((x[:2000], y[:2000]), None),
+            seed=0,
+            epochs=1,
+            validation=None,
+            keep_model=True,
+        ).model
     images = np.concatenate([x_test] * max(1, args.n // len(x_test)))[: args.n]
     labels = np.concatenate([y_test] * max(1, args.n // len(y_test)))[: args.n]
 
@@ -343,7 +335,7 @@ def time_loads(repeats: int) -> None:
         )
 
 
-def main(argv=None) -> int:
+def parse(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=10_000, help="training images")
     parser.add_argument("--n-test", type=int, default=2_000, help="test images")
@@ -369,17 +361,14 @@ def main(argv=None) -> int:
         default=list(KERAS_VARIANTS),
         help="which Keras variants to run (default: all)",
     )
-    args = parser.parse_args(argv)
-    wanted = set(args.cases)
+    return parser.parse_args(argv)
+
+
+def run_cases(args) -> list[dict]:
+    """Every case ``--cases`` names, compared arm by arm; their summary rows."""
     import torch
 
-    print(
-        f"{args.n:,} training images (a tenth for validation), "
-        f"{args.n_test:,} test images, {args.epochs} epoch(s), {args.repeats} repeats; "
-        f"torch {torch.get_num_threads()} threads",
-        flush=True,
-    )
-    rows = []
+    wanted, rows = set(args.cases), []
     for net in KERAS_NETS + R3_NETS:
         if wanted & ({net, "r3"} if net in R3_NETS else {"keras", net}):
             arms = {"baseline": keras_arm(net, {}, args)}
@@ -404,7 +393,21 @@ def main(argv=None) -> int:
             rows += compare(
                 f"predict {net} ({args.n:,} images)", arms, args.repeats, args.tolerance
             )
-    if "data" in wanted:
+    return rows
+
+
+def main(argv=None) -> int:
+    args = parse(argv)
+    import torch
+
+    print(
+        f"{args.n:,} training images (a tenth for validation), "
+        f"{args.n_test:,} test images, {args.epochs} epoch(s), {args.repeats} repeats; "
+        f"torch {torch.get_num_threads()} threads",
+        flush=True,
+    )
+    rows = run_cases(args)
+    if "data" in args.cases:
         time_loads(2)
     if rows:
         print("\nsummary: ratio variant / baseline, median (min-max), n")

@@ -1,5 +1,6 @@
 """The Keras-basics lab's own pieces (R3): the logistic map and its forecasts, the XOR
-surfaces, and the tables that summarise its learning curves.
+surfaces, predictions against the truth, and the tables that summarise its learning
+curves.
 
 Models live in :mod:`helpers.models_keras`, training in :mod:`helpers.train`; this
 module holds what only this lab needs, so its page keeps to short cells.
@@ -95,19 +96,48 @@ def plot_xor_surfaces(models: Mapping[str, object], x, y, accuracy: Mapping, n=6
     return fig
 
 
+def predicted_vs_true(
+    y_true,
+    y_pred,
+    quantity: str,
+    unit: str = "",
+    title: str = "Predicted vs true",
+    figsize=(5, 5),
+    ax=None,
+):
+    """Scatter of predictions against true values with the diagonal y = x (a
+    perfect model).
+
+    ``quantity`` and ``unit`` label both axes, e.g. ``"median house value", "$1000s"``.
+    """
+    y_true, y_pred = np.ravel(y_true), np.ravel(y_pred)
+    if ax is None:
+        _, ax = plt.subplots(figsize=figsize)
+    low, high = min(y_true.min(), y_pred.min()), max(y_true.max(), y_pred.max())
+    ax.plot(
+        [low, high], [low, high], "--", color="grey", label="perfect prediction (y = x)"
+    )
+    ax.plot(y_true, y_pred, "o", markersize=3, alpha=0.6, label="test examples")
+    unit = f" ({unit})" if unit else ""
+    ax.set_xlabel(f"true {quantity}{unit}")
+    ax.set_ylabel(f"predicted {quantity}{unit}")
+    ax.set_title(title)
+    ax.set_aspect("equal", adjustable="datalim")
+    ax.grid(alpha=0.3)
+    ax.legend(frameon=False, loc="upper left")
+    ax.figure.tight_layout()
+    return ax.figure
+
+
 def plot_forecast(truth, one_step, forecast, title: str = "First test steps"):
     """Two panels: one-step predictions against the truth (every test pair), and the
     first steps over time: truth, one-step predictions and the free-running forecast
     (the band [0, 1] the map never leaves is shaded)."""
-    from . import plots
-
     truth, one_step = np.ravel(truth), np.ravel(one_step)
     fig, (left, right) = plt.subplots(
         1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [1, 2]}
     )
-    plots.predicted_vs_true(
-        truth, one_step, "x(t)", title="Test pairs: one step", ax=left
-    )
+    predicted_vs_true(truth, one_step, "x(t)", title="Test pairs: one step", ax=left)
     steps = np.arange(1, len(forecast) + 1)
     right.axhspan(0, 1, color="grey", alpha=0.08, label="[0, 1], where the map lives")
     right.plot(steps, truth[: len(forecast)], "k-o", markersize=3, label="true x(t)")
@@ -175,7 +205,7 @@ def claim(
     ``r3``: the name R3 found first, or None where R3 found them alike.
     ``higher=False``: the smallest value comes first.
     """
-    from . import findings
+    from .. import findings
 
     ranked = findings.ranking(values, higher_is_better=higher)
     first, second = ranked[0], ranked[1]

@@ -1,0 +1,104 @@
+"""The t-SNE lab's own figures: labelled 2-D maps, and legends placed under them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def plot_embedding(
+    points,
+    labels,
+    class_names: Sequence[str],
+    title: str,
+    ax=None,
+    line=None,
+    note: str | None = None,
+    size: float | None = None,
+    legend: bool = True,
+):
+    """A 2-D map (e.g. t-SNE) of labelled points, one colour per class with a legend.
+
+    ``line``: an object with ``y(x)`` and ``errors`` (e.g. ``embed.separating_line``),
+    drawn across the panel; ``note``: a line of text under the title (e.g. a probe
+    accuracy). t-SNE axes have no units, so their ticks are hidden. ``size``: the marker
+    area (default: smaller for more points). Returns the axes.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5.5, 5))
+    points, labels = np.asarray(points), np.asarray(labels)
+    size = size or float(np.clip(15_000 / len(points), 2, 25))
+    colours = plt.get_cmap("tab10" if len(class_names) <= 10 else "tab20")
+    for c, name in enumerate(class_names):
+        mine = labels == c
+        ax.scatter(
+            points[mine, 0],
+            points[mine, 1],
+            s=size,
+            color=colours(c % colours.N),
+            label=name,
+            alpha=0.8,
+            linewidths=0,
+        )
+    if line is not None:
+        x = np.array(ax.get_xlim())
+        ax.plot(
+            x,
+            line.y(x),
+            "k--",
+            linewidth=1.2,
+            label=f"linear separation ({line.errors} errors)",
+        )
+        ax.set_xlim(x)
+        ax.set_ylim(points[:, 1].min() - 1, points[:, 1].max() + 1)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    ax.set_xlabel("t-SNE 1")
+    ax.set_ylabel("t-SNE 2")
+    ax.set_title(title if note is None else f"{title}\n{note}", fontsize=10)
+    if legend:
+        ax.legend(
+            loc="best",
+            fontsize=7,
+            markerscale=max(1.0, 5 / np.sqrt(size)),
+            framealpha=0.8,
+            ncol=2 if len(class_names) > 5 else 1,
+        )
+    return ax
+
+
+def legend_below(fig, ax, ncol: int = 5, markerscale: float = 3.0):
+    """One legend for a figure of maps, under its panels (off the points), from the
+    entries of ``ax``; a separating line is named without that panel's error count
+    (each panel's title gives its own). Call after ``fig.tight_layout()``; returns the
+    legend."""
+    handles, labels = ax.get_legend_handles_labels()
+    labels = [
+        "best separating line" if label.startswith("linear separation") else label
+        for label in labels
+    ]
+    fig.subplots_adjust(bottom=0.08 + 0.035 * -(-len(labels) // ncol))
+    return fig.legend(
+        handles,
+        labels,
+        loc="lower center",
+        ncol=ncol,
+        frameon=False,
+        fontsize=9,
+        markerscale=markerscale,
+    )
+
+
+def legend_under(ax, ncol: int = 5, markerscale: float = 3.0):
+    """A panel's own legend, under it (off the points): for figures whose panels
+    show different classes. Call before ``fig.tight_layout()``; returns the legend."""
+    return ax.legend(
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.06),
+        ncol=ncol,
+        frameon=False,
+        fontsize=8,
+        markerscale=markerscale,
+    )
