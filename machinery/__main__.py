@@ -106,7 +106,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run one command; a :class:`MachineryError` is one line on stderr, exit 2."""
+    """Run one command; a :class:`MachineryError` is one line on stderr, exit 2; an
+    interrupt that no command handles, one line too, exit 128 + the signal."""
     args = parser().parse_args(argv)
     module, name = args.handler.split(":")
     command = getattr(importlib.import_module(module), name)
@@ -115,6 +116,9 @@ def main(argv=None) -> int:
     except MachineryError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:
+        print(f"stopped by {e or 'SIGINT'}", file=sys.stderr)
+        return 128 + getattr(e, "signum", 2)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from machinery import processes
 from machinery.__main__ import main
 from machinery.gpu import device, file_sha256
 
@@ -205,10 +206,10 @@ def test_kill_tree_reaches_a_child_in_a_session_of_its_own():
     pids = device.kill_tree(proc)
     assert child in pids and proc.poll() is not None
     for _ in range(50):
-        if not device.alive(child):
+        if not processes.alive(child):
             break
         time.sleep(0.1)
-    assert not device.alive(child)
+    assert not processes.alive(child)
     assert time.monotonic() - start < 5
 
 
