@@ -80,14 +80,18 @@ def lab_paths() -> list[Path]:
 
 
 def write(nb, path) -> None:
-    """Write ``nb`` to ``path`` all or nothing (a temporary file beside it, then
-    ``os.replace``), keeping the file's permissions: a failure midway, such as a full
-    disk, leaves the old file as it was."""
+    """Write ``nb`` to ``path`` all or nothing (:func:`write_bytes`)."""
     import nbformat
 
-    path = Path(path)
     text = nbformat.writes(nb)
-    data = (text if text.endswith("\n") else text + "\n").encode()
+    write_bytes((text if text.endswith("\n") else text + "\n").encode(), path)
+
+
+def write_bytes(data: bytes, path) -> None:
+    """Write ``data`` to ``path`` all or nothing (a temporary file beside it, then
+    ``os.replace``), keeping the file's permissions: a failure midway, such as a full
+    disk, leaves the old file as it was and no temporary file."""
+    path = Path(path)
     with atomic_write(path, suffix=".tmp") as out:
         if path.exists():
             os.fchmod(out.fileno(), stat.S_IMODE(path.stat().st_mode))
