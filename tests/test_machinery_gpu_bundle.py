@@ -62,17 +62,9 @@ def stamped(path: Path, files=(), code=("x = 1",), profile="cpu", wall=None) -> 
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
+def data_dir(data_folder):
     """A data folder laid out like the shared one, with SHA256SUMS; an empty cache."""
-    root = tmp_path / "data"
-    for rel, content in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(content)
-    (root / "SHA256SUMS").write_text(
-        "".join(f"{sha(c)}  ./{r}\n" for r, c in FILES.items())
-    )
-    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path / "cache"))
-    return root
+    return data_folder(FILES)
 
 
 def files_in(folder: Path) -> list[str]:

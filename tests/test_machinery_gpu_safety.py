@@ -4,11 +4,8 @@ only the bundled labs, each as an executed notebook of the code it was bundled w
 says one line for each broken or missing file, writes nothing outside and leaves no
 temporary file. Offline and fast: synthetic folders, crafted returns."""
 
-import contextlib
-import errno
 import hashlib
 import json
-import os
 from pathlib import Path
 
 import nbformat
@@ -34,17 +31,10 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
+def data_dir(data_folder, tmp_path, monkeypatch):
     """A data folder with SHA256SUMS, as the shared one has; an empty cache."""
-    root = tmp_path / "data"
-    for rel, content in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(content)
-    sums = "".join(f"{hashlib.sha256(c).hexdigest()}  {r}\n" for r, c in FILES.items())
-    (root / "SHA256SUMS").write_text(sums)
-    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.chdir(tmp_path)
-    return root
+    return data_folder(FILES)
 
 
 def gpu_data(source: Path, dest: Path) -> int:
@@ -299,25 +289,8 @@ def test_unpack_writes_logs_only_as_the_bundled_labs_logs(repo, capsys):
 
 
 def test_a_full_disk_during_unpack_leaves_the_lab_and_no_temporary_file(
-    repo, capsys, monkeypatch
+    repo, capsys, full_disk
 ):
-    real = notebooks.atomic_write
-
-    @contextlib.contextmanager
-    def full_disk(dest, suffix):
-        with real(dest, suffix) as out:
-
-            class HalfWritten:
-                def write(self, data):
-                    out.write(data[: len(data) // 2])
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-                def __getattr__(self, name):
-                    return getattr(out, name)
-
-            yield HalfWritten()
-
-    monkeypatch.setattr(notebooks, "atomic_write", full_disk)
     before = snapshot(repo / "labs")
     out = returned(repo.parent / "OUT", {"labs/a.ipynb": executed(["x = 1"])})
     assert unpack(repo, out) == 1

@@ -3,7 +3,6 @@ files, clear errors. Tiny notebooks in tmp_path; the kernels started here cost ~
 each."""
 
 import contextlib
-import errno
 import hashlib
 import io
 import json
@@ -382,28 +381,11 @@ def test_a_write_stopped_by_the_file_size_limit_leaves_the_original(tmp_path):
 
 
 def test_a_full_disk_while_storing_an_executed_notebook_leaves_the_original(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, full_disk
 ):
     path = _write(tmp_path / "lab.ipynb", "print(1)")
     path.chmod(0o640)
     before = path.read_bytes()
-    real = notebooks.atomic_write
-
-    @contextlib.contextmanager
-    def full_disk(dest, suffix):
-        with real(dest, suffix) as out:
-
-            class HalfWritten:
-                def write(self, data):
-                    out.write(data[: len(data) // 2])
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-                def __getattr__(self, name):
-                    return getattr(out, name)
-
-            yield HalfWritten()
-
-    monkeypatch.setattr(notebooks, "atomic_write", full_disk)
     with pytest.raises(OSError, match="No space left"):
         runner.run(path, "smoke", timeout=60)
     assert path.read_bytes() == before
@@ -494,7 +476,9 @@ def test_sync_colab_without_a_repository_says_what_to_add(
     assert len(err.splitlines()) == 1 and "Error" not in err  # one line, no raw error
 
 
-def test_an_interrupted_batch_says_which_lab_was_interrupted_and_which_not_started(monkeypatch, tmp_path):
+def test_an_interrupted_batch_says_which_lab_was_interrupted_and_which_not_started(
+    monkeypatch, tmp_path
+):
     paths = [_write(tmp_path / f"{n}.ipynb", "print(1)") for n in ("a", "b", "c")]
 
     def fake_run(path, profile, timeout, at_once):
