@@ -72,8 +72,9 @@ def requested_profile(given: str | None) -> str:
 def run(
     path, profile: str | None = None, timeout: int | None = None, at_once: int = 1
 ) -> dict:
-    """Execute the notebook at ``path`` in ``profile`` (default: ``profile.default()``)
-    and store its outputs and provenance in place; return the stamp. With ``at_once``
+    """Execute the notebook at ``path`` in ``profile`` (default: as
+    :func:`requested_profile` says) and store its outputs and provenance in place;
+    return the stamp. With ``at_once``
     labs running at the same time, the kernel's threads are capped at its share of the
     cores (:func:`~machinery.environment.threads_per_lab`), and both are stamped.
 
@@ -275,18 +276,17 @@ def run_all(
 
 def _run_in_turn(paths, profile: str, timeout, received: list[int]) -> list[Outcome]:
     """:func:`run_all` in this process, one lab after another; ``received``: the stop
-    signals that came (nbclient may turn the interrupt into another error)."""
-    outcomes = []
+    signals that came (:func:`~machinery.processes.stop_signals`)."""
+    outcomes, before = [], [stored_stamp(path) for path in paths]
     for i, path in enumerate(paths):
-        print(f"[{i + 1}/{len(paths)}] {path}: executing ({profile})", flush=True)
-        before = stored_stamp(path)
         try:
+            print(f"[{i + 1}/{len(paths)}] {path}: executing ({profile})", flush=True)
             outcome = execute(path, profile, timeout)
         except KeyboardInterrupt as e:
             received.append(getattr(e, "signum", signal.SIGINT))
             outcome = None
         if received and (outcome is None or outcome.status == "failed"):
-            outcome = _after_stop(path, profile, before, received[0])
+            outcome = _after_stop(path, profile, before[i], received[0])
         outcomes.append(outcome)
         _said(outcome)
         if received:
