@@ -297,3 +297,37 @@ def test_check_reports_every_notebook_each_broken_one_in_one_line(tmp_path, caps
     assert f"{missing}: cannot be checked: no such file" in out
     assert f"{fine}: 1 of 1 code cells were never executed" in out  # still checked
     assert lines[-1].startswith(str(missing))  # in order, to the last one
+
+
+WORKER_UNDER_A_RUNNER = """\
+import subprocess, sys, time
+worker = '''
+import subprocess, sys, time
+from machinery.processes import die_with_parent
+die_with_parent(poll_s=0.1)
+kernel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
+                          start_new_session=True)  # as jupyter_client starts one
+print(kernel.pid, flush=True)
+time.sleep(60)
+'''
+w = subprocess.Popen([sys.executable, "-c", worker], stdout=subprocess.PIPE, text=True)
+print(w.pid, w.stdout.readline().strip(), flush=True)
+time.sleep(60)
+"""
+
+
+def test_a_worker_and_its_kernel_die_when_the_runner_is_killed_outright():
+    runner_ = subprocess.Popen(
+        [sys.executable, "-c", WORKER_UNDER_A_RUNNER], stdout=subprocess.PIPE, text=True
+    )
+    pids = [int(p) for p in runner_.stdout.readline().split()]
+    assert len(pids) == 2 and all(alive(p) for p in pids)
+    runner_.kill()  # SIGKILL: no handler runs in the runner
+    runner_.wait()
+    end = time.monotonic() + 10
+    while any(alive(p) for p in pids) and time.monotonic() < end:
+        time.sleep(0.1)
+    survivors = [p for p in pids if alive(p)]
+    for pid in survivors:  # leave nothing behind, even when failing
+        os.kill(pid, signal.SIGKILL)
+    assert survivors == []
