@@ -8,8 +8,11 @@ SHA-256 of every data file the run read; a short provenance note goes into the p
 right under the title. A lab that fails is left exactly as it was and the others still
 run; a table at the end says which failed. With ``--jobs N``, N labs run at once, each
 kernel limited to its share of the cores (recorded in the provenance). One process at a
-time executes a notebook (a lock in the temp folder). Relative ``LABS_DATA_DIR`` and
-``LABS_CACHE_DIR`` are taken relative to where ``run`` is started.
+time executes a notebook (a lock in the temp folder); one edited meanwhile is not
+overwritten (the executed copy goes beside it). Ctrl-C or SIGTERM stops the batch,
+workers and kernels too, and the table says what was executed, interrupted or never
+started. Without ``--profile``, an exported ``LABS_PROFILE`` is used. Relative
+``LABS_DATA_DIR`` and ``LABS_CACHE_DIR`` are taken relative to where ``run`` is started.
 
     python -m machinery run labs/ --profile cpu           # one lab after another
     python -m machinery run labs/ --profile cpu --jobs 2  # two at a time, longest first
@@ -55,7 +58,8 @@ def _add_run_parser(sub) -> None:
         "--profile",
         type=_profile_arg,
         default=None,
-        help="smoke, cpu or full (default: full with a GPU, else cpu)",
+        help="smoke, cpu or full (default: $LABS_PROFILE, else full with a GPU, "
+        "else cpu)",
     )
     run.add_argument(
         "--timeout", type=int, default=None, help="seconds per cell (default: none)"
@@ -106,7 +110,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    """Run one command; a :class:`MachineryError` is one line on stderr, exit 2."""
+    """Run one command; a :class:`MachineryError` is one line on stderr, exit 2; an
+    interrupt that no command handles, one line too, exit 128 + the signal."""
     args = parser().parse_args(argv)
     module, name = args.handler.split(":")
     command = getattr(importlib.import_module(module), name)
@@ -115,6 +120,9 @@ def main(argv=None) -> int:
     except MachineryError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt as e:
+        print(f"stopped by {e or 'SIGINT'}", file=sys.stderr)
+        return 128 + getattr(e, "signum", 2)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,9 @@ worth knowing."""
 
 from __future__ import annotations
 
+from . import MachineryError
 from .colab import colab_cell_source
-from .notebooks import METADATA_KEY, code_hash, lab_paths, notebook_paths, read
+from .notebooks import METADATA_KEY, code_hash, lab_paths, notebook_files, read
 from .stamp import helpers_hash, outputs_hash
 from .timing import format_time_split, time_split
 
@@ -77,18 +78,48 @@ def notes(path) -> list[str]:
 
 def check_command(args) -> int:
     """``check``: print each lab's problems and notes (and, asked, where its time
-    went); 1 if any lab has a problem."""
+    went); a notebook that cannot be checked (no notebook, a malformed stamp) is one
+    line and the others are still checked; 1 if any lab has a problem."""
     bad = 0
-    for path in notebook_paths(args.notebooks) if args.notebooks else lab_paths():
-        for problem in problems(path):
-            print(f"{path}: {problem}")
-            bad += 1
-        for note in notes(path):
-            print(f"{path}: note: {note}")
-        if args.times:
-            nb = read(path)
-            record = nb.metadata.get(METADATA_KEY) or {}
-            split = record.get("time_split_s") or time_split(nb)
-            print(f"Where the time went in {path}:")
-            print(format_time_split(split, record.get("wall_time_s")))
+    for path in notebook_files(args.notebooks) if args.notebooks else lab_paths():
+        try:
+            found = _report(path, args.times)
+        except Exception as e:  # one broken notebook does not hide the others
+            found = 1
+            print(f"{path}: cannot be checked: {_broken(e, path)}")
+        bad += found
     return 1 if bad else 0
+
+
+def _report(path, times: bool) -> int:
+    """Print the problems and notes of the notebook at ``path`` (and, asked, where
+    its time went); return how many problems."""
+    found = problems(path)
+    for problem in found:
+        print(f"{path}: {problem}")
+    for note in notes(path):
+        print(f"{path}: note: {note}")
+    if times:
+        nb = read(path)
+        record = nb.metadata.get(METADATA_KEY) or {}
+        split = record.get("time_split_s") or time_split(nb)
+        print(f"Where the time went in {path}:")
+        print(format_time_split(split, record.get("wall_time_s")))
+    return len(found)
+
+
+def _broken(error: Exception, path) -> str:
+    """One line on why the notebook at ``path`` could not be checked."""
+    if isinstance(error, MachineryError):
+        text = str(error).splitlines()[0].removeprefix(f"{path}: ")
+        return (
+            "it " + text.removeprefix(f"{path} ")
+            if text.startswith(f"{path} ")
+            else text
+        )
+    first = (str(error).strip().splitlines() or [""])[0]
+    what = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    return (
+        f"its cells or provenance stamp are malformed ({what}); re-execute it with "
+        "`python -m machinery run`"
+    )

@@ -4,11 +4,17 @@ Colab (from the repository ``_config.yml`` names) and does nothing elsewhere."""
 from __future__ import annotations
 
 from . import MachineryError
-from .notebooks import ROOT, lab_paths, notebook_paths, read, write
+from .notebooks import ROOT, code_hash, lab_paths, notebook_paths, read, write
 
 CONFIG = ROOT / "_config.yml"
 COLAB_TAG = "colab-setup"
 PACKAGE = "deep-learning-practicals"
+
+
+_ADD = (
+    "the Colab cell installs the helpers from it: add `repository: {url: "
+    "https://github.com/OWNER/REPO, branch: main}` to it"
+)
 
 
 def repository() -> tuple[str, str]:
@@ -18,15 +24,20 @@ def repository() -> tuple[str, str]:
 
     try:
         config = yaml.safe_load(CONFIG.read_text())
-        repo = config["repository"]
-        url = repo["url"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as e:
+    except OSError as e:
         raise MachineryError(
-            f"{CONFIG} names no repository ({type(e).__name__}: {e}); the Colab cell "
-            "installs the helpers from it. Add:\n  repository:\n"
-            "    url: https://github.com/OWNER/REPO\n    branch: main"
+            f"{CONFIG} cannot be read ({e.strerror}); {_ADD}"
         ) from None
-    return url.rstrip("/"), repo.get("branch", "master")
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        line = f" (line {where.line + 1})" if where else ""
+        raise MachineryError(f"{CONFIG} is not valid YAML{line}: fix it") from None
+    repo = config.get("repository") if isinstance(config, dict) else None
+    url = repo.get("url") if isinstance(repo, dict) else None
+    if not isinstance(url, str) or not url.strip():
+        raise MachineryError(f"{CONFIG} names no repository; {_ADD}")
+    branch = repo.get("branch") or "master"
+    return url.strip().rstrip("/"), str(branch)
 
 
 def colab_cell_source() -> str:
@@ -61,6 +72,16 @@ def sync_colab_cell(nb) -> bool:
     cell = nbformat.v4.new_code_cell(source, metadata={"tags": tags})
     nb.cells.insert(nb.cells.index(code[0]) if code else len(nb.cells), cell)
     return True
+
+
+def run_code_hash(nb) -> str:
+    """The code hash a run of ``nb`` stamps: the runner makes its Colab cell current
+    before executing it (``nb`` itself is left as it is)."""
+    import copy
+
+    synced = copy.deepcopy(nb)
+    sync_colab_cell(synced)
+    return code_hash(synced)
 
 
 def sync_colab_command(args) -> int:

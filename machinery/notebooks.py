@@ -50,15 +50,25 @@ def stored_stamp(path) -> dict | None:
         return None
 
 
-def notebook_paths(names) -> list[Path]:
+def notebook_files(names) -> list[Path]:
     """The notebooks ``names`` mean (a folder: every ``*.ipynb`` in it, sorted), each
-    read once so that a missing or broken one is reported before anything runs."""
-    paths = []
+    once: a path given twice, or also through its folder, counts once."""
+    paths, seen = [], set()
     for name in map(Path, names):
         found = sorted(name.glob("*.ipynb")) if name.is_dir() else [name]
         if not found:
             raise MachineryError(f"{name}: a folder without notebooks")
-        paths += found
+        for path in found:
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                paths.append(path)
+    return paths
+
+
+def notebook_paths(names) -> list[Path]:
+    """:func:`notebook_files`, each read once so that a missing or broken one is
+    reported before anything runs."""
+    paths = notebook_files(names)
     for path in paths:
         read(path)
     return paths
@@ -70,20 +80,44 @@ def lab_paths() -> list[Path]:
 
 
 def write(nb, path) -> None:
-    """Write ``nb`` to ``path`` all or nothing (a temporary file beside it, then
-    ``os.replace``), keeping the file's permissions: a failure midway, such as a full
-    disk, leaves the old file as it was."""
+    """Write ``nb`` to ``path`` all or nothing (:func:`write_bytes`)."""
     import nbformat
 
-    path = Path(path)
     text = nbformat.writes(nb)
-    data = (text if text.endswith("\n") else text + "\n").encode()
+    write_bytes((text if text.endswith("\n") else text + "\n").encode(), path)
+
+
+def write_bytes(data: bytes, path) -> None:
+    """Write ``data`` to ``path`` all or nothing (a temporary file beside it, then
+    ``os.replace``), keeping the file's permissions: a failure midway, such as a full
+    disk, leaves the old file as it was and no temporary file."""
+    path = Path(path)
     with atomic_write(path, suffix=".tmp") as out:
         if path.exists():
             os.fchmod(out.fileno(), stat.S_IMODE(path.stat().st_mode))
         out.write(data)
         out.flush()
         os.fsync(out.fileno())
+
+
+def fingerprint(path) -> str | None:
+    """The SHA-256 of the file at ``path`` as it is now (None if there is none): what
+    tells whether it changed meanwhile."""
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except FileNotFoundError:
+        return None
+
+
+def beside(path, tag: str) -> Path:
+    """A free name beside ``path`` for a copy: ``x.TAG.ipynb``, else ``x.TAG-2.ipynb``,
+    ``x.TAG-3.ipynb``, ..."""
+    path = Path(path)
+    candidate, n = path.with_name(f"{path.stem}.{tag}{path.suffix}"), 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.stem}.{tag}-{n}{path.suffix}")
+    return candidate
 
 
 def check_writable(path: Path) -> None:

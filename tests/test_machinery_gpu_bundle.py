@@ -11,6 +11,7 @@ import pytest
 
 from machinery.__main__ import main
 from machinery.gpu import bundle, file_sha256
+from machinery.gpu.data import MARKER
 
 FILES = {
     "mnist/train-images-idx3-ubyte.gz": b"mnist-train",
@@ -61,17 +62,9 @@ def stamped(path: Path, files=(), code=("x = 1",), profile="cpu", wall=None) -> 
 
 
 @pytest.fixture
-def data_dir(tmp_path, monkeypatch):
+def data_dir(data_folder):
     """A data folder laid out like the shared one, with SHA256SUMS; an empty cache."""
-    root = tmp_path / "data"
-    for rel, content in FILES.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_bytes(content)
-    (root / "SHA256SUMS").write_text(
-        "".join(f"{sha(c)}  ./{r}\n" for r, c in FILES.items())
-    )
-    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path / "cache"))
-    return root
+    return data_folder(FILES)
 
 
 def files_in(folder: Path) -> list[str]:
@@ -101,6 +94,7 @@ def test_data_copies_exactly_what_the_stamp_lists_with_checksums(tmp_path, data_
     dest = tmp_path / "bundle" / "data"
     assert data(lab, data_dir, dest) == 0
     assert files_in(dest) == [
+        MARKER,  # says the folder is this tool's to replace
         "SHA256SUMS",
         "flowers/flowers5_128.tar.gz",
         "mnist/train-images-idx3-ubyte.gz",
@@ -111,7 +105,7 @@ def test_data_copies_exactly_what_the_stamp_lists_with_checksums(tmp_path, data_
         assert (dest / rel).read_bytes() == (data_dir / rel).read_bytes()
     # another lab's data replaces the first one's: only one lab's data travels
     assert data(None, data_dir, dest, "--datasets", "cifar10") == 0
-    assert files_in(dest) == ["SHA256SUMS", "cifar10/cifar10_jpg.tar.gz"]
+    assert files_in(dest) == [MARKER, "SHA256SUMS", "cifar10/cifar10_jpg.tar.gz"]
 
 
 def test_a_file_read_from_the_cache_is_found_there(tmp_path, data_dir):
@@ -151,7 +145,7 @@ def test_a_lab_without_a_stamp_is_said_and_gets_no_data(tmp_path, data_dir, caps
     lab = stamped(tmp_path / "new.ipynb", files=None, code=["data.load_mnist()"])
     assert data(lab, data_dir, tmp_path / "out") == 0
     assert f"warning: {lab} has no provenance stamp" in capsys.readouterr().err
-    assert files_in(tmp_path / "out") == ["SHA256SUMS"]
+    assert files_in(tmp_path / "out") == [MARKER, "SHA256SUMS"]
 
 
 def test_a_smoke_stamp_is_said_to_list_only_samples(tmp_path, data_dir, capsys):

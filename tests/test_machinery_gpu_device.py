@@ -10,6 +10,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from machinery import notebooks, processes
 from machinery.__main__ import main
 from machinery.gpu import device, file_sha256
 
@@ -21,13 +22,34 @@ def write_notebook(path: Path, code: list[str]) -> Path:
 
 
 def lab(path: Path, code: list[str], executed_as: str | None = None) -> Path:
-    """A notebook; with ``executed_as``, stamped as the runner stamps one."""
+    """A notebook; with ``executed_as``, executed and stamped as the runner does."""
     write_notebook(path, code)
     if executed_as:
-        nb = json.loads(path.read_text())
-        nb["metadata"]["provenance"] = {"profile": executed_as}
-        path.write_text(json.dumps(nb))
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+            cell.execution_count = i + 1
+        nb.metadata["provenance"] = {
+            "profile": executed_as,
+            "code_sha256": notebooks.code_hash(nb),
+        }
+        nbformat.write(nb, path)
     return path
+
+
+def write_manifest(repo: Path, labs: list[dict]) -> None:
+    """The bundle's manifest here: which labs were sent, with their file and code
+    hashes."""
+    entries = [
+        {
+            "path": x["path"],
+            "name": x["name"],
+            "sha256": file_sha256(repo / x["path"]),
+            "code_sha256": notebooks.code_hash(notebooks.read(repo / x["path"])),
+        }
+        for x in labs
+    ]
+    (repo / ".bundle").mkdir(exist_ok=True)
+    (repo / ".bundle" / "manifest.json").write_text(json.dumps({"labs": entries}))
 
 
 @pytest.fixture
@@ -54,6 +76,7 @@ def ran(tmp_path):
     logs.mkdir(parents=True)
     for x in labs:
         (logs / f"{x['name']}.log").write_text(f"log of {x['name']}\n")
+    write_manifest(here, labs)
     out = tmp_path / "OUT"
     out.mkdir()
     summary = {"profile": "full", "labs": labs, "error": None}
@@ -121,7 +144,7 @@ def test_unpack_keeps_a_notebook_changed_here_and_refuses_a_tampered_archive(
     blob = bytearray((out / "notebooks.tar.gz").read_bytes())
     blob[-5] ^= 0xFF
     (out / "notebooks.tar.gz").write_bytes(bytes(blob))
-    assert main(args + ["--force"]) == 1
+    assert main(args + ["--force"]) == 2
     assert "does not match its sum" in capsys.readouterr().err
 
 
@@ -147,6 +170,7 @@ def test_pack_splits_a_large_archive_and_unpack_joins_it(tmp_path, monkeypatch):
                 "status": "finished",
             }
         )
+    write_manifest(here, labs)
     out = tmp_path / "OUT"
     out.mkdir()
     packed = device.pack(out, labs, there, tmp_path / "no-logs")
@@ -205,10 +229,10 @@ def test_kill_tree_reaches_a_child_in_a_session_of_its_own():
     pids = device.kill_tree(proc)
     assert child in pids and proc.poll() is not None
     for _ in range(50):
-        if not device.alive(child):
+        if not processes.alive(child):
             break
         time.sleep(0.1)
-    assert not device.alive(child)
+    assert not processes.alive(child)
     assert time.monotonic() - start < 5
 
 

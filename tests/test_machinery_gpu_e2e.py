@@ -113,6 +113,7 @@ def test_bundle_run_labs_and_unpack_on_this_cpu(tmp_path):
         "mnist/train-images-idx3-ubyte.gz"
     ]
     original = {n: (there / n).read_bytes() for n in labs}
+    bundle = there / ".bundle"  # its manifest says which labs may come back
 
     # 1. both finish and come back
     out1 = tmp_path / "out1"
@@ -129,7 +130,7 @@ def test_bundle_run_labs_and_unpack_on_this_cpu(tmp_path):
         assert sorted(tar.getnames()) == labs[:2]
     logs = here / "returned-logs"
     unpacked = subprocess.run(
-        GPU + ["unpack", str(out1)] + ["--logs-dir", str(logs)],
+        GPU + ["unpack", str(out1), "--bundle", str(bundle), "--logs-dir", str(logs)],
         cwd=here,
         capture_output=True,
         text=True,
@@ -172,7 +173,9 @@ def test_bundle_run_labs_and_unpack_on_this_cpu(tmp_path):
         assert sorted(tar.getnames()) == ["logs/quick.log", "logs/sleepy.log"]
     assert len(list(out2.iterdir())) <= 8
     unpacked = subprocess.run(
-        GPU + ["unpack", str(out2), "--force"] + ["--logs-dir", str(logs)],
+        GPU
+        + ["unpack", str(out2), "--force", "--bundle", str(bundle)]
+        + ["--logs-dir", str(logs)],
         cwd=here,
         capture_output=True,
         text=True,

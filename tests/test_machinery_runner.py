@@ -3,7 +3,6 @@ files, clear errors. Tiny notebooks in tmp_path; the kernels started here cost ~
 each."""
 
 import contextlib
-import errno
 import hashlib
 import io
 import json
@@ -382,28 +381,11 @@ def test_a_write_stopped_by_the_file_size_limit_leaves_the_original(tmp_path):
 
 
 def test_a_full_disk_while_storing_an_executed_notebook_leaves_the_original(
-    tmp_path, monkeypatch
+    tmp_path, monkeypatch, full_disk
 ):
     path = _write(tmp_path / "lab.ipynb", "print(1)")
     path.chmod(0o640)
     before = path.read_bytes()
-    real = notebooks.atomic_write
-
-    @contextlib.contextmanager
-    def full_disk(dest, suffix):
-        with real(dest, suffix) as out:
-
-            class HalfWritten:
-                def write(self, data):
-                    out.write(data[: len(data) // 2])
-                    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-
-                def __getattr__(self, name):
-                    return getattr(out, name)
-
-            yield HalfWritten()
-
-    monkeypatch.setattr(notebooks, "atomic_write", full_disk)
     with pytest.raises(OSError, match="No space left"):
         runner.run(path, "smoke", timeout=60)
     assert path.read_bytes() == before
@@ -441,7 +423,7 @@ def test_sync_colab_writes_only_what_changed(tmp_path, capsys):
         (lambda d: _text(d / "l.ipynb", "[1, 2]"), "l.ipynb is not a Jupyter"),
     ],
 )
-@pytest.mark.parametrize("command", ["run", "check", "sync-colab"])
+@pytest.mark.parametrize("command", ["run", "sync-colab"])  # check: reports each
 def test_a_path_that_is_no_notebook_is_one_clear_message(
     tmp_path, capsys, make, expected, command
 ):
@@ -472,6 +454,7 @@ def test_a_profile_is_checked_by_the_one_rule(capsys):
 def test_without_a_profile_the_default_is_used(monkeypatch, tmp_path):
     path = _write(tmp_path / "lab.ipynb", "print(1)")
     used = []
+    monkeypatch.delenv("LABS_PROFILE", raising=False)
     monkeypatch.setattr("helpers.profile.default", lambda: "cpu")
     monkeypatch.setattr(
         runner,
@@ -489,10 +472,13 @@ def test_sync_colab_without_a_repository_says_what_to_add(
     monkeypatch.setattr(colab, "CONFIG", config)
     assert main(["sync-colab"]) == 2
     err = capsys.readouterr().err
-    assert f"{config} names no repository" in err and "repository:\n" in err
+    assert f"{config} names no repository" in err and "add `repository: {url:" in err
+    assert len(err.splitlines()) == 1 and "Error" not in err  # one line, no raw error
 
 
-def test_an_interrupted_batch_says_which_labs_were_not_executed(monkeypatch, tmp_path):
+def test_an_interrupted_batch_says_which_lab_was_interrupted_and_which_not_started(
+    monkeypatch, tmp_path
+):
     paths = [_write(tmp_path / f"{n}.ipynb", "print(1)") for n in ("a", "b", "c")]
 
     def fake_run(path, profile, timeout, at_once):
@@ -503,8 +489,14 @@ def test_an_interrupted_batch_says_which_labs_were_not_executed(monkeypatch, tmp
     monkeypatch.setattr(runner, "run", fake_run)
     with contextlib.redirect_stdout(io.StringIO()):
         outcomes = runner.run_all(paths, "cpu")
-    assert [o.result for o in outcomes] == ["ok", *["skipped: interrupted"] * 2]
-    assert "Skipped (not executed): b.ipynb, c.ipynb." in runner.table(outcomes)
+    assert [o.result for o in outcomes] == [
+        "ok",
+        "interrupted: by SIGINT; left as it was",
+        "not started: stopped by SIGINT",
+    ]
+    text = runner.table(outcomes)
+    assert "Interrupted (left as they were): b.ipynb." in text
+    assert "Not started: c.ipynb." in text
 
 
 # --- the pieces -----------------------------------------------------------------------

@@ -39,8 +39,10 @@ There (the run tool; carry [".bundle"]), standard library only until the wheels 
 Back here:
 
   python3 -m machinery gpu unpack FILES_AT
-      puts the notebooks of the labs that finished back into labs/ (not over a notebook
-      changed here since it was bundled, unless --force); the logs go to .bundle/logs.
+      puts the notebooks of the labs that finished back into labs/: only the labs of
+      .bundle/manifest.json, each only as an executed, stamped notebook of the code it
+      was bundled with, not over a notebook changed here since it was bundled (unless
+      --force); the logs go to .bundle/logs.
 
 One lab by hand (the `run` tool; carry [".whl", ".bundle"]); the kernel's cwd is labs/,
 so the paths exported are absolute:

@@ -15,6 +15,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from .. import MachineryError
+from ..colab import run_code_hash
 from ..notebooks import code_sources, read, stored_stamp
 from . import (
     MANIFEST,
@@ -26,6 +27,8 @@ from . import (
 from .data import (
     Needs,
     add_by_hand,
+    checked_sums,
+    claim_folder,
     copy_data,
     data_folders,
     leave_out,
@@ -35,7 +38,6 @@ from .data import (
 
 # Wheels no stamp can ask for, carried only when the labs' code matches.
 CODE_EXTRAS = {"opentsne": re.compile(r"\bembed\.|openTSNE")}  # 3.3 MB, t-SNE's
-BUNDLE_PARTS = ("wheels", "data", "logs", MANIFEST)  # all a bundle folder holds
 
 
 # --- sizes ----------------------------------------------------------------------------
@@ -199,7 +201,8 @@ def data_command(args) -> int:
         else travel_budget(Path.cwd(), Path(args.wheels))
     )
     try:
-        sums = copy_data(needs, found, Path(args.dest), budget)
+        sums = checked_sums(needs, found, budget)
+        copy_data(found, sums, Path(args.dest), folders + [Path(args.wheels)])
     except MachineryError as e:
         return _failed([str(e)])
     total = sum((Path(args.dest) / r).stat().st_size for r in sums)
@@ -235,26 +238,24 @@ def bundle_command(args) -> int:
         for line in problems + missing:
             print(f"note: {line}")
         return 0 if total < TRAVEL_LIMIT_MIB * MIB - MIB else 1
-    foreign = [p.name for p in dest.glob("*") if p.name not in BUNDLE_PARTS]
-    if foreign:
-        problems.append(f"{dest} holds files this tool did not write: {foreign}")
     if _failed(problems + missing):
         return 1
     budget = TRAVEL_LIMIT_MIB * MIB - tree - sum(w.stat().st_size for w in chosen) - MIB
     try:
-        sums = copy_data(needs, found, dest / "data", budget)
+        sums = checked_sums(needs, found, budget)
+        claim_folder(dest, folders + [wheels])  # an earlier bundle's logs go too
+        copy_data(found, sums, dest / "data", folders + [wheels])
     except MachineryError as e:
         return _failed([str(e)])
     copy_wheels(chosen, wheels, dest / "wheels")
-    shutil.rmtree(dest / "logs", ignore_errors=True)  # an earlier run's; not to travel
     manifest = write_manifest(labs, repo, dest, args, sums, chosen, wheels)
     report_bundle(repo, dest, tree, manifest, args.deadline_s)
     return 0
 
 
 def copy_wheels(chosen: list[Path], wheels: Path, dest: Path) -> None:
-    """Replace ``dest`` with the chosen wheels and the wheels' two lists."""
-    shutil.rmtree(dest, ignore_errors=True)
+    """Copy the chosen wheels and the wheels' two lists into the new folder
+    ``dest``."""
     dest.mkdir(parents=True)
     for w in chosen:
         shutil.copyfile(w, dest / w.name)
@@ -271,6 +272,7 @@ def write_manifest(labs, repo, dest, args, sums, chosen, wheels) -> dict:
             "path": lab.resolve().relative_to(repo.resolve()).as_posix(),
             "name": lab.stem,
             "sha256": file_sha256(lab),
+            "code_sha256": run_code_hash(read(lab)),  # what its run's stamp must say
             "last_wall_s": (stored_stamp(lab) or {}).get("wall_time_s"),
         }
         for lab in labs

@@ -132,6 +132,11 @@ def _add_unpack(commands) -> None:
     u.set_defaults(handler="machinery.gpu.unpack:unpack_command")
     u.add_argument("source", help="the folder the run tool's files_at names")
     u.add_argument("--repo", default=".")
+    u.add_argument(
+        "--bundle",
+        help="the bundle the labs were sent in: its manifest says which labs may come "
+        "back (default: REPO/.bundle)",
+    )
     u.add_argument("--logs-dir", default=".bundle/logs")
     u.add_argument(
         "--force", action="store_true", help="also over notebooks changed here since"

@@ -167,9 +167,46 @@ def _checked_sum(need: Need, path: Path, listings: dict) -> str:
     return digest
 
 
-def copy_data(needs: Needs, found: dict[str, Path], dest: Path, budget: int):
-    """Copy the needed files into ``dest`` (replacing what this tool wrote there
-    before), each checked first; write ``dest/SHA256SUMS``; return {path: SHA-256}."""
+MARKER = ".made-by-machinery"  # in each folder the gpu commands made: theirs to replace
+
+
+def claim_folder(dest: Path, sources: list[Path]) -> None:
+    """Make ``dest`` a folder of this tool's, emptied, or refuse
+    (:class:`MachineryError`, nothing touched): when it is, holds or lies inside one
+    of ``sources`` (the data folder, the cache, the wheels), or holds files and was
+    not made by this tool (no :data:`MARKER`)."""
+    where = dest.resolve()
+    for source in sources:
+        source = Path(source).resolve()
+        if (
+            where == source
+            or where.is_relative_to(source)
+            or source.is_relative_to(where)
+        ):
+            raise MachineryError(
+                f"{dest} is, holds or lies inside {source}, which the files are "
+                "copied from: give another destination (e.g. .bundle/data)"
+            )
+    if dest.exists() and not dest.is_dir():
+        raise MachineryError(f"{dest} is a file, not a folder: give a folder")
+    if dest.is_dir() and any(dest.iterdir()) and not (dest / MARKER).is_file():
+        raise MachineryError(
+            f"{dest} holds files this tool did not write (it has no {MARKER}), so it "
+            "is left alone: give an empty or new folder, or empty it first"
+        )
+    if dest.is_dir():
+        shutil.rmtree(dest)  # made by this tool: its files only
+    dest.mkdir(parents=True)
+    (dest / MARKER).write_text(
+        "Made by `python -m machinery gpu`, which replaces this folder's contents "
+        "each time it writes here.\n"
+    )
+
+
+def checked_sums(needs: Needs, found: dict[str, Path], budget: int) -> dict[str, str]:
+    """{path: SHA-256} of the needed files, each checked against its stamp (or its
+    folder's SHA256SUMS); a :class:`MachineryError` when they are over ``budget``
+    bytes or one does not match."""
     size = sum(path.stat().st_size for path in found.values())
     if size > budget:
         raise MachineryError(
@@ -177,20 +214,20 @@ def copy_data(needs: Needs, found: dict[str, Path], dest: Path, budget: int):
             "left to travel"
         )
     listings: dict[Path, dict] = {}
-    sums = {
+    return {
         rel: _checked_sum(needs.files[rel], found[rel], listings)
         for rel in sorted(found)
     }
-    if dest.exists() and any(dest.iterdir()) and not (dest / "SHA256SUMS").is_file():
-        raise MachineryError(
-            f"{dest} holds files this tool did not write; empty it first"
-        )
-    shutil.rmtree(dest, ignore_errors=True)
+
+
+def copy_data(found: dict[str, Path], sums: dict[str, str], dest: Path, sources):
+    """Copy the checked files into ``dest`` (:func:`claim_folder` first: what this
+    tool wrote there before is replaced, anything else refused) with
+    ``dest/SHA256SUMS``."""
+    claim_folder(dest, sources)
     for rel, path in found.items():
         (dest / rel).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, dest / rel)
-    dest.mkdir(parents=True, exist_ok=True)
     (dest / "SHA256SUMS").write_text(
         "".join(f"{d}  {r}\n" for r, d in sorted(sums.items()))
     )
-    return sums

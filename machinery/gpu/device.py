@@ -11,7 +11,6 @@ import hashlib
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
 import tarfile
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 from ..environment import THREAD_VARS, threads_per_lab
+from ..processes import stop_trees
 from . import (
     LOG_TAIL,
     MANIFEST,
@@ -38,70 +38,17 @@ def log(message: str) -> None:
 # --- processes ------------------------------------------------------------------------
 
 
-def descendants(pid: int) -> list[int]:
-    """Every process below ``pid`` (from /proc; empty where there is none)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(ppid, []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        kids = children.get(todo.pop(), [])
-        found += kids
-        todo += kids
-    return found
-
-
-def _signal_trees(procs, trees, sig) -> None:
-    for proc, pids in zip(procs, trees):
-        try:
-            os.killpg(proc.pid, sig)
-        except (ProcessLookupError, PermissionError):
-            pass
-        for pid in pids:
-            try:
-                os.kill(pid, sig)
-            except (ProcessLookupError, PermissionError):
-                pass
-
-
 def kill_trees(procs: list[subprocess.Popen], grace: float = 2.0) -> list[list[int]]:
     """Stop labs, all at once: each runner, its process group and every process below it
     (the kernel runs in a session of its own); SIGTERM, then SIGKILL to what is left
     after ``grace`` seconds. Returns the pids signalled, per lab."""
-    trees = [[proc.pid] + descendants(proc.pid) for proc in procs]
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        _signal_trees(procs, trees, sig)
-        end = time.monotonic() + grace
-        while True:
-            for proc in procs:
-                proc.poll()  # reap the runners
-            if not any(alive(pid) for pids in trees for pid in pids):
-                return trees
-            if time.monotonic() > end:
-                break
-            time.sleep(0.1)
-    return trees
+    reap = lambda: [proc.poll() for proc in procs]
+    return stop_trees([proc.pid for proc in procs], grace, reap)
 
 
 def kill_tree(proc: subprocess.Popen, grace: float = 2.0) -> list[int]:
     """:func:`kill_trees` for one lab."""
     return kill_trees([proc], grace)[0]
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        return state not in ("Z", "X")
-    except (OSError, IndexError):
-        try:
-            os.kill(pid, 0)
-            return True
-        except (ProcessLookupError, PermissionError):
-            return False
 
 
 # --- checks ---------------------------------------------------------------------------
