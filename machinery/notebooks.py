@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,12 +88,10 @@ def write(nb, path) -> None:
 
 def write_bytes(data: bytes, path) -> None:
     """Write ``data`` to ``path`` all or nothing (a temporary file beside it, then
-    ``os.replace``), keeping the file's permissions: a failure midway, such as a full
-    disk, leaves the old file as it was and no temporary file."""
-    path = Path(path)
-    with atomic_write(path, suffix=".tmp") as out:
-        if path.exists():
-            os.fchmod(out.fileno(), stat.S_IMODE(path.stat().st_mode))
+    ``os.replace``; through a link to its target, keeping the file's mode and owner):
+    a failure midway, such as a full disk, leaves the old file as it was and no
+    temporary file."""
+    with atomic_write(Path(path), suffix=".tmp") as out:
         out.write(data)
         out.flush()
         os.fsync(out.fileno())
@@ -163,7 +160,7 @@ def exclusive(path):
         return
     lock = lock_path(path)
     while True:
-        f = open(lock, "a+")
+        f = _open_lock(lock)
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -186,6 +183,19 @@ def exclusive(path):
     finally:
         lock.unlink(missing_ok=True)  # removed while still held, then released
         f.close()
+
+
+def _open_lock(lock: Path):
+    """The lock file, opened to be locked; a clear error when it cannot be (another
+    user's lock, an unwritable temp folder)."""
+    try:
+        return open(lock, "a+")
+    except OSError as e:
+        raise MachineryError(
+            f"cannot open the lock {lock} ({e.strerror}): another user may be "
+            "executing this notebook, or the temp folder is not writable; wait, or "
+            "remove the lock if no one is (or set TMPDIR to a folder of yours)."
+        ) from None
 
 
 def code_sources(nb) -> list[str]:

@@ -1,11 +1,13 @@
 """Executing a notebook with provenance, and detecting outputs that cannot
 be trusted."""
 
+import os
+
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from machinery import check, colab, notebooks, runner, stamp
+from machinery import MachineryError, check, colab, notebooks, runner, stamp
 from machinery.__main__ import main
 
 
@@ -237,3 +239,37 @@ def test_tensorflow_warnings_stay_out_of_stored_outputs(tmp_path):
     runner.run(path, profile="smoke", timeout=120)
     outputs = nbformat.read(path, as_version=4).cells[-1].outputs
     assert [o.get("text") for o in outputs] == ["done\n"]
+
+
+def test_a_linked_notebook_is_written_through_keeping_owner_and_mode(tmp_path):
+    """The stamp reaches the real notebook, not a regular file put in the link's place;
+    a notebook executed by root stays its owner's, with its mode."""
+    real = tmp_path / "real" / "lab.ipynb"
+    real.parent.mkdir()
+    nbformat.write(_notebook("x = 1"), real)
+    os.chmod(real, 0o640)
+    if os.geteuid() == 0:
+        os.chown(real, 65534, 65534)
+    link = tmp_path / "lab.ipynb"
+    link.symlink_to(real)
+    nb = notebooks.read(link)
+    nb.metadata["provenance"] = {"profile": "smoke"}
+    notebooks.write(nb, link)
+    assert link.is_symlink()
+    assert notebooks.read(real).metadata["provenance"] == {"profile": "smoke"}
+    assert real.stat().st_mode & 0o777 == 0o640
+    if os.geteuid() == 0:
+        assert (real.stat().st_uid, real.stat().st_gid) == (65534, 65534)
+
+
+def test_a_lock_that_cannot_be_opened_is_one_clear_error(tmp_path, monkeypatch):
+    path = tmp_path / "lab.ipynb"
+    nbformat.write(_notebook("x = 1"), path)
+    lock = notebooks.lock_path(path)
+    lock.mkdir()  # as another user's lock would, it cannot be opened for writing
+    try:
+        with pytest.raises(MachineryError, match="cannot open the lock"):
+            with notebooks.exclusive(path):
+                pass
+    finally:
+        lock.rmdir()
