@@ -59,6 +59,7 @@ def _run_backend(backend, folder, role):
     return dict(np.load(folder / f"{backend}.npz"))
 
 
+@pytest.mark.slow
 def test_the_three_keras_backends_give_the_same_input_gradient(tmp_path):
     pytest.importorskip("tensorflow")
     pytest.importorskip("torch")

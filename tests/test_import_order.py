@@ -6,6 +6,9 @@ import sys
 
 import pytest
 
+pytestmark = pytest.mark.slow  # subprocesses: `pytest -m 'not slow'` skips them
+
+
 CRASHER = (
     "import keras, torchvision, torch; "
     "torch.optim.Adam([torch.zeros(1, requires_grad=True)]); print('alive')"

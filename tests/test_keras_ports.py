@@ -76,6 +76,7 @@ def test_every_weight_is_copied_and_a_wrong_net_is_refused():
         keras_ports.copy_weights(net, keras_ports.ResNet50())
 
 
+@pytest.mark.slow
 @pytest.mark.usefixtures("fits_on_the_cpu")
 def test_load_gives_keras_nets_as_torch_backbones_for_the_transfer_code():
     """One parameter away: the transfer lab's code runs unchanged on R1's MobileNet and

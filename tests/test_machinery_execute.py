@@ -213,6 +213,7 @@ def test_coalesce_streams_keeps_what_a_live_notebook_shows():
     ]
 
 
+@pytest.mark.slow
 def test_kernels_import_this_checkouts_helpers(tmp_path):
     path = tmp_path / "where.ipynb"
     nbformat.write(_notebook("import helpers\nprint(helpers.__file__)"), path)
@@ -221,6 +222,7 @@ def test_kernels_import_this_checkouts_helpers(tmp_path):
     assert printed.strip() == str(notebooks.ROOT / "helpers" / "__init__.py")
 
 
+@pytest.mark.slow
 def test_tensorflow_warnings_stay_out_of_stored_outputs(tmp_path):
     """In Jupyter, TensorFlow logs warnings such as "triggered tf.function retracing"
     to stdout whenever fresh models predict in a loop; the helpers keep them out of

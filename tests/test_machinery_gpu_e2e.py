@@ -84,6 +84,7 @@ def run_labs(
     return done, time.monotonic() - start
 
 
+@pytest.mark.slow
 def test_bundle_run_labs_and_unpack_on_this_cpu(tmp_path):
     there = make_repo(tmp_path / "there")  # stands for the device's copy of the tree
     here = make_repo(tmp_path / "here")

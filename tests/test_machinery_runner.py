@@ -29,6 +29,8 @@ from machinery import (
 )
 from machinery.__main__ import main
 
+pytestmark = pytest.mark.slow  # real kernels: `pytest -m 'not slow'` skips
+
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 READS_DATA = """\
 import hashlib, os
@@ -193,6 +195,7 @@ def test_check_notes_labs_made_with_other_helpers_without_failing(
 
 SLEEPS = """\
 import os, time
+
 start = time.time(); time.sleep(4)
 print(start, time.time(), *(os.environ.get(v) for v in THREAD_VARS))"""
 

@@ -22,6 +22,8 @@ from machinery import notebooks, runner
 from machinery.__main__ import main
 from machinery.processes import alive, descendants, stop_trees
 
+pytestmark = pytest.mark.slow  # real kernels: `pytest -m 'not slow'` skips
+
 KERNELSPEC = {"name": "python3", "display_name": "Python 3", "language": "python"}
 
 
@@ -304,6 +306,7 @@ import subprocess, sys, time
 worker = '''
 import subprocess, sys, time
 from machinery.processes import die_with_parent
+
 die_with_parent(poll_s=0.1)
 kernel = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"],
                           start_new_session=True)  # as jupyter_client starts one

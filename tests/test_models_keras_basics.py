@@ -102,6 +102,7 @@ def test_xor_is_solved_with_one_hidden_unit_only_through_the_concatenation():
     assert accuracy == {False: 0.75, True: 1.0}
 
 
+@pytest.mark.slow
 def test_the_lab_runs_on_the_torch_backend(tmp_path, monkeypatch):
     """Smoke run of a copy of the lab with KERAS_BACKEND=torch (the kernel
     inherits os.environ)."""

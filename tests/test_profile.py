@@ -103,6 +103,7 @@ def test_cpu_settings_default_to_the_full_ones(monkeypatch):
     assert (P.profile, P.epochs, P.reductions) == ("cpu", 10, [])
 
 
+@pytest.mark.slow
 def test_outside_pytest_default_is_full_on_a_gpu_else_cpu(tmp_path):
     import subprocess
     import sys

@@ -16,6 +16,7 @@ def small_mnist():
     return (scale(x[:1000]), y[:1000]), (scale(x_test[:300]), y_test[:300])
 
 
+@pytest.mark.slow
 def test_tominet_learns_digits_from_a_thousand_examples(small_mnist):
     run = train.fit_keras(
         models_keras.tominet, small_mnist, seed=0, epochs=10, batch_size=16
@@ -29,6 +30,7 @@ def test_tominet_learns_digits_from_a_thousand_examples(small_mnist):
     assert run.best("val_accuracy")[1] in range(1, 11)
 
 
+@pytest.mark.slow
 def test_same_seed_same_result_other_seed_other_result(small_mnist):
     fit = lambda seed: train.fit_keras(
         models_keras.dense_mnist_net, small_mnist, seed=seed, epochs=1
@@ -178,6 +180,7 @@ def small_mnist_nchw(small_mnist):
     return (x.transpose(0, 3, 1, 2), y), (x_test.transpose(0, 3, 1, 2), y_test)
 
 
+@pytest.mark.slow
 def test_fit_torch_learns_digits_and_returns_a_keras_like_run(small_mnist_nchw):
     from helpers import models_torch
 
