@@ -195,7 +195,7 @@ def test_compare_runs_draws_the_report_beside_the_dots_on_an_axis_fitted_to_them
     assert sorted(m.get_xdata()[0] for m in marks) == [0.95, 0.98]
     low, high = ax.get_xlim()
     assert 0.9 < low < 0.95 and 0.986 < high < 1.0  # fitted, not from zero
-    assert ax.get_xlabel() == "test accuracy" and ax.get_title() == "t"
+    assert ax.get_xlabel() == "test accuracy" and fig.get_suptitle() == "t"
     labels = [t.get_text() for t in ax.get_yticklabels()]
     assert labels[0].startswith("dense\n0.952 ± 0.001 (n=3)")
     assert labels[0].endswith("reported 0.950")

@@ -62,7 +62,7 @@ def compare_runs(
     _fit_value_axis(ax, np.concatenate(drawn))
     ax.set_xlabel(ylabel or quantity or kind)
     ax.set_ylabel(category or "")
-    ax.set_title(title)
+    fig.suptitle(title)  # over the figure: long row labels push the axes right
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     legend_under_axes(ax, *_comparison_legend(rows, dots, report), ncol=6, fontsize=8)

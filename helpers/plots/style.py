@@ -59,7 +59,9 @@ def panel_grid(n: int, figsize, **subplots_kw):
 
 # --- Legends inside the figure --------------------------------------------------------
 def _renderer(fig):
-    return fig.canvas.get_renderer()
+    """The renderer that measures text (Agg's, as in Jupyter and Colab)."""
+    get = getattr(fig.canvas, "get_renderer", None)
+    return get() if get else fig._get_renderer()  # other canvases: as tight_layout
 
 
 def _fitted_legend(make, width: float, ncol: int):
