@@ -5,9 +5,22 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pytest  # noqa: E402
 
-from helpers.labs import augmentation_ablation, filter_visualisation, tsne  # noqa: E402
+from helpers.labs import (  # noqa: E402
+    augmentation_ablation,
+    filter_visualisation,
+    keras_basics,
+    tsne,
+)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
 
 
 def test_flagged_grid_frames_the_flagged_images_in_red():
@@ -32,7 +45,9 @@ def test_ascent_curves_draw_a_line_per_image_at_most_two_panels_a_row():
     a = fig.axes[0]
     assert len(a.get_lines()) == 4 and a.get_xlabel() == "gradient-ascent step"
     colours = [line.get_color() for line in a.get_lines()]
-    assert colours[1] == "tab:orange" and colours[3] == "tab:red"
+    hues = [c[0] - c[2] for c in colours]  # red minus blue
+    assert hues[0] < 0 < hues[1] and hues[2] < 0 < hues[3]  # blue: converged
+    assert colours[0] != colours[2]  # two converged lines, two shades
     assert [line.get_linestyle() for line in a.get_lines()] == ["-", "-", "--", "--"]
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert labels == [
@@ -99,3 +114,72 @@ def test_plot_embedding_colours_each_class_and_draws_the_separating_line():
     below = [t.get_text() for t in legend.get_texts()]
     assert below == ["ants", "bees", "best separating line"]
     plt.close(ax.figure)
+
+
+def test_a_white_filter_image_stands_out_from_the_page():
+    images = np.ones((2, 8, 8, 3))  # white, as a filter that likes white draws
+    fig = filter_visualisation.flagged_grid(images, ["a", "b"], [False, False])
+    fig.canvas.draw()
+    pixels = np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+    box = fig.axes[0].get_window_extent()
+    top = int(round(fig.bbox.height - box.y1))  # image rows run top-down
+    left, right = int(box.x0) + 2, int(box.x1) - 2
+    edge = pixels[top - 1 : top + 2, left:right].min(axis=0).max(axis=-1)
+    assert (edge < 200).all()  # a frame along the white image's edge
+    assert pixels[top + 5, (left + right) // 2].min() == 255  # the image, white
+
+
+def test_many_ascent_lines_and_many_variants_get_distinct_looks():
+    values = np.cumsum(np.ones((5, 12)), axis=0)
+    fig = filter_visualisation.ascent_curves({"a": values}, {"a": ["converged"] * 12})
+    assert len({line.get_color() for line in fig.axes[0].get_lines()}) == 12
+    history = {"val_accuracy": [0.2, 0.3]}
+    fig = augmentation_ablation.curve_panels(
+        {"zoom": {f"zoom {i}": history for i in range(12)}}
+    )
+    lines = fig.axes[0].get_lines()
+    assert len({(ln.get_color(), ln.get_linestyle()) for ln in lines}) == 12
+
+
+def test_lab_figures_keep_to_two_panels_a_row_and_label_what_they_plot():
+    seeds = [{"accuracy": [0.5, 0.6], "val_accuracy": [0.4, 0.5]}] * 2
+    fig = augmentation_ablation.curve_panels(
+        {"a": {"x": seeds}, "b": {"y": seeds}, "c": {"z": seeds}}, metric="accuracy"
+    )
+    assert [ax.get_subplotspec().get_gridspec().ncols for ax in fig.axes] == [2, 2, 2]
+    assert fig.axes[0].get_ylabel() == "training accuracy"
+
+    class Net:
+        def predict(self, grid, verbose=0):
+            return grid[:, :1]
+
+    nets = {f"net {i}": Net() for i in range(4)}
+    fig = keras_basics.plot_xor_surfaces(
+        nets, [[0, 0], [1, 1]], [0, 0], dict.fromkeys(nets, 1.0), n=5
+    )
+    panels = [ax for ax in fig.axes if ax.get_subplotspec() is not None]
+    assert len(panels) == 4
+    assert {ax.get_subplotspec().get_gridspec().ncols for ax in panels} == {2}
+
+
+def test_legends_under_panels_stay_inside_the_figure():
+    points, labels = np.random.default_rng(0).random((40, 2)), np.arange(40) % 10
+    names = [f"a rather long class name {i}" for i in range(10)]
+    fig, axes = plt.subplots(1, 2, figsize=(10, 5))
+    for ax in axes:
+        tsne.plot_embedding(points, labels, names, "map", ax=ax, legend=False)
+    legend = tsne.legend_under(axes[0], ncol=5)
+    fig.tight_layout()
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    assert box.x1 <= axes[0].get_window_extent().x1 + 1  # not under the next panel
+    assert fig.bbox.x0 <= box.x0 and box.y0 >= fig.bbox.y0
+    legend = tsne.legend_below(fig, axes[0], ncol=5)
+    fig.canvas.draw()
+    box = legend.get_window_extent()
+    assert fig.bbox.x0 <= box.x0 and box.x1 <= fig.bbox.x1 and box.y0 >= 0
+    t = np.linspace(0, 1, 20)
+    fig = keras_basics.plot_forecast(t, t, t)
+    fig.canvas.draw()
+    box = fig.axes[1].get_legend().get_window_extent()
+    assert box.x1 <= fig.bbox.x1 and box.y0 >= fig.bbox.y0

@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.ticker import MaxNLocator
 
 from ..gradients import CONVERGED, NO_RISE, RISING
-from ..plots import image_grid
+from ..plots import LINE_STYLES, image_grid, legend_below_panels, panel_grid
 
 
 def stretched_change(results, start) -> np.ndarray:
@@ -26,6 +26,21 @@ def stretched_change(results, start) -> np.ndarray:
 
 STATUS_COLOURS = {CONVERGED: "tab:blue", RISING: "tab:orange", NO_RISE: "tab:red"}
 """The colour of each status of :func:`helpers.gradients.convergence`."""
+STATUS_SHADES = {CONVERGED: "Blues", RISING: "Oranges", NO_RISE: "Reds"}
+"""The colour map each status's lines take their shades from (grey: another)."""
+
+
+def status_shades(statuses: Sequence[str]) -> list:
+    """A colour per line: its status's hue (:data:`STATUS_SHADES`), in a shade of its
+    own among the lines of that status, so that many lines stay apart."""
+    colours, seen = [], {}
+    counts = {s: list(statuses).count(s) for s in set(statuses)}
+    for status in statuses:
+        k, n = seen.setdefault(status, 0), counts[status]
+        seen[status] = k + 1
+        shade = 0.65 if n == 1 else 0.4 + 0.55 * k / (n - 1)
+        colours.append(plt.get_cmap(STATUS_SHADES.get(status, "Greys"))(shade))
+    return colours
 
 
 def flagged_grid(
@@ -56,8 +71,12 @@ def flagged_grid(
                 )
             )
             ax.title.set_color("tab:red")
-    if any(flagged):
-        fig.text(0.5, 0, f"red frame: {flag}", ha="center", va="top", color="tab:red")
+    if any(flagged):  # a note under the grid, inside the figure
+        note = fig.text(
+            0.5, 0.005, f"red frame: {flag}", ha="center", va="bottom", color="tab:red"
+        )
+        height = note.get_window_extent(fig.canvas.get_renderer()).height
+        fig.tight_layout(rect=(0, height / fig.bbox.height + 0.01, 1, 1))
     return fig
 
 
@@ -70,51 +89,40 @@ def ascent_curves(
     size=(4.6, 3.4),
 ):
     """The objective against gradient-ascent steps: one panel per layer (at most two
-    a row), one line per image, coloured by its ascent's status
-    (:func:`helpers.gradients.convergence`). ``panels[name]`` is
-    :attr:`Ascent.values`, ``(steps + 1, n_images)``; ``styles[name]``, optionally,
-    a label per image drawn as a line style (the starting image, say)."""
+    a row), one line per image, in its ascent's status's hue
+    (:func:`helpers.gradients.convergence`), a shade of its own
+    (:func:`status_shades`). ``panels[name]`` is :attr:`Ascent.values`,
+    ``(steps + 1, n_images)``; ``styles[name]``, optionally, a label per image drawn
+    as a line style (the starting image, say)."""
     names = list(panels)
-    ncols = min(2, len(names))
-    nrows = int(np.ceil(len(names) / ncols))
-    dashes = ["-", "--", ":", "-."]
     kinds = list(dict.fromkeys(s for n in names for s in (styles or {}).get(n, [])))
     present = {s for n in names for s in statuses[n]}
     seen = [s for s in STATUS_COLOURS if s in present] + sorted(
         present - set(STATUS_COLOURS)
     )
-    legend_rows = (len(seen) + len(kinds) - 1) // 4 + 1
-    legend_height = 0.3 * legend_rows + 0.2  # inches, under the panels
-    fig, axes = plt.subplots(
-        nrows,
-        ncols,
-        figsize=(size[0] * ncols, size[1] * nrows + legend_height),
-        squeeze=False,
-    )
-    for ax, name in zip(axes.flat, names):
+    fig, axes = panel_grid(len(names), (size[0] * min(2, len(names)), size[1]))
+    fig.set_figheight(fig.get_figheight() + 0.5)  # room for the legend under them
+    for ax, name in zip(axes, names):
         values = np.asarray(panels[name])
-        steps = np.arange(len(values))
         kind = (styles or {}).get(name, [None] * values.shape[1])
-        for j, status in enumerate(statuses[name]):
-            style = dashes[kinds.index(kind[j]) % 4] if kind[j] is not None else "-"
-            colour = STATUS_COLOURS.get(status, "grey")
-            ax.plot(steps, values[:, j], style, color=colour, linewidth=1, alpha=0.8)
+        for j, colour in enumerate(status_shades(list(statuses[name]))):
+            style = (
+                LINE_STYLES[kinds.index(kind[j]) % 4] if kind[j] is not None else "-"
+            )
+            ax.plot(values[:, j], style, color=colour, linewidth=1, alpha=0.85)
         ax.set_title(name)
         ax.set_xlabel("gradient-ascent step")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
-    for ax in list(axes.flat)[len(names) :]:
-        ax.axis("off")
     handles = [
         plt.Line2D([], [], color=STATUS_COLOURS.get(s, "grey"), label=s) for s in seen
     ] + [
-        plt.Line2D([], [], color="black", linestyle=dashes[i % 4], label=f"from {k}")
+        plt.Line2D(
+            [], [], color="black", linestyle=LINE_STYLES[i % 4], label=f"from {k}"
+        )
         for i, k in enumerate(kinds)
     ]
-    fig.legend(
-        handles=handles, loc="lower center", ncol=min(4, len(handles)), frameon=False
-    )
     fig.suptitle(title)
-    fig.tight_layout(rect=(0, legend_height / fig.get_figheight(), 1, 1))
+    legend_below_panels(fig, handles, [h.get_label() for h in handles])
     return fig

@@ -14,6 +14,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from ..plots import legend_under_axes, panel_grid
+
 
 def logistic_map(steps: int, x0: float) -> np.ndarray:
     """x(0) = ``x0`` and ``steps`` iterations of x(t) = 4·x(t−1)·(1−x(t−1)), float32
@@ -71,12 +73,12 @@ def training_stop(history: Mapping[str, Sequence[float]], max_epochs: int, patie
 
 def plot_xor_surfaces(models: Mapping[str, object], x, y, accuracy: Mapping, n=61):
     """The output of each net over the plane around the unit square, with the four
-    XOR points (circles: 0, triangles: 1); one panel per net."""
+    XOR points (circles: 0, triangles: 1); one panel per net, at most two a row."""
     ticks = np.linspace(-0.25, 1.25, n)
     g1, g2 = np.meshgrid(ticks, ticks)
     grid = np.stack([g1.ravel(), g2.ravel()], axis=1).astype("float32")
-    fig, axes = plt.subplots(1, len(models), figsize=(11, 3), sharey=True)
-    for ax, (name, model) in zip(np.atleast_1d(axes), models.items()):
+    fig, axes = panel_grid(len(models), (7, 3.2), sharex=True, sharey=True)
+    for ax, (name, model) in zip(axes, models.items()):
         surface = np.asarray(model.predict(grid, verbose=0)).reshape(n, n)
         levels = np.linspace(0, 1, 11)
         filled = ax.contourf(g1, g2, surface, levels=levels, cmap="RdBu_r")
@@ -89,10 +91,11 @@ def plot_xor_surfaces(models: Mapping[str, object], x, y, accuracy: Mapping, n=6
                 linestyle="none",
             )
         ax.set_title(f"{name}\naccuracy {accuracy[name]:.2f}", fontsize=10)
-        ax.set_xlabel("x1")
-    np.atleast_1d(axes)[0].set_ylabel("x2")
+        ax.set_aspect("equal")
+        ax.set(xlabel="x1", ylabel="x2")
+        ax.label_outer()
     fig.colorbar(filled, ax=axes, label="net output (probability of 1)")
-    fig.suptitle("XOR: output of each net over the input plane (first seed)", y=1.08)
+    fig.suptitle("XOR: output of each net over the input plane (first seed)")
     return fig
 
 
@@ -145,13 +148,8 @@ def plot_forecast(truth, one_step, forecast, title: str = "First test steps"):
     right.plot(steps, forecast, "--", label="free-running forecast")
     right.set(xlabel="step t", ylabel="x(t) (unitless)", title=title)
     right.xaxis.set_major_locator(MaxNLocator(integer=True))
-    right.legend(
-        frameon=False,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.14),
-        ncol=4,
-        fontsize=8,
-    )
+    fig.tight_layout()
+    legend_under_axes(right, ncol=4, fontsize=8)
     fig.tight_layout()
     return fig
 

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..plots import legend_below_panels, legend_under_axes
+
 
 def plot_embedding(
     points,
@@ -70,35 +72,22 @@ def plot_embedding(
 
 
 def legend_below(fig, ax, ncol: int = 5, markerscale: float = 3.0):
-    """One legend for a figure of maps, under its panels (off the points), from the
-    entries of ``ax``; a separating line is named without that panel's error count
-    (each panel's title gives its own). Call after ``fig.tight_layout()``; returns the
-    legend."""
+    """One legend for a figure of maps, under its panels (off the points) and inside
+    the figure's width, from the entries of ``ax``; a separating line is named without
+    that panel's error count (each panel's title gives its own). Call once the panels
+    are drawn; returns the legend."""
     handles, labels = ax.get_legend_handles_labels()
     labels = [
         "best separating line" if label.startswith("linear separation") else label
         for label in labels
     ]
-    fig.subplots_adjust(bottom=0.08 + 0.035 * -(-len(labels) // ncol))
-    return fig.legend(
-        handles,
-        labels,
-        loc="lower center",
-        ncol=ncol,
-        frameon=False,
-        fontsize=9,
-        markerscale=markerscale,
+    return legend_below_panels(
+        fig, handles, labels, ncol=ncol, fontsize=9, markerscale=markerscale
     )
 
 
 def legend_under(ax, ncol: int = 5, markerscale: float = 3.0):
-    """A panel's own legend, under it (off the points): for figures whose panels
-    show different classes. Call before ``fig.tight_layout()``; returns the legend."""
-    return ax.legend(
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.06),
-        ncol=ncol,
-        frameon=False,
-        fontsize=8,
-        markerscale=markerscale,
-    )
+    """A panel's own legend, under it (off the points) and no wider than it: for
+    figures whose panels show different classes. Call before ``fig.tight_layout()``;
+    returns the legend."""
+    return legend_under_axes(ax, ncol=ncol, fontsize=8, markerscale=markerscale)
