@@ -166,6 +166,7 @@ def test_make_optimizer_uses_the_named_rate_or_keras_default():
     assert ablation.make_optimizer(ablation.BASENET) is not sgd
 
 
+@pytest.mark.slow
 def test_runner_validates_every_budget_on_the_same_held_out_images_and_learns():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 400)

@@ -45,6 +45,7 @@ def site(tmp_path_factory):
     return out / "_build" / "html", result.stdout + result.stderr
 
 
+@pytest.mark.slow
 def test_build_executes_nothing_and_renders_every_lab(site):
     html, log = site
     assert "Executing" not in log

@@ -656,6 +656,7 @@ def test_full_mnist_from_data_dir(monkeypatch):
     assert sources.fetch("mnist", "train_images").origin.startswith("offline copy")
 
 
+@pytest.mark.slow
 @needs_shared
 def test_full_cifar10_from_data_dir(monkeypatch):
     monkeypatch.setenv("LABS_DATA_DIR", str(SHARED))

@@ -22,6 +22,7 @@ def blobs(centres, n=60, dims=20, spread=1.0, seed=0):
     return np.vstack(x).astype(np.float32), np.array(y)
 
 
+@pytest.mark.slow
 def test_tsne_keeps_separated_clusters_apart():
     x, y = blobs([(12, 0), (0, 12), (-12, -12)], n=70)
     e = embed.tsne(x, perplexity=20, n_jobs=1)
@@ -98,6 +99,7 @@ def test_plot_embedding_draws_every_class_and_the_line():
     assert ax.get_title() == "t-SNE\nprobe 1.00"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["fft", "bh"])
 def test_both_gradient_methods_and_scikit_learn_keep_clusters(method):
     x, y = blobs([(12, 0), (0, 12), (-12, -12)], n=40)

@@ -76,6 +76,7 @@ def test_shapes_and_the_concatenations():
         models_keras.imdb_bow_net("dropout")
 
 
+@pytest.mark.slow
 def test_xor_is_solved_with_one_hidden_unit_only_through_the_concatenation():
     """One hidden unit: without the shortcut at most 3 of 4 points; with it, all 4 (a
     fixed seed)."""

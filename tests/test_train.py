@@ -48,6 +48,7 @@ def test_split_validation_is_seeded_disjoint_and_complete():
     assert not np.array_equal(xv, train.split_validation(x, y, 0.1, seed=2)[1][0])
 
 
+@pytest.mark.slow
 def test_an_open_progress_bar_counts_the_epochs_of_the_fits_inside_it(small_mnist):
     with train.progress(total=3) as bar:
         train.fit_keras(models_keras.dense_mnist_net, small_mnist, seed=0, epochs=2)
@@ -82,6 +83,7 @@ def test_kfold_splits_are_disjoint_covering_stratified_and_seeded():
         train.kfold_splits(labels, 1, seed=0)
 
 
+@pytest.mark.slow
 def test_cross_validate_prepares_each_fold_from_its_training_part_only():
     import keras
 

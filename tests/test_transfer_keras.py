@@ -80,6 +80,7 @@ def _fit_without_validation(build, x, y, epochs: int):
     )
 
 
+@pytest.mark.slow
 def test_fine_tune_freezes_then_fine_tunes_at_a_tenth_of_the_rate():
     rng = np.random.default_rng(0)
     x = rng.random((60, 28, 28, 1), dtype=np.float32)
