@@ -210,6 +210,7 @@ def fake_runs(monkeypatch, raises=None) -> list:
 def test_a_path_given_twice_or_through_its_folder_runs_once(
     tmp_path, monkeypatch, capsys
 ):
+    monkeypatch.delenv("LABS_PROFILE", raising=False)  # labs/conftest.py sets it
     path = lab(tmp_path / "labs" / "x.ipynb", "print(1)")
     calls = fake_runs(monkeypatch)
     folder = tmp_path / "labs"
