@@ -16,7 +16,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from helpers.data import sources as datasets_sources
+from helpers.data import sources
 from machinery import (
     MachineryError,
     check,
@@ -128,13 +128,13 @@ def test_the_table_names_profile_device_wall_time_and_result(batch):
 def test_the_stamp_lists_each_data_file_read_once_relative_to_its_root(batch):
     record = _record(batch["labs"] / "a_ok.ipynb")
     toy = hashlib.sha256(b"1,2,3\n").hexdigest()
-    sample = datasets_sources.SAMPLES_DIR / "mnist-train-images-idx3-ubyte.gz"
+    sample = sources.SAMPLES_DIR / "mnist-train-images-idx3-ubyte.gz"
     assert record["data_files"] == [
         {"path": "toy/numbers.csv", "root": "LABS_DATA_DIR", "sha256": toy},
         {
             "path": sample.name,
             "root": "helpers/samples",
-            "sha256": datasets_sources.file_hash(sample),
+            "sha256": sources.file_hash(sample),
         },
     ]
     assert record["helpers_sha256"] == stamp.helpers_hash()
@@ -553,16 +553,16 @@ def test_time_split_from_the_timestamps_nbclient_stores():
 
 def test_the_data_log_is_written_only_when_asked(tmp_path, monkeypatch):
     data = _text(tmp_path / "data.bin", "abc")
-    monkeypatch.delenv(datasets_sources.READ_LOG_VAR, raising=False)
-    datasets_sources._log_read(data, "0" * 64)  # nothing to do, nothing fails
+    monkeypatch.delenv(sources.READ_LOG_VAR, raising=False)
+    sources._log_read(data, "0" * 64)  # nothing to do, nothing fails
     log = tmp_path / "log.txt"
-    monkeypatch.setenv(datasets_sources.READ_LOG_VAR, str(log))
+    monkeypatch.setenv(sources.READ_LOG_VAR, str(log))
     sha = hashlib.sha256(b"abc").hexdigest()
-    assert datasets_sources.verify(data, {sha: "test"}, "") == "test"
+    assert sources.verify(data, {sha: "test"}, "") == "test"
     assert log.read_text() == f"{sha}  {data.resolve()}\n"
     with pytest.warns(UserWarning, match="unverified"):
-        datasets_sources.verify(data, {}, "")
-    env = {datasets_sources.CACHE_DIR_VAR: str(tmp_path)}
+        sources.verify(data, {}, "")
+    env = {sources.CACHE_DIR_VAR: str(tmp_path)}
     assert environment.data_files(log, env) == [
         {"path": "data.bin", "root": "LABS_CACHE_DIR", "sha256": sha}
     ]  # read twice, listed once; relative to the cache
@@ -570,7 +570,7 @@ def test_the_data_log_is_written_only_when_asked(tmp_path, monkeypatch):
 
 def test_a_file_outside_the_data_folders_is_named_without_its_folders(tmp_path):
     log = _text(tmp_path / "log.txt", f"{'1' * 64}  /somewhere/private/weights.pt\n")
-    env = {datasets_sources.CACHE_DIR_VAR: str(tmp_path / "cache")}
+    env = {sources.CACHE_DIR_VAR: str(tmp_path / "cache")}
     assert environment.data_files(log, env) == [
         {"path": "weights.pt", "root": "elsewhere", "sha256": "1" * 64}
     ]
