@@ -531,3 +531,21 @@ def say(text: str) -> None:
     from IPython.display import Markdown, display
 
     display(Markdown(text))
+
+
+FLAT_TEXT = (
+    "trained until flat (our rule): over the last fifth of its epochs, the mean "
+    "validation accuracy over the seeds gains under one point"
+)
+
+
+def plateau(
+    histories: Sequence[Mapping], key: str = "val_accuracy", points: float = 0.01
+) -> tuple[float, bool]:
+    """(gain, flat) of the seeds' mean curve ``key`` over the last fifth of its epochs
+    (at least two): the gain from the start of that stretch to its best, and whether
+    it is under ``points`` (:data:`FLAT_TEXT`)."""
+    curve = np.mean([h[key] for h in histories], axis=0)
+    tail = curve[-max(2, len(curve) // 5) - 1 :]
+    gain = float(tail.max() - tail[0])
+    return gain, gain < points
