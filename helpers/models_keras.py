@@ -238,8 +238,9 @@ def logistic_map_net(hidden: int = 16) -> keras.Model:
 
 
 def pima_net(n_features: int = 8) -> keras.Model:
-    """R3's Pima diabetes net: Dense 24 ReLU → BN → Dense 12 ReLU → BN → Dense 1 sigmoid
-    (673 params)."""
+    """R3's Pima diabetes net, its layers and 673 params: Dense 24 → BN → Dense 12 → BN
+    → Dense 1. The activations (ReLU hidden units, a sigmoid output) are ours: R3 gives
+    none."""
     return keras.Sequential(
         [
             keras.Input(shape=(n_features,)),

@@ -97,20 +97,49 @@ def test_curve_summary_and_per_seed_read_the_curves():
     ) == pytest.approx([0.1, 0.0])
 
 
-def test_claim_names_the_winner_the_margin_and_r3():
+def test_claim_names_the_winner_the_test_and_r3():
     apart = {"x": [0.90, 0.91, 0.92], "y": [0.80, 0.81, 0.82]}
     line = keras_basics.claim("Accuracy", apart, "x")
-    assert "**x** first, beyond" in line and "as R3 found" in line
+    assert "**x** ranks first, ahead of y beyond noise" in line
+    assert "as R3 found" in line and "Welch" in line and "x 0.910, y 0.810" in line
     assert "unlike R3, where y came first" in keras_basics.claim("Accuracy", apart, "y")
-    assert "lower" not in line and "n=3" in line
     close = {"x": [0.90, 0.80, 0.85], "y": [0.84, 0.86, 0.85]}
     line = keras_basics.claim("Accuracy", close, "y")
-    assert "only within" in line and "cannot tell them apart" in line
+    assert "no first place" in line and "tie within noise" in line
+    assert "R3 put y first; here no first place" in line
     assert "as R3 found: alike" in keras_basics.claim("Accuracy", close, None)
     assert "unlike R3, which found them alike" in keras_basics.claim(
         "Accuracy", apart, None
     )
-    assert "**y** first" in keras_basics.claim("Error", apart, None, higher=False)
+    assert "**y** ranks first" in keras_basics.claim("Error", apart, None, higher=False)
+
+
+def test_gap_at_reads_train_minus_validation_accuracy_at_an_epoch():
+    run = _run(0, [0.5, 0.7, 0.6], [0.6, 0.9, 1.0], [0.7, 0.8, 0.9], 0.7)
+    assert keras_basics.gap_at(run) == pytest.approx(0.4)
+    assert keras_basics.gap_at(run, 2) == pytest.approx(0.2)
+    assert keras_basics.gap_at(run, 1) == pytest.approx(0.1)
+
+
+def test_majority_share_is_the_accuracy_of_always_guessing_the_common_class():
+    assert keras_basics.majority_share([0, 1, 1, 1]) == pytest.approx(0.75)
+    assert keras_basics.majority_share(np.array([2, 2, 0, 1, 0, 2])) == 0.5
+
+
+def test_learning_from_start_compares_the_first_epochs_with_chance():
+    # chance 0.5 on 2,500 reviews: twice the binomial std is 0.02
+    flat = [_run(s, [0.51, 0.50, 0.8], [0.5] * 3, [0.7] * 3, 0.8) for s in range(3)]
+    line = keras_basics.learning_from_start(flat, 0.5, 2_500)
+    assert "no learning in the first 2 epochs, as R3 saw" in line
+    assert "0.500 ± 0.020" in line and "above chance in 0 of 3 seeds" in line
+    late = [_run(s, [0.51, 0.60, 0.8], [0.5] * 3, [0.7] * 3, 0.8) for s in range(3)]
+    assert "learns by epoch 2 in every seed" in keras_basics.learning_from_start(
+        late, 0.5, 2_500
+    )
+    early = [_run(s, [0.85, 0.86], [0.9] * 2, [0.4] * 2, 0.8) for s in range(3)]
+    line = keras_basics.learning_from_start(early, 0.5, 2_500, epochs=1)
+    assert "learns from the first epoch, unlike R3" in line
+    assert "epoch 2" not in line
 
 
 def test_the_lab_figures_draw():
@@ -137,3 +166,12 @@ def test_predicted_vs_true_labels_axes_and_draws_the_diagonal():
     diagonal, points = ax.get_lines()
     assert list(diagonal.get_xdata()) == list(diagonal.get_ydata()) == [1.0, 3.0]
     assert list(points.get_ydata()) == [1.5, 2.0, 2.5]
+
+
+def test_per_variant_reads_one_quantity_per_seed_for_each_name():
+    runs = {
+        "a": [_run(0, [0.5, 0.7], [0.6, 0.9], [0.7, 0.8], 0.70)],
+        "b": [_run(0, [0.6], [0.6], [0.6], 0.8), _run(1, [0.4], [0.5], [0.6], 0.9)],
+    }
+    values = keras_basics.per_variant(runs, "test accuracy")
+    assert values == {"a": [0.70], "b": [0.8, 0.9]}
