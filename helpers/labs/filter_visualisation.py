@@ -1,6 +1,7 @@
-"""The filter-visualisation lab's own figures: gradient-ascent curves coloured by
-whether each climb converged, image grids that flag the climbs that did not, and what
-an ascent added to its starting image.
+"""The filter-visualisation lab's own code: the verdict on each gradient-ascent climb
+(converged, stalled flat or still rising), the curves coloured by it, image grids that
+flag the climbs that did not converge, what an ascent added to its starting image, and
+where in the image that change gathers.
 """
 
 from __future__ import annotations
@@ -11,8 +12,83 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
-from ..gradients import CONVERGED, NO_RISE, RISING
+from .. import findings
+from ..gradients import CONVERGED, NO_RISE, RISING, convergence
 from ..plots import LINE_STYLES, image_grid, legend_below_panels, panel_grid
+
+STALLED = "stalled flat"
+MARGIN = 0.2
+"""Ours (the reports ask no such question): a climb has found something only if its
+objective rose by at least this share of the median rise of the climbs run with it
+(the same layer, the same kind of start)."""
+
+
+def climb_status(values, *, groups=None, margin: float = MARGIN, **rule) -> np.ndarray:
+    """Each climb as ``"converged"``, ``"stalled flat"`` or ``"still rising"``.
+
+    ``values`` is :attr:`helpers.gradients.Ascent.values`, ``(steps + 1, n_images)``;
+    ``rule`` goes to :func:`helpers.gradients.convergence` (``tail``, ``settled``),
+    which tells a climb still rising from one that levelled off. A levelled-off climb
+    converged only if it rose by ``margin`` times the median rise of its group
+    (``groups``: a label per image, the climbs run with it; None: all of them);
+    otherwise, or if it did not rise at all, it *stalled flat*: its image is mostly
+    its start (noise, say), not what the filter looks for. A group whose climbs all
+    stall alike cannot show it: the margin is relative.
+    """
+    values = np.asarray(values, dtype="float64")
+    status = convergence(values, **rule)
+    rise = values[-1] - values[0]
+    groups = np.zeros(len(rise)) if groups is None else np.asarray(groups)
+    for group in np.unique(groups):
+        mine = groups == group
+        typical = max(float(np.median(rise[mine])), 0.0)
+        low = mine & (status != RISING) & ((rise <= 0) | (rise < margin * typical))
+        status[low] = STALLED
+    return status
+
+
+def status_counts(status) -> str:
+    """``'20 converged, 3 stalled flat, 9 still rising'`` (every count, zeros too)."""
+    status = np.asarray(status)
+    return ", ".join(f"{(status == s).sum()} {s}" for s in (CONVERGED, STALLED, RISING))
+
+
+def converged_of(status) -> str:
+    """``'20 of 32'``: how many climbs converged, of how many."""
+    return f"{(np.asarray(status) == CONVERGED).sum()} of {len(status)}"
+
+
+SHORT = {RISING: "rising", STALLED: "stalled", NO_RISE: "no rise"}
+"""Each verdict but *converged*, as an image's caption says it."""
+
+
+def captions(names, status) -> list[str]:
+    """Each image's name, with the verdict of a climb that did not converge."""
+    return [f"{n}: {SHORT[s]}" if s in SHORT else f"{n}" for n, s in zip(names, status)]
+
+
+def centre_share(change) -> np.ndarray:
+    """Each change's share of its absolute size (summed over colours) that falls in
+    the middle half of each side of ``change`` ``(N, H, W, C)``: 0.25 if spread
+    evenly."""
+    size = np.abs(np.asarray(change, dtype="float64")).sum(axis=-1)  # (N, H, W)
+    h, w = size.shape[1:]
+    centre = size[:, h // 4 : h - h // 4, w // 4 : w - w // 4].sum(axis=(1, 2))
+    return centre / size.sum(axis=(1, 2))
+
+
+def centre_verdict(shares, threshold: float) -> str:
+    """Whether a layer's changes from one start gather in the centre, from the
+    filters' ``shares`` (:func:`centre_share`): the 95% prediction interval for one
+    more filter (:func:`helpers.findings.prediction_interval`, ours) wholly at or
+    above ``threshold`` (*centre*), wholly below (*whole image*), else *undecided*;
+    always undecided with fewer than three filters."""
+    if len(shares) < findings.MIN_RUNS:
+        return "undecided"
+    mean, half = findings.prediction_interval(shares)
+    if mean - half >= threshold:
+        return "centre"
+    return "whole image" if mean + half < threshold else "undecided"
 
 
 def stretched_change(results, start) -> np.ndarray:
@@ -24,9 +100,20 @@ def stretched_change(results, start) -> np.ndarray:
     return np.clip(0.5 + change / scale, 0, 1)
 
 
-STATUS_COLOURS = {CONVERGED: "tab:blue", RISING: "tab:orange", NO_RISE: "tab:red"}
-"""The colour of each status of :func:`helpers.gradients.convergence`."""
-STATUS_SHADES = {CONVERGED: "Blues", RISING: "Oranges", NO_RISE: "Reds"}
+STATUS_COLOURS = {
+    CONVERGED: "tab:blue",
+    RISING: "tab:orange",
+    STALLED: "tab:red",
+    NO_RISE: "tab:red",
+}
+"""The colour of each status of :func:`climb_status` (and of
+:func:`helpers.gradients.convergence`)."""
+STATUS_SHADES = {
+    CONVERGED: "Blues",
+    RISING: "Oranges",
+    STALLED: "Reds",
+    NO_RISE: "Reds",
+}
 """The colour map each status's lines take their shades from (grey: another)."""
 
 
