@@ -1,4 +1,5 @@
-"""The t-SNE lab's own figures: labelled 2-D maps, and legends placed under them."""
+"""The t-SNE lab's own figures (labelled 2-D maps, legends placed under them) and its
+rankings read with the seeds' noise."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .. import findings
 from ..plots import legend_below_panels, legend_under_axes
 
 
@@ -91,3 +93,53 @@ def legend_under(ax, ncol: int = 5, markerscale: float = 3.0):
     figures whose panels show different classes. Call before ``fig.tight_layout()``;
     returns the legend."""
     return legend_under_axes(ax, ncol=ncol, fontsize=8, markerscale=markerscale)
+
+
+def _step(scores, better: str, worse: str, higher_is_better: bool) -> str:
+    """``better`` against ``worse``: ``"ahead"`` or ``"behind"`` beyond noise (Welch
+    95%, :func:`helpers.findings.separated`), ``"tie"`` within noise, or
+    ``"undecided"`` with fewer than :data:`helpers.findings.MIN_RUNS` runs."""
+    if findings.welch_p(scores[better], scores[worse]) is None:
+        return "undecided"
+    if not findings.separated(scores[better], scores[worse]):
+        return "tie"
+    gap = np.mean(scores[better]) - np.mean(scores[worse])
+    return "ahead" if (gap > 0) == higher_is_better else "behind"
+
+
+def ranked(scores, *, higher_is_better: bool = True) -> str:
+    """``scores`` (name -> one value per seed) best first by mean: ``"a > b"`` where a
+    is ahead beyond noise, ``"a ≈ b (tie within noise)"`` where not, ``"a ? b
+    (undecided: n < 3)"`` where the seeds are too few to tell."""
+    order = findings.ranking(scores, higher_is_better=higher_is_better)
+    text = order[0]
+    for better, worse in zip(order, order[1:]):
+        step = _step(scores, better, worse, higher_is_better)
+        if step == "ahead":
+            text += f" > {worse}"
+        elif step == "tie":
+            text += f" ≈ {worse} (tie within noise)"
+        else:
+            text += f" ? {worse} (undecided: n < {findings.MIN_RUNS})"
+    return text
+
+
+def order_held(scores, order, *, higher_is_better: bool = True) -> str:
+    """How far ``order`` (a report's, best first) holds in ``scores``, step by step
+    (neighbours in ``order``): ``"holds beyond noise at 1 of 3 steps; tie within noise:
+    a vs b, b vs c"``, with the reversed and undecided steps named too."""
+    steps: dict[str, list[str]] = {}
+    for better, worse in zip(order, order[1:]):
+        step = _step(scores, better, worse, higher_is_better)
+        steps.setdefault(step, []).append(f"{better} vs {worse}")
+    text = (
+        f"holds beyond noise at {len(steps.get('ahead', []))} of {len(order) - 1} steps"
+    )
+    for step, words in (
+        ("tie", "tie within noise"),
+        ("behind", "reversed beyond noise"),
+        ("undecided", f"undecided (n < {findings.MIN_RUNS})"),
+    ):
+        if steps.get(step):
+            text += f"; {words}: {', '.join(steps[step])}"
+    return text
