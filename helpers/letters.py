@@ -13,19 +13,25 @@ each image is upper or lower case with equal odds. Jitter per image: font, case,
 stroke thickness, rotation (±10°), shear, aspect ratio, glyph size (17–22 px) and a
 small shift.
 
-Fonts: matplotlib's bundled DejaVu, STIX and Computer Modern faces are always there, so
-this works on a bare machine; TrueType/OpenType fonts under ``/usr/share/fonts`` are
-added (Debian handwriting-style ones such as fonts-dkg-handwriting, fonts-breip or
-fonts-humor-sans add variety). Fonts without real Latin letters (symbols, dingbats,
-fallback faces) are left out. The same seed gives the same images on the same set of
-fonts; pass ``fonts="bundled"`` for images that are the same on every machine with the
-same matplotlib and Pillow.
+Fonts: by default the handwriting-style fonts of seven Debian/Ubuntu packages
+(:data:`HANDWRITING`, found by file under ``/usr/share/fonts``; :data:`INSTALL` installs
+them), the closest installed stand-in for handwritten letters. Without any of them,
+:func:`fonts_for` refuses the ``cpu`` and ``full`` profiles with that install line, and
+``smoke`` uses every font there is: matplotlib's bundled DejaVu, STIX and Computer
+Modern faces (always there, so this works on a bare machine) and those under
+``/usr/share/fonts``. Fonts without real Latin letters (symbols, dingbats, fallback
+faces) are left out. The same seed gives the same images on the same set of fonts;
+pass ``fonts="bundled"`` for images that are the same on every machine with the same
+matplotlib and Pillow. With ``LABS_FONTS_LOG`` set (the book's runner sets it), the
+families drawn from are appended to that file, for the page's provenance stamp.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import re
+import subprocess
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -37,6 +43,22 @@ SYSTEM_FONT_DIRS = (Path("/usr/share/fonts"),)
 _BASE_PX = 64  # font size of the cached high-resolution glyphs
 _MAX_STROKE = 4  # most extra outline (px at _BASE_PX) that thickens a thin font
 _FONT_SUFFIXES = (".ttf", ".otf")
+# Debian/Ubuntu handwriting-style font packages -> how their family names begin
+HANDWRITING = {
+    "fonts-dkg-handwriting": "DkgHandwriting",
+    "fonts-breip": "Breip",
+    "fonts-bwht": "Because We ",  # six hands: Because We Build, ... Organize
+    "fonts-humor-sans": "Humor Sans",
+    "fonts-klee": "Klee One",
+    "fonts-rufscript": "Rufscript",
+    "fonts-femkeklaver": "femkeklaver",
+}
+INSTALL = "sudo apt-get install " + " ".join(HANDWRITING)
+FONTS_LOG_VAR = "LABS_FONTS_LOG"  # where render_letters notes the families it used
+
+
+class NoHandwritingFonts(RuntimeError):
+    """A cpu or full run would render its letters without a handwriting font."""
 
 
 def _bundled_font_dir() -> Path:
@@ -133,11 +155,53 @@ def available_fonts(system: bool = True) -> list[Path]:
     return list(_fonts_under(folders))
 
 
+def family(path: Path) -> str:
+    """The font's family name (``'Klee One'``)."""
+    return ImageFont.truetype(str(path), 12).getname()[0]
+
+
+def handwriting_fonts() -> list[Path]:
+    """The installed fonts of the :data:`HANDWRITING` packages, one file per family and
+    style (fonts-breip ships the same face twice); empty when none is installed."""
+    chosen: dict[tuple[str, str], Path] = {}
+    for p in _fonts_under(SYSTEM_FONT_DIRS):
+        name = ImageFont.truetype(str(p), 12).getname()
+        if name[0].startswith(tuple(HANDWRITING.values())):
+            chosen.setdefault(name, p)
+    return sorted(chosen.values(), key=lambda p: p.name)
+
+
+def missing_handwriting(profile: str) -> str:
+    """The one-line refusal of a ``profile`` run without handwriting fonts."""
+    return (
+        f"no handwriting font is installed, and the {profile} profile renders its "
+        f"letters in handwriting: install them with `{INSTALL}` (Debian/Ubuntu), or "
+        "run the smoke profile"
+    )
+
+
+def fonts_for(profile: str) -> list[Path]:
+    """The fonts a ``profile`` run draws letters from: the handwriting fonts; without
+    any, every available font in ``smoke``, :class:`NoHandwritingFonts` otherwise."""
+    found = handwriting_fonts()
+    if found or profile == "smoke":
+        return found or available_fonts()
+    raise NoHandwritingFonts(missing_handwriting(profile))
+
+
+def install_handwriting() -> None:
+    """Install the :data:`HANDWRITING` packages with apt-get (as root: Colab)."""
+    apt = ["apt-get", "-qq"]
+    subprocess.run([*apt, "update"], check=True)
+    subprocess.run([*apt, "install", "-y", *HANDWRITING], check=True)
+    _fonts_under.cache_clear()
+
+
 def _resolve(fonts) -> list[Path]:
     if fonts is None:
-        return available_fonts()
-    if isinstance(fonts, str) and fonts == "bundled":
-        return available_fonts(system=False)
+        return handwriting_fonts() or available_fonts()
+    if isinstance(fonts, str) and fonts in ("bundled", "all"):
+        return available_fonts(system=fonts == "all")
     paths = [Path(f) for f in fonts]
     bad = [str(p) for p in paths if not _is_latin_font(p)]
     if bad or not paths:
@@ -152,6 +216,14 @@ def font_names(fonts=None) -> list[str]:
     """'Family Style' of each font ``render_letters`` draws from (same
     ``fonts`` argument)."""
     return [" ".join(ImageFont.truetype(str(p), 12).getname()) for p in _resolve(fonts)]
+
+
+def _log_families(paths) -> None:
+    """Append the families of ``paths`` to the file ``LABS_FONTS_LOG`` names (if
+    set)."""
+    if log := os.environ.get(FONTS_LOG_VAR):
+        with open(log, "a") as f:
+            f.writelines(f"{name}\n" for name in sorted({family(p) for p in paths}))
 
 
 @cache
@@ -225,11 +297,13 @@ def render_letters(
     """``n_per_class`` jittered images of each letter A–Z, shuffled.
 
     Returns ``x`` uint8 (26 * n_per_class, size, size), white on black, and ``y`` int64
-    in 0..25 (0 = 'A'/'a'). ``fonts``: None (all available fonts), ``"bundled"``
-    (matplotlib's only: the same images on every machine) or a list of font files. Same
-    seed and fonts → same arrays.
+    in 0..25 (0 = 'A'/'a'). ``fonts``: None (the handwriting fonts, else every
+    available font), ``"all"`` (every available font), ``"bundled"`` (matplotlib's only:
+    the same images on every machine) or a list of font files. Same seed and fonts →
+    same arrays.
     """
     paths = _resolve(fonts)
+    _log_families(paths)
     rng = np.random.default_rng(seed)
     y = rng.permutation(np.repeat(np.arange(len(LETTERS), dtype=np.int64), n_per_class))
     n = len(y)

@@ -11,8 +11,11 @@ kernel limited to its share of the cores (recorded in the provenance). One proce
 time executes a notebook (a lock in the temp folder); one edited meanwhile is not
 overwritten (the executed copy goes beside it). Ctrl-C or SIGTERM stops the batch,
 workers and kernels too, and the table says what was executed, interrupted or never
-started. Without ``--profile``, an exported ``LABS_PROFILE`` is used. Relative
-``LABS_DATA_DIR`` and ``LABS_CACHE_DIR`` are taken relative to where ``run`` is started.
+started. A lab that renders letters is refused outside ``smoke`` when no handwriting
+font is installed (the message gives the ``apt-get install`` line); the font families a
+lab drew letters from are stamped. Without ``--profile``, an exported ``LABS_PROFILE``
+is used. Relative ``LABS_DATA_DIR`` and ``LABS_CACHE_DIR`` are taken relative to where
+``run`` is started.
 
     python -m machinery run labs/ --profile cpu           # one lab after another
     python -m machinery run labs/ --profile cpu --jobs 2  # two at a time, longest first

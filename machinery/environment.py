@@ -1,5 +1,6 @@
 """Where a lab's kernel runs: the device, the Keras backend, library versions, the
-threads it may use, the environment it gets and the data files it read.
+threads it may use, the environment it gets, the data files it read and the fonts it
+drew letters from (and whether it has the fonts it needs).
 
 Importable with the standard library alone (the GPU machine's lab runner shares
 :data:`THREAD_VARS`); :mod:`helpers` is imported by the functions that need it.
@@ -92,12 +93,17 @@ def threads_per_lab(at_once: int) -> int:
 
 
 def kernel_env(
-    profile: str, data_log: Path, threads: int | None = None
+    profile: str,
+    data_log: Path,
+    threads: int | None = None,
+    fonts_log: Path | None = None,
 ) -> dict[str, str]:
     """The environment a lab's kernel gets: this one, plus the profile, this
-    checkout's helpers first on the path, the data log, and absolute data and cache
-    folders (relative ones are taken from the caller's working directory, not the
-    kernel's, ``labs/``); with ``threads``, every library's thread count capped."""
+    checkout's helpers first on the path, the data log (and fonts log), and absolute
+    data and cache folders (relative ones are taken from the caller's working
+    directory, not the kernel's, ``labs/``); with ``threads``, every library's thread
+    count capped."""
+    from helpers import letters
     from helpers import profile as profiles
     from helpers.data import sources
 
@@ -115,6 +121,8 @@ def kernel_env(
         env[sources.DATA_DIR_VAR] = str(data_dir.resolve())
     env[sources.CACHE_DIR_VAR] = str(sources.cache_dir().resolve())
     env[sources.READ_LOG_VAR] = str(data_log)
+    if fonts_log:
+        env[letters.FONTS_LOG_VAR] = str(fonts_log)
     if threads:
         env.update(dict.fromkeys(THREAD_VARS, str(threads)))
     return env
@@ -142,3 +150,28 @@ def data_files(log: Path, env: dict[str, str]) -> list[dict]:
             )
             files.append({"path": relative.as_posix(), "root": root, "sha256": sha256})
     return files
+
+
+def fonts_used(log: Path) -> list[str]:
+    """The font families a run drew letters from (from its log), sorted, once each."""
+    return sorted({line for line in log.read_text().splitlines() if line})
+
+
+LETTER_RENDERERS = ("load_letters(", "render_letters(")  # calls that render letters
+
+
+def missing_fonts(nb, profile: str) -> str | None:
+    """Why ``nb`` may not run in ``profile`` (None: it may): it renders letters, the
+    profile is not smoke, and neither a handwriting font nor a copy of EMNIST letters
+    is here (the one-line refusal that says how to install the fonts)."""
+    from helpers import letters
+    from helpers.data import registry, sources
+
+    code = "".join(c.source for c in nb.cells if c.cell_type == "code")
+    if profile == "smoke" or not any(call in code for call in LETTER_RENDERERS):
+        return None
+    roots = [r for r in (sources.data_dir(), sources.cache_dir()) if r]
+    emnist = [f.path for fs in registry.dataset("emnist").files.values() for f in fs]
+    if any((r / f).is_file() for r in roots for f in emnist):
+        return None
+    return None if letters.handwriting_fonts() else letters.missing_handwriting(profile)

@@ -22,7 +22,14 @@ from pathlib import Path
 
 from . import MachineryError
 from .colab import sync_colab_cell
-from .environment import data_files, device_name, kernel_env, threads_per_lab
+from .environment import (
+    data_files,
+    device_name,
+    fonts_used,
+    kernel_env,
+    missing_fonts,
+    threads_per_lab,
+)
 from .notebooks import (
     beside,
     check_writable,
@@ -79,9 +86,11 @@ def run(
     cores (:func:`~machinery.environment.threads_per_lab`), and both are stamped.
 
     Refused with :class:`MachineryError`, before anything runs, while another process
-    executes it or when it cannot be written. The file is replaced only by the whole
-    executed notebook: after any failure it is exactly as it was; if it was edited
-    meanwhile, it is left as it is (:class:`EditedMeanwhile`).
+    executes it, when it cannot be written, or when it renders letters outside smoke
+    without a handwriting font (:func:`~machinery.environment.missing_fonts`). The
+    file is replaced only by the whole executed notebook: after any failure it is
+    exactly as it was; if it was edited meanwhile, it is left as it is
+    (:class:`EditedMeanwhile`).
     """
     profile = requested_profile(profile)
     threads = threads_per_lab(at_once) if at_once > 1 else None
@@ -90,19 +99,23 @@ def run(
         check_writable(path)
         started_as = fingerprint(path)
         nb = read(path)
+        if refusal := missing_fonts(nb, profile):
+            raise MachineryError(refusal)
         for key in list(nb.metadata):  # a fresh run owns its metadata (no widgets)
             if key not in ("kernelspec", "language_info"):
                 del nb.metadata[key]
         sync_colab_cell(nb)
-        log = Path(scratch) / "data-files.txt"
+        log, fonts_log = Path(scratch) / "data-files.txt", Path(scratch) / "fonts.txt"
         log.touch()
-        env = kernel_env(profile, log, threads)
+        fonts_log.touch()
+        env = kernel_env(profile, log, threads, fonts_log)
         helpers = helpers_hash()
         start = time.perf_counter()
         execute_apart(_client(nb, path, timeout), env)
         seconds = time.perf_counter() - start
         files = data_files(log, env)
-        record = describe(nb, profile, seconds, helpers, files, threads, at_once)
+        fonts = fonts_used(fonts_log)
+        record = describe(nb, profile, seconds, helpers, files, threads, at_once, fonts)
         for cell in nb.cells:
             if cell.cell_type == "code":
                 cell.outputs = coalesce_streams(cell.outputs)

@@ -70,10 +70,12 @@ def describe(
     files=(),
     threads: int | None = None,
     at_once: int = 1,
+    fonts=(),
 ) -> dict:
     """The provenance record stored in the notebook's metadata; ``threads`` and
-    ``at_once``: the kernel's thread cap and how many labs ran at the same time."""
-    return {
+    ``at_once``: the kernel's thread cap and how many labs ran at the same time;
+    ``fonts``: the font families it drew letters from (recorded if any)."""
+    record = {
         "profile": profile,
         "device": device_name(),
         "keras_backend": keras_backend(),
@@ -87,6 +89,9 @@ def describe(
         "helpers_sha256": helpers_sha256,
         "data_files": list(files),
     }
+    if fonts:
+        record["fonts"] = list(fonts)
+    return record
 
 
 def provenance_note(record: dict) -> str:

@@ -42,6 +42,10 @@ for _ in range(2):  # read twice, listed once
 ds.fetch("mnist", sample=True)
 print(os.environ["LABS_DATA_DIR"], os.environ["LABS_CACHE_DIR"])"""
 
+RENDERS_LETTERS = (
+    "from helpers import letters\nx = letters.render_letters(1, fonts='bundled')"
+)
+
 
 def _notebook(*cells):
     """A notebook titled like a lab; a string starting with ``## `` is a heading."""
@@ -77,7 +81,7 @@ def batch(tmp_path_factory):
     _write(labs / "a_ok.ipynb", "## Setup", "x = 1", "## Data", READS_DATA,
            "## Train", "import time\ntime.sleep(0.5)", "## Discussion")  # fmt: skip
     failing = _write(labs / "b_failing.ipynb", "print('before')", "1 / 0", "print(2)")
-    _write(labs / "c_ok2.ipynb", "print('still executed')")
+    _write(labs / "c_ok2.ipynb", "print('still executed')", RENDERS_LETTERS)
     before = failing.read_bytes()
     out = io.StringIO()
     with pytest.MonkeyPatch.context() as mp, contextlib.redirect_stdout(out):
@@ -142,6 +146,13 @@ def test_the_stamp_lists_each_data_file_read_once_relative_to_its_root(batch):
     assert f"helpers SHA-256 `{stamp.helpers_hash()[:12]}`" in note
     assert "2 data files read" in note
     assert _record(batch["labs"] / "c_ok2.ipynb")["data_files"] == []
+
+
+def test_the_stamp_records_the_font_families_a_lab_drew_letters_from(batch):
+    record = _record(batch["labs"] / "c_ok2.ipynb")
+    assert {"DejaVu Sans", "STIXGeneral", "cmr10"} <= set(record["fonts"])
+    assert record["fonts"] == sorted(set(record["fonts"]))
+    assert "fonts" not in _record(batch["labs"] / "a_ok.ipynb")  # it rendered none
 
 
 def test_relative_data_and_cache_folders_are_the_callers_not_the_kernels(batch):

@@ -129,12 +129,12 @@ def load_letters(
 
     ``source="emnist"``: EMNIST letters; ``"fonts"``: letters rendered from fonts
     (:func:`helpers.letters.render_letters`, seeds ``seed`` and ``seed + 1``; per class
-    1,000 train
-    + 200 test in full, 50 + 10 in smoke unless given; ``fonts`` is passed on);
-      ``"auto"``: EMNIST
-    when it can be had (never in smoke), else fonts; a damaged EMNIST copy is an error,
-    not a reason to fall back. The returned ``source`` says which was used, so a lab can
-    print it.
+    1,000 train + 200 test, 50 + 10 in smoke, unless given). ``fonts`` is passed on; by
+    default the handwriting fonts (:func:`helpers.letters.fonts_for`: without them a
+    ``cpu`` or ``full`` run is refused with the line that installs them). ``"auto"``:
+    EMNIST when it can be had (never in smoke), else fonts, saying so; a damaged EMNIST
+    copy is an error, not a reason to fall back. The returned ``source`` says which was
+    used, so a lab can print it.
     """
     if source not in ("auto", "emnist", "fonts"):
         raise ValueError(f"source={source!r}; use 'auto', 'emnist' or 'fonts'.")
@@ -144,9 +144,14 @@ def load_letters(
         except DataUnavailable:
             if source == "emnist":
                 raise
+            if not is_smoke(profile):
+                print("EMNIST letters unavailable: letters rendered from fonts instead")
     from .. import letters  # lazily: rendering needs fonts and is only needed here
+    from .. import profile as profiles
 
     smoke = is_smoke(profile)
+    if fonts is None:
+        fonts = letters.fonts_for(profiles.current() if profile is None else profile)
     counts = (
         n_train_per_class or (50 if smoke else 1000),
         n_test_per_class or (10 if smoke else 200),

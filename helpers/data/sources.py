@@ -224,8 +224,11 @@ def _download_any(name: str, files: tuple[DataFile, ...], looked: list[str]) -> 
             except DataError as e:
                 mismatch = True
                 tried.append(f"{url}: {e}")
+                print("  failed: checksum mismatch, nothing kept", flush=True)
             except (OSError, ValueError, HTTPException) as e:  # URLError, timeouts
                 tried.append(f"{url}: {type(e).__name__}: {e}")
+                why = getattr(e, "reason", e)  # URLError: the reason alone
+                print(f"  failed, not downloaded: {why}", flush=True)
     raise _nothing_usable(name, files[0], looked, tried, mismatch)
 
 
