@@ -31,10 +31,3 @@ if "tensorflow" not in _sys.modules:
         ImportError
     ):  # no triton (CPU-only torch builds, macOS, Colab without it): no clash
         pass
-
-# --- Moved, kept for the pages until their lab issue (transitional) -------------------
-# Code only one lab uses lives in helpers.labs (see helpers/_moved.py).
-from ._moved import moved as _moved  # noqa: E402
-
-MOVED = {"keras_basics": "helpers.labs.keras_basics"}
-__getattr__ = _moved(__name__, MOVED)

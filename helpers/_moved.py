@@ -1,7 +1,7 @@
 """Transitional: the one way an old name keeps working after a move.
 
 The stored pages call some helpers by the names they had when the pages were executed
-(``helpers.keras_basics``, ``plots.plot_embedding``, ``transfer_torch.two_class_*``,
+(``plots.curve_panels``, ``models_keras.R4_NET_1``,
 ...). A module that lost names lists them in a ``MOVED`` dict and sets
 ``__getattr__ = moved(__name__, MOVED)``: an old name then finds its new home, imported
 on first use. Each lab issue switches its page to the new homes; when no page uses an

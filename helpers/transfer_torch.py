@@ -30,7 +30,6 @@ import torch
 from torch import nn
 
 from . import pretrained
-from ._moved import moved
 
 
 # --- Backbone pieces ------------------------------------------------------------------
@@ -306,17 +305,3 @@ def random_crop_flip(
     return nn.functional.grid_sample(
         x, grid, mode="bilinear", padding_mode="border", align_corners=False
     )
-
-
-# --- Moved, kept for the pages until their lab issue (transitional) -------------------
-MOVED = {
-    name: "helpers.labs.ants_vs_bees"
-    for name in (
-        "TWO_CLASS_METHODS",
-        "TWO_CLASS_PRACTICAL",
-        "two_class_cached",
-        "two_class_representations",
-        "two_class_settings",
-    )
-}
-__getattr__ = moved(__name__, MOVED)

@@ -7,7 +7,8 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from helpers import embed, plots
+from helpers import embed
+from helpers.labs import tsne as tsne_plots
 
 
 def blobs(centres, n=60, dims=20, spread=1.0, seed=0):
@@ -91,7 +92,7 @@ def test_overlapping_pairs_names_the_classes_that_mix():
 def test_plot_embedding_draws_every_class_and_the_line():
     x, y = blobs([(5, 5), (-5, -5)], n=30, dims=2)
     line = embed.separating_line(x, y)
-    ax = plots.plot_embedding(
+    ax = tsne_plots.plot_embedding(
         x, y, ["ants", "bees"], "t-SNE", line=line, note="probe 1.00"
     )
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
@@ -137,8 +138,8 @@ def test_legend_below_puts_one_legend_under_the_panels():
     x, y = blobs([(5, 5), (-5, -5)], n=20, dims=2)
     fig, axes = plt.subplots(1, 2)
     for ax in axes:
-        plots.plot_embedding(x, y, ["ants", "bees"], "map", ax=ax, legend=False)
-    legend = plots.legend_below(fig, axes[0], ncol=2)
+        tsne_plots.plot_embedding(x, y, ["ants", "bees"], "map", ax=ax, legend=False)
+    legend = tsne_plots.legend_below(fig, axes[0], ncol=2)
     assert [t.get_text() for t in legend.get_texts()] == ["ants", "bees"]
     assert all(ax.get_legend() is None for ax in axes)
     assert fig.subplotpars.bottom > 0.08
@@ -150,7 +151,7 @@ def test_legend_below_names_the_line_without_one_panels_errors():
 
     x, y = blobs([(5, 5), (-5, -5)], n=20, dims=2)
     fig, ax = plt.subplots()
-    plots.plot_embedding(
+    tsne_plots.plot_embedding(
         x,
         y,
         ["ants", "bees"],
@@ -159,7 +160,7 @@ def test_legend_below_names_the_line_without_one_panels_errors():
         legend=False,
         line=embed.separating_line(x, y),
     )
-    legend = plots.legend_below(fig, ax, ncol=3)
+    legend = tsne_plots.legend_below(fig, ax, ncol=3)
     texts = [t.get_text() for t in legend.get_texts()]
     assert texts == ["ants", "bees", "best separating line"]
     plt.close(fig)
@@ -170,8 +171,8 @@ def test_legend_under_sits_below_its_own_panel():
 
     x, y = blobs([(5, 5), (-5, -5)], n=20, dims=2)
     fig, ax = plt.subplots()
-    plots.plot_embedding(x, y, ["ants", "bees"], "map", ax=ax, legend=False)
-    legend = plots.legend_under(ax, ncol=2)
+    tsne_plots.plot_embedding(x, y, ["ants", "bees"], "map", ax=ax, legend=False)
+    legend = tsne_plots.legend_under(ax, ncol=2)
     assert [t.get_text() for t in legend.get_texts()] == ["ants", "bees"]
     fig.canvas.draw()
     assert legend.get_window_extent().y1 <= ax.get_window_extent().y0 + 1

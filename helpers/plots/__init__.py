@@ -70,14 +70,5 @@ __all__ = [
 pd.set_option("display.max_colwidth", None)
 
 # --- Moved, kept for the pages until their lab issue (transitional) -------------------
-MOVED = {
-    "ascent_curves": "helpers.labs.filter_visualisation",
-    "flagged_grid": "helpers.labs.filter_visualisation",
-    "stretched_change": "helpers.labs.filter_visualisation",
-    "plot_embedding": "helpers.labs.tsne",
-    "legend_below": "helpers.labs.tsne",
-    "legend_under": "helpers.labs.tsne",
-    "curve_panels": "helpers.labs.augmentation_ablation",
-    "predicted_vs_true": "helpers.labs.keras_basics",
-}
+MOVED = {"curve_panels": "helpers.labs.augmentation_ablation"}
 __getattr__ = moved(__name__, MOVED)
