@@ -68,6 +68,7 @@ def test_the_families_drawn_from_are_logged_and_stamped(tmp_path, monkeypatch):
 def test_the_runner_refuses_beforehand_and_says_how(
     no_handwriting, tmp_path, monkeypatch, capsys
 ):
+    monkeypatch.delenv("LABS_PROFILE", raising=False)  # labs/conftest.py exports smoke
     monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path / "cache"))
     (tmp_path / "data").mkdir()
