@@ -33,6 +33,7 @@ LABS_UNDER_RUFF = [
     "transfer_imagenet",
     "filter_visualisation",
     "tsne",
+    "permuted_mnist",
 ]
 LONGEST_CELL = 20
 
