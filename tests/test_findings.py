@@ -269,6 +269,22 @@ def test_separated_means_welch_says_the_means_differ():
     assert not findings.separated([1, 1, 1], [1, 1, 1])
 
 
+def test_welch_with_one_constant_sample_is_scipys_test_without_a_warning():
+    import warnings
+
+    from scipy import stats
+
+    constant, varied = [2.0, 2.0, 2.0], [5.0, 4.0, 3.0]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        p = findings.welch_p(constant, varied)
+    assert caught == []  # a stored page shows no scipy precision warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        expected = stats.ttest_ind(constant, varied, equal_var=False).pvalue
+    assert p == pytest.approx(expected) and 0.05 < p < 0.1
+
+
 def test_spread_says_beyond_noise_tie_or_undecided():
     assert findings.spread(*CLEAR) == (
         "beyond noise (Welch's t-test, p < 0.001, n = 3 and 3)"
