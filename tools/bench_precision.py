@@ -11,6 +11,8 @@ both). Random images of CIFAR's shape stand in for the data: speed does not depe
 on the pixels. Prints the training images per second of the epoch (building and
 the first compiled step included, as a lab's seed pays them).
 
+``tools/bench_training.py`` times Keras' ``mixed_bfloat16`` in-process among its other
+speed variants; this script exists for whole-process pairs and adds PyTorch's autocast.
 Pair the two precisions as whole processes with a timing tool that runs them in
 turn (A B A B ...) and reports the ratio pair by pair; nothing is asserted here.
 """
