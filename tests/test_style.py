@@ -34,6 +34,7 @@ LABS_UNDER_RUFF = [
     "filter_visualisation",
     "tsne",
     "permuted_mnist",
+    "cnns_pytorch",
 ]
 LONGEST_CELL = 20
 
