@@ -34,6 +34,7 @@ LABS_UNDER_RUFF = [
     "filter_visualisation",
     "tsne",
     "permuted_mnist",
+    "augmentation_ablation",
 ]
 LONGEST_CELL = 20
 
