@@ -12,7 +12,10 @@ step is a dict::
 
 :func:`greedy` applies each step's ``change`` to the best configuration so far, runs it
 for every seed (a function ``config -> list[train.Run]``, e.g. :meth:`Runner.__call__`)
-and keeps it only if the mean validation accuracy improves (:func:`keep_if_better`). A
+and keeps it only if the mean validation accuracy improves (:func:`keep_if_better`);
+with ``rule="noise"`` a step is kept or dropped only when the seeds separate the two
+means (:func:`helpers.findings.separated`), and is otherwise ``"undecided"`` and not
+taken. A
 step with ``"decide": False`` (a change of budget, say) is always taken and becomes the
 new reference; with a ``"why"`` too (a choice the report made, say), that text is its
 reason and its decision is ``"taken"``. Identical configurations run once.
@@ -171,18 +174,25 @@ def adapted_normalization(images) -> keras.layers.Normalization:
     return norm
 
 
+FILL_MODE = "nearest"
+"""How zoom fills the pixels it uncovers: R4's ``ImageDataGenerator`` default,
+``"nearest"`` (Keras 3's ``RandomZoom`` would reflect)."""
+
+
 def build_model(
     config: dict, num_classes: int, input_shape=(32, 32, 3), normalization=None
 ):
-    """The BaseNet variant a configuration names, with fresh augmentation and
-    normalisation layers.
+    """The BaseNet variant a configuration names, with fresh augmentation (zoom
+    filling as R4's did, :data:`FILL_MODE`) and normalisation layers.
 
     ``normalization``: an adapted ``layers.Normalization`` whose statistics are copied
     when ``config["normalize"]`` is true (required then).
     """
     augment = None
     if config["flip"] or config["zoom"]:
-        augment = models_keras.augmentation(flip=config["flip"], zoom=config["zoom"])
+        augment = models_keras.augmentation(
+            flip=config["flip"], zoom=config["zoom"], fill_mode=FILL_MODE
+        )
     normalize = None
     if config["normalize"]:
         if normalization is None:
@@ -318,6 +328,7 @@ def greedy(
     run: Callable[[dict], list],
     metric: str = "val_accuracy",
     reference: str = "baseline",
+    rule: str = "mean",
 ) -> Result:
     """Run ``base`` (named ``reference``), then each step on top of the best
     configuration so far.
@@ -327,14 +338,17 @@ def greedy(
     (e.g. a smaller training budget, which also re-runs the best configuration as the
     new reference; its decision is ``"budget"``, or ``"taken"`` with the step's own
     ``"why"``, e.g. a choice the report made); otherwise :func:`keep_if_better`
-    decides. A configuration met before is not run again.
+    decides, and with ``rule="noise"`` a gain within the seeds' noise is
+    ``"undecided"`` (not taken). A configuration met before is not run again.
     """
     unknown = {k for s in steps for k in s["change"]} - set(base)
     if unknown:
         raise ValueError(
             f"steps change options the base configuration lacks: {sorted(unknown)}"
         )
-    runs_of = _run_once(run)
+    if rule not in RULES:
+        raise ValueError(f"rule={rule!r}; use one of {RULES}")
+    runs_of = run_once(run)
     best, best_name = dict(base), reference
     first = dict(step=reference, family=None, change="—", config=dict(best))
     first.update(runs=runs_of(best), decision="reference", why="the starting point")
@@ -342,7 +356,9 @@ def greedy(
     for step in steps:
         candidate = {**best, **step["change"]}
         reference_runs, runs = runs_of(best), runs_of(candidate)
-        decision, why = _decide(step, best, candidate, (reference_runs, runs), metric)
+        decision, why = _decide(
+            step, best, candidate, (reference_runs, runs), (metric, rule)
+        )
         result.rows.append(
             dict(
                 step=step["step"],
@@ -365,10 +381,14 @@ def greedy(
 TAKEN = ("kept", "budget", "taken")
 """The decisions that make a step's configuration the new best."""
 
+RULES = ("mean", "noise")
+""":func:`greedy`'s rules: any gain of the mean, or only a gain beyond noise."""
 
-def _decide(step: dict, best: dict, candidate: dict, runs: tuple, metric: str):
+
+def _decide(step: dict, best: dict, candidate: dict, runs: tuple, how: tuple):
     """A step's decision and why (see :func:`greedy`); ``runs``: the best's and the
-    candidate's."""
+    candidate's; ``how``: the metric and the rule."""
+    metric, rule = how
     same = _key(candidate) == _key(best)
     if not step.get("decide", True):
         if step.get("why"):
@@ -380,10 +400,15 @@ def _decide(step: dict, best: dict, candidate: dict, runs: tuple, metric: str):
     if same:
         return "reference", "the current best configuration itself"
     keep, why = keep_if_better(*runs, metric)
+    if rule == "noise":
+        ours, ref = (final_validation(r, metric) for r in runs[::-1])
+        why = f"{why}; {findings.spread(ours, ref)}"
+        if not findings.separated(ours, ref):
+            return "undecided", why
     return ("kept" if keep else "dropped"), why
 
 
-def _run_once(run: Callable[[dict], list]) -> Callable[[dict], list]:
+def run_once(run: Callable[[dict], list]) -> Callable[[dict], list]:
     """``run``, remembering each configuration's runs: a configuration met before is
     not run again."""
     done: dict[str, list] = {}

@@ -286,6 +286,7 @@ def augmentation(
     zoom: float = 0.0,
     rotate: float = 0.0,
     seed: int | None = None,
+    fill_mode: str = "reflect",
 ) -> keras.Sequential:
     """Random image transformations as Keras preprocessing layers, to put at a
     model's input.
@@ -294,15 +295,21 @@ def augmentation(
     and rotation (a fraction of a full turn). They act only in training (inside
     ``fit``); ``predict`` and ``evaluate`` pass images unchanged. A model called
     directly applies them unless ``training=False`` is passed: call feature models with
-    ``training=False``. No parameters.
+    ``training=False``. ``fill_mode``: how shifts, zoom and rotation fill the pixels
+    they uncover (Keras' default ``"reflect"``; ``"nearest"`` is what Keras 2's
+    ``ImageDataGenerator`` did). No parameters.
     """
     steps = [layers.RandomFlip("horizontal", seed=seed)] if flip else []
     if translate:
-        steps.append(layers.RandomTranslation(translate, translate, seed=seed))
+        steps.append(
+            layers.RandomTranslation(
+                translate, translate, fill_mode=fill_mode, seed=seed
+            )
+        )
     if zoom:
-        steps.append(layers.RandomZoom(zoom, seed=seed))
+        steps.append(layers.RandomZoom(zoom, fill_mode=fill_mode, seed=seed))
     if rotate:
-        steps.append(layers.RandomRotation(rotate, seed=seed))
+        steps.append(layers.RandomRotation(rotate, fill_mode=fill_mode, seed=seed))
     return keras.Sequential(steps, name="augmentation")
 
 

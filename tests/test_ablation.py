@@ -348,3 +348,69 @@ def test_r4_dropout_scheme_and_final_model():
     statistics = 2 * (32 + 64 + 128 + 256 + 500 + 150)  # BN moving mean and variance
     assert _counts(final) == (3_667_841 + 2 * statistics, 3_667_841 + statistics)
     assert final.count_params() == 3_672_361
+
+
+def test_greedy_with_the_noise_rule_leaves_a_gain_within_noise_undecided():
+    steps = [
+        dict(step="normalisation", change=dict(normalize=True)),
+        dict(step="flip", change=dict(flip=True)),
+        dict(step="zoom", change=dict(zoom=0.2)),
+    ]
+    finals = {  # three seeds each: normalising helps beyond noise, the flip by
+        # less than its noise, zoom hurts beyond noise
+        (False, False, 0.0): (0.40, 0.41, 0.42),
+        (True, False, 0.0): (0.50, 0.51, 0.52),
+        (True, True, 0.0): (0.49, 0.53, 0.52),
+        (True, False, 0.2): (0.30, 0.31, 0.32),
+    }
+
+    def run(config):
+        return _runs(*finals[config["normalize"], config["flip"], config["zoom"]])
+
+    result = ablation.greedy(ablation.BASENET, steps, run, rule="noise")
+    decisions = [r["decision"] for r in result.rows]
+    assert decisions == ["reference", "kept", "undecided", "dropped"]
+    assert "a tie within noise" in result.row("flip")["why"]
+    assert result.row("zoom")["reference"] == "normalisation"  # undecided: not taken
+    assert result.best == {**ablation.BASENET, "normalize": True}
+    with pytest.raises(ValueError, match="rule"):
+        ablation.greedy(ablation.BASENET, steps, run, rule="vote")
+
+
+def test_build_model_zooms_filling_with_the_nearest_pixel():
+    model = ablation.build_model({**ablation.BASENET, "zoom": 0.2}, 10)
+    zoom = model.get_layer("augmentation").layers[-1]
+    assert zoom.fill_mode == "nearest" == ablation.FILL_MODE
+    assert models_keras.augmentation(zoom=0.2).layers[-1].fill_mode == "reflect"
+
+
+def test_r4s_final_model_matches_its_cuadro_3_row_by_row():
+    from helpers.labs import augmentation_ablation as lab
+
+    model = ablation.r4_net(25, **ablation.R4_NET_2, batchnorm="before", dropout="r4")
+    frame = lab.against_cuadro_3(model)
+    assert len(frame) == 25 and (frame["same"] == "yes").all()
+    assert frame["our parameters"].sum() == model.count_params() == 3_672_361
+    assert frame.loc[16, "our layer"].endswith("0.5")  # R4's 0.5 after the last block
+    plain = lab.against_cuadro_3(ablation.r4_net(25, **ablation.R4_NET_2, dropout="r4"))
+    assert (plain["same"] == "NO").any()  # no BatchNorm: the rows no longer line up
+
+
+def test_budget_lines_say_flat_chance_and_equal_budgets(greedy_example):
+    from helpers.labs import augmentation_ablation as lab
+
+    result, _ = greedy_example
+    lines = lab.budget_lines(result, num_classes=10)
+    decided = [r for r in result.rows if r["decision"] in ("kept", "dropped")]
+    assert len(lines) == len(decided)
+    assert lines[0].startswith("- **normalisation**: still rising (+0.300)")
+    assert "equal budgets" in lines[0]
+    rising = _runs(0.5, 0.5, epochs=10)
+    for run in rising:
+        run.history["val_accuracy"] = list(np.linspace(0.1, 0.5, 10))
+    assert lab.trained(rising, 10).startswith("still rising (+0.0")
+    assert lab.trained(_runs(0.15, 0.15), 10).endswith("NEAR CHANCE")
+    flat = _runs(0.5, 0.5, epochs=10)
+    for run in flat:
+        run.history["val_accuracy"] = [0.3] + [0.5] * 9
+    assert lab.trained(flat, 10) == "flat (+0.000), above chance"

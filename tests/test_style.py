@@ -35,6 +35,7 @@ LABS_UNDER_RUFF = [
     "tsne",
     "permuted_mnist",
     "cnns_pytorch",
+    "augmentation_ablation",
 ]
 LONGEST_CELL = 20
 
