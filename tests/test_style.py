@@ -36,6 +36,7 @@ LABS_UNDER_RUFF = [
     "permuted_mnist",
     "cnns_pytorch",
     "augmentation_ablation",
+    "cnns_keras",
 ]
 LONGEST_CELL = 20
 
