@@ -7,12 +7,8 @@ prints it).
 
 from __future__ import annotations
 
-import functools
-
 import keras
 from keras import layers
-
-from ._moved import moved
 
 
 def dense_mnist_net(num_classes: int = 10, input_shape=(28, 28, 1)) -> keras.Model:
@@ -444,25 +440,3 @@ def basenet(num_classes: int = 25, input_shape=(32, 32, 3)) -> keras.Model:
         ],
         name="basenet",
     )
-
-
-# --- Moved, kept for the pages until their lab issue (transitional) -------------------
-# R4's deeper nets and Dropout scheme are options of ablation.r4_net, which also builds
-# what basenet(...) built with those options.
-MOVED = {name: "helpers.ablation" for name in ("R4_NET_1", "R4_NET_2", "r4_dropout")}
-__getattr__ = moved(__name__, MOVED)
-
-
-def _accepting_r4_options(basenet):
-    @functools.wraps(basenet)
-    def basenet_or_r4_net(num_classes: int = 25, input_shape=(32, 32, 3), **options):
-        if not options:
-            return basenet(num_classes, input_shape)
-        from .ablation import r4_net
-
-        return r4_net(num_classes, input_shape, **options)
-
-    return basenet_or_r4_net
-
-
-basenet = _accepting_r4_options(basenet)

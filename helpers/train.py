@@ -524,36 +524,19 @@ def _torch_optimizer(optimizer, parameters, lr: float):
     )
 
 
-# --- Transitional: keywords the stored pages still pass -------------------------------
-# Kept for the pages until their lab issue: `validation_fraction=` and
-# `validation_data=` are now `validation=`; `bar=` is the open `with progress(...)`
-# bar; `device=` and `channels_last=` are FIT_SETTINGS (`with fit_settings(...)`).
-def _accepting_old_keywords(fit):
+# --- Transitional: the keyword one stored page still passes ---------------------------
+# filter_visualisation's page (executed before `with progress(...)` counted the fits'
+# epochs) passes its open bar as `bar=`; the keyword goes when that page is re-executed.
+def _accepting_bar(fit):
     @functools.wraps(fit)
-    def fit_with_old_keywords(
-        *args,
-        validation_fraction=None,
-        validation_data=None,
-        bar=None,
-        device=None,
-        channels_last=None,
-        **kwargs,
-    ):
-        if validation_data is not None:
-            kwargs["validation"] = validation_data
-        elif validation_fraction is not None:
-            kwargs["validation"] = validation_fraction
-        settings = dict(device=device, channels_last=channels_last)
-        with contextlib.ExitStack() as stack:
-            stack.enter_context(
-                fit_settings(**{k: v for k, v in settings.items() if v is not None})
-            )
-            if bar is not None:
-                stack.enter_context(counting_epochs(bar))
+    def fit_counting_on_bar(*args, bar=None, **kwargs):
+        if bar is None:
+            return fit(*args, **kwargs)
+        with counting_epochs(bar):
             return fit(*args, **kwargs)
 
-    return fit_with_old_keywords
+    return fit_counting_on_bar
 
 
-fit_keras = _accepting_old_keywords(fit_keras)
-fit_torch = _accepting_old_keywords(fit_torch)
+fit_keras = _accepting_bar(fit_keras)
+fit_torch = _accepting_bar(fit_torch)

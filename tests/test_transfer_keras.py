@@ -201,18 +201,22 @@ def test_recompute_leaves_frozen_layers_and_evaluate_restores():
         np.testing.assert_array_equal(a, b)  # the model's own statistics are back
 
 
-def test_fine_tune_takes_the_keywords_the_stored_page_passes():
-    """Transitional (until the transfer_small_data issue): ``validation_data=`` and
-    ``bar=`` in the fit options, as the page passes them."""
+def test_fine_tune_counts_both_phases_epochs_and_validates_each():
+    """Both phases' epochs count on the open progress bar, each validated on the
+    ``validation=`` images, and the model is not kept unless asked."""
     rng = np.random.default_rng(1)
     x = rng.random((20, 28, 28, 1), dtype=np.float32)
     y = np.arange(20) % 2
     pretrained = models_keras.tominet(26)
     pretrained(x[:2])
-    bar = train.progress(total=3)
-    fit = dict(seed=0, batch_size=10, validation_data=(x[:6], y[:6]), bar=bar)
-    run = transfer_keras.fine_tune(
-        pretrained, ((x, y), None), head_epochs=2, tune_epochs=1, num_classes=2, **fit
-    )
-    bar.close()
+    fit = dict(seed=0, batch_size=10, validation=(x[:6], y[:6]))
+    with train.progress(total=3) as bar:
+        run = transfer_keras.fine_tune(
+            pretrained,
+            ((x, y), None),
+            head_epochs=2,
+            tune_epochs=1,
+            num_classes=2,
+            **fit,
+        )
     assert bar.n == 3 and len(run.history["val_loss"]) == 3 and run.model is None

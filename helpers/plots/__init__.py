@@ -16,7 +16,6 @@ on an axis fitted to them (:func:`compare_runs`), bars only where zero matters
 
 import pandas as pd
 
-from .._moved import moved
 from .comparisons import compare_bars, compare_runs
 from .curves import clip_spikes, epoch_axes, histories_of, mean_with_band, plot_history
 from .images import (
@@ -68,7 +67,3 @@ __all__ = [
 # default, which would cut the notes of a reported-vs-ours table in the stored
 # (rendered) outputs.
 pd.set_option("display.max_colwidth", None)
-
-# --- Moved, kept for the pages until their lab issue (transitional) -------------------
-MOVED = {"curve_panels": "helpers.labs.augmentation_ablation"}
-__getattr__ = moved(__name__, MOVED)
