@@ -298,7 +298,7 @@ class Result:
         self, family: str, metric: str = "val_accuracy"
     ) -> dict[str, list[dict]]:
         """Histories for one family of steps, the reference it started from first:
-        ``{label: [history per seed]}`` (for :func:`helpers.labs.augmentation_ablation.curve_panels`)."""
+        ``{label: [history per seed]}`` (for the ablation lab's ``curve_panels``)."""
         rows = [r for r in self.rows if r.get("family") == family]
         if not rows:
             raise KeyError(f"no steps in family {family!r}")
