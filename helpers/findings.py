@@ -551,6 +551,13 @@ FLAT_TEXT = (
 )
 
 
+def end_gap(history: Mapping, epoch: int | None = None) -> float:
+    """Training minus validation accuracy in ``history`` at ``epoch`` (1-based; None:
+    the last epoch): positive when the net does better on the images it trains on."""
+    i = -1 if epoch is None else epoch - 1
+    return float(history["accuracy"][i] - history["val_accuracy"][i])
+
+
 def plateau(
     histories: Sequence[Mapping], key: str = "val_accuracy", points: float = 0.01
 ) -> tuple[float, bool]:

@@ -23,9 +23,7 @@ def beyond_chance(accuracies: Sequence[float], n_classes: int) -> bool:
 
 def gaps(runs) -> list[float]:
     """Each run's final training minus validation accuracy, in points."""
-    return [
-        100 * (r.history["accuracy"][-1] - r.history["val_accuracy"][-1]) for r in runs
-    ]
+    return [100 * findings.end_gap(r.history) for r in runs]
 
 
 def at_epoch(runs, epoch: int, key: str = "val_accuracy") -> list[float]:

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import MaxNLocator
 
+from .. import findings
 from ..plots import legend_under_axes, panel_grid
 
 
@@ -209,8 +210,6 @@ def claim(
     ``r3``: the name R3 found first, or None where R3 found them alike.
     ``higher=False``: the smallest value comes first.
     """
-    from .. import findings
-
     ranked = findings.ranking(values, higher_is_better=higher)
     means = ", ".join(f"{name} {np.mean(values[name]):.{digits}f}" for name in ranked)
     first = findings.leader(values, higher_is_better=higher)
@@ -231,8 +230,7 @@ def claim(
 def gap_at(run, epoch: int | None = None) -> float:
     """Training minus validation accuracy of ``run`` at ``epoch`` (1-based; None: the
     last epoch): how far it overfits there."""
-    i = -1 if epoch is None else epoch - 1
-    return float(run.history["accuracy"][i] - run.history["val_accuracy"][i])
+    return findings.end_gap(run.history, epoch)
 
 
 def majority_share(labels) -> float:
